@@ -88,7 +88,7 @@ export class PlatformError extends Error {
   }
 
   /** Brand check, so `instanceof` holds across module realms (jest, worker threads). */
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null) return false;
     if (!(value as Record<symbol, unknown>)[PLATFORM_ERROR_BRAND]) return false;
     // Subclasses: match by name along the prototype chain, since the constructors may differ per realm.

@@ -1,0 +1,75 @@
+/**
+ * The results store contract. Every write is idempotent (upserts on natural keys), so activity
+ * retries and workflow replays never duplicate a row.
+ */
+import type { DiscoveredObject, ObjectMetadata } from '../core/models';
+import type { ColumnClassification, Finding, ObjectClassification } from '../classification/types';
+import type { ScanPhase } from '../scan/types';
+
+export type ObjectStatus = 'discovered' | 'classified' | 'failed' | 'skipped';
+
+export interface ScanRecord {
+  scanId: string;
+  datasourceId: string;
+  datasourceType: string;
+  rulesetVersion: string;
+  phase: ScanPhase;
+  startedAt: string;
+  finishedAt?: string;
+}
+
+/** What incremental rescans compare: ETag/mtime/size for files, table statistics for databases. */
+export interface ObjectVersion {
+  objectId: string;
+  etag?: string;
+  size?: number;
+  lastModified?: string;
+}
+
+export interface ObjectRecord {
+  objectId: string;
+  objectPath: string;
+  objectType: string;
+  size?: number;
+  etag?: string;
+  lastModified?: string;
+  status: ObjectStatus;
+  errorType?: string;
+  errorMessage?: string;
+  rulesetVersion?: string;
+  findingCount: number;
+}
+
+export interface ScanReport {
+  scan: ScanRecord;
+  coverage: { enumerated: number; classified: number; failed: number; skipped: number };
+  findingsByInfoType: Array<{ infoType: string; category: string; count: number; objects: number }>;
+  findingsByCategory: Array<{ category: string; count: number }>;
+  /** Objects with findings, most first. */
+  objects: Array<ObjectRecord & { infoTypes: string[] }>;
+  columns: Array<ColumnClassification & { objectId: string }>;
+  failures: Array<{ objectId: string; objectPath: string; errorType: string; errorMessage: string }>;
+  /** Folders (files) or tables (databases) with the most findings. */
+  hotSpots: Array<{ location: string; findings: number; objects: number }>;
+}
+
+export interface ResultsStore {
+  /** Creates or upgrades the schema (versioned migrations). Safe to call from many processes. */
+  migrate(): Promise<void>;
+  upsertScan(scan: ScanRecord): Promise<void>;
+  setScanPhase(scanId: string, phase: ScanPhase, finishedAt?: string): Promise<void>;
+  /** Inventory: insert discovered objects (idempotent; re-discovery keeps a finished object's status). */
+  upsertObjects(scanId: string, objects: DiscoveredObject[]): Promise<void>;
+  recordDetails(scanId: string, details: ObjectMetadata[]): Promise<void>;
+  /** Replaces the object's findings and column results in this scan (idempotent) and marks it classified. */
+  recordClassification(scanId: string, result: ObjectClassification, rulesetVersion: string): Promise<void>;
+  recordFailure(scanId: string, objectId: string, errorType: string, message: string): Promise<void>;
+  markSkipped(scanId: string, objectIds: string[]): Promise<void>;
+  /** Versions seen in the last completed scan of this datasource with this ruleset (for incremental). */
+  previousVersions(datasourceId: string, rulesetVersion: string, objectIds: string[]): Promise<Map<string, ObjectVersion>>;
+  getScan(scanId: string): Promise<ScanRecord | undefined>;
+  listScans(limit?: number): Promise<ScanRecord[]>;
+  findings(scanId: string, options?: { objectId?: string; limit?: number }): Promise<Array<Finding & { objectId: string }>>;
+  report(scanId: string): Promise<ScanReport>;
+  close(): Promise<void>;
+}
