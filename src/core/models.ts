@@ -116,4 +116,10 @@ export interface ContentComponent {
 export interface DatabaseRow {
   objectId: string;
   row: Record<string, unknown>;
+  /**
+   * Set (with `row` = {}) when this table could not be read (RIGHTS_ACCESS_DENIED, OBJECT_NOT_FOUND,
+   * QUERY_TIMEOUT…): a per-object failure that must not end the packet. Rows already yielded for the
+   * table stay valid; no further rows follow for it.
+   */
+  error?: { type: string; message: string };
 }
