@@ -6,20 +6,33 @@ module.exports = tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
   {
+    // Workflow code must stay deterministic: runtime imports only from the workflow SDK and sibling workflow files.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['*', '!@temporalio/workflow', '!@temporalio/common', '!./*', '!../src/**/types', '!../src/**/model*'], message: 'Workflow code imports only @temporalio/workflow and types.' },
+            {
+              regex: '^(?!@temporalio/workflow$|@temporalio/common$|\\./)',
+              allowTypeImports: true,
+              message: 'Workflow code imports only @temporalio/workflow, sibling workflow files and types.',
+            },
           ],
         },
       ],

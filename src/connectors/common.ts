@@ -17,7 +17,9 @@ export async function resolveSecret(
   if (refs.envName) {
     const value = env[refs.envName];
     if (value === undefined) {
-      throw new ConfigurationError(`${refs.field}: environment variable ${refs.envName} is not set`, { field: refs.field });
+      throw new ConfigurationError(`${refs.field}: environment variable ${refs.envName} is not set`, {
+        field: refs.field,
+      });
     }
     return value;
   }
@@ -25,7 +27,11 @@ export async function resolveSecret(
     try {
       return (await readFile(refs.file, 'utf8')).replace(/\r?\n$/, '');
     } catch (err) {
-      throw new ConfigurationError(`${refs.field}: cannot read secret file ${refs.file}`, { field: refs.field }, { cause: err });
+      throw new ConfigurationError(
+        `${refs.field}: cannot read secret file ${refs.file}`,
+        { field: refs.field },
+        { cause: err },
+      );
     }
   }
   return undefined;
@@ -83,7 +89,11 @@ export class ConcurrencyLimiter {
 }
 
 /** Maps `items` through `fn` with at most `limit` in flight, keeping input order. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -100,9 +110,13 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
 export function objectPathOf(objectId: string, datasourceId: string): string {
   const prefix = `${datasourceId}:`;
   if (!objectId.startsWith(prefix)) {
-    throw new PlatformError(`object ${objectId} does not belong to datasource ${datasourceId}`, ErrorType.CONFIGURATION_INVALID, {
-      objectId,
-    });
+    throw new PlatformError(
+      `object ${objectId} does not belong to datasource ${datasourceId}`,
+      ErrorType.CONFIGURATION_INVALID,
+      {
+        objectId,
+      },
+    );
   }
   return objectId.slice(prefix.length);
 }

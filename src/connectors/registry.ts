@@ -32,14 +32,21 @@ export function connectorTypes(): string[] {
 export function validateConnectorConfig(type: string, config: unknown): unknown {
   const definition = definitions.get(type);
   if (!definition) {
-    throw new ConfigurationError(`datasource.type: unknown connector type "${type}" (known: ${connectorTypes().join(', ')})`, {
-      field: 'datasource.type',
-    });
+    throw new ConfigurationError(
+      `datasource.type: unknown connector type "${type}" (known: ${connectorTypes().join(', ')})`,
+      {
+        field: 'datasource.type',
+      },
+    );
   }
   const parsed = definition.configSchema.safeParse(config);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `datasource.config.${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new ConfigurationError(`invalid ${type} config: ${problems.join('; ')}`, { field: problems[0]?.split(':')[0] });
+    const problems = parsed.error.issues.map(
+      (issue) => `datasource.config.${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new ConfigurationError(`invalid ${type} config: ${problems.join('; ')}`, {
+      field: problems[0]?.split(':')[0],
+    });
   }
   return parsed.data;
 }

@@ -86,7 +86,10 @@ export const POSTGRES_SQLSTATE_TABLE: Readonly<Record<string, Mapping>> = {
 
 /** mysql2 error codes (`err.code`). */
 export const MYSQL_ERROR_TABLE: Readonly<Record<string, Mapping>> = {
-  ER_ACCESS_DENIED_ERROR: { type: ErrorType.RIGHTS_AUTHENTICATION_FAILED, describe: 'access denied for user' },
+  ER_ACCESS_DENIED_ERROR: {
+    type: ErrorType.RIGHTS_AUTHENTICATION_FAILED,
+    describe: 'access denied for user',
+  },
   ER_DBACCESS_DENIED_ERROR: { type: ErrorType.RIGHTS_ACCESS_DENIED, describe: 'access denied to database' },
   ER_TABLEACCESS_DENIED_ERROR: { type: ErrorType.RIGHTS_ACCESS_DENIED, describe: 'SELECT denied on table' },
   ER_COLUMNACCESS_DENIED_ERROR: { type: ErrorType.RIGHTS_ACCESS_DENIED, describe: 'access denied on column' },
@@ -132,7 +135,11 @@ export class ErrorHandler {
     const err = error as RawError;
     const code = typeof err.code === 'string' ? err.code : undefined;
 
-    if (code && /^[0-9A-Z]{5}$/.test(code) && (POSTGRES_SQLSTATE_TABLE[code] || POSTGRES_SQLSTATE_TABLE[code.slice(0, 2)])) {
+    if (
+      code &&
+      /^[0-9A-Z]{5}$/.test(code) &&
+      (POSTGRES_SQLSTATE_TABLE[code] || POSTGRES_SQLSTATE_TABLE[code.slice(0, 2)])
+    ) {
       return POSTGRES_SQLSTATE_TABLE[code] ?? POSTGRES_SQLSTATE_TABLE[code.slice(0, 2)];
     }
     if (code && MYSQL_ERROR_TABLE[code]) return MYSQL_ERROR_TABLE[code];
@@ -140,7 +147,8 @@ export class ErrorHandler {
 
     const s3Name = typeof err.Code === 'string' ? err.Code : err.name;
     if (s3Name && S3_ERROR_TABLE[s3Name]) return S3_ERROR_TABLE[s3Name];
-    if (err.$metadata?.httpStatusCode !== undefined) return this.classifyHttpStatus(err.$metadata.httpStatusCode);
+    if (err.$metadata?.httpStatusCode !== undefined)
+      return this.classifyHttpStatus(err.$metadata.httpStatusCode);
     // AWS SDK wraps socket errors; the errno sits on the cause.
     if (err.cause && err.cause !== error) return this.classify(err.cause);
     return undefined;

@@ -71,7 +71,12 @@ export class PlatformError extends Error {
   readonly type: ErrorType;
   readonly context: ErrorContext;
 
-  constructor(message: string, type: ErrorType = ErrorType.INTERNAL, context: ErrorContext = {}, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    type: ErrorType = ErrorType.INTERNAL,
+    context: ErrorContext = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = new.target.name;
     this.type = type;
@@ -123,7 +128,10 @@ export class InternalError extends PlatformError {
   }
 }
 
-const FAMILY_CLASSES: Record<ErrorFamily, new (m: string, t: ErrorType, c: ErrorContext, o?: { cause?: unknown }) => PlatformError> = {
+const FAMILY_CLASSES: Record<
+  ErrorFamily,
+  new (m: string, t: ErrorType, c: ErrorContext, o?: { cause?: unknown }) => PlatformError
+> = {
   network: NetworkError,
   rights: RightsError,
   configuration: PlatformError,
@@ -133,7 +141,12 @@ const FAMILY_CLASSES: Record<ErrorFamily, new (m: string, t: ErrorType, c: Error
 };
 
 /** Builds the right subclass for a type: `platformError(ErrorType.THROTTLED, 'slow down')`. */
-export function platformError(type: ErrorType, message: string, context: ErrorContext = {}, cause?: unknown): PlatformError {
+export function platformError(
+  type: ErrorType,
+  message: string,
+  context: ErrorContext = {},
+  cause?: unknown,
+): PlatformError {
   switch (type) {
     case ErrorType.CONFIGURATION_INVALID:
       return new ConfigurationError(message, context, { cause });

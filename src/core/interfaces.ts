@@ -1,10 +1,4 @@
-import type {
-  ContentComponent,
-  DatabaseRow,
-  DiscoveredBatch,
-  ObjectMetadata,
-  WorkPacket,
-} from './models';
+import type { ContentComponent, DatabaseRow, DiscoveredBatch, ObjectMetadata, WorkPacket } from './models';
 import type { SystemLogger } from './logger';
 import type { ErrorHandler } from './error-handler';
 

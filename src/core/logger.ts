@@ -111,5 +111,10 @@ export class SystemLogger {
 }
 
 function isPino(value: unknown): value is PinoLogger {
-  return typeof value === 'object' && value !== null && typeof (value as PinoLogger).child === 'function' && 'levels' in value;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as PinoLogger).child === 'function' &&
+    'levels' in value
+  );
 }

@@ -27,9 +27,7 @@ export interface WorkPacketOptions {
 }
 
 export type SamplingOptions =
-  | { mode: 'full' }
-  | { mode: 'limit'; rows: number }
-  | { mode: 'percent'; percent: number; seed?: number };
+  { mode: 'full' } | { mode: 'limit'; rows: number } | { mode: 'percent'; percent: number; seed?: number };
 
 export interface WorkPacket {
   header: WorkPacketHeader;

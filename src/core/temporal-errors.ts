@@ -10,7 +10,10 @@ const defaultHandler = new ErrorHandler();
  * Maps any error to an ApplicationFailure whose `type` is the platform code and whose retry
  * decision comes from ERROR_TYPE_RULES. Details carry only the error's safe context fields.
  */
-export function toApplicationFailure(error: unknown, handler: ErrorHandler = defaultHandler): ApplicationFailure {
+export function toApplicationFailure(
+  error: unknown,
+  handler: ErrorHandler = defaultHandler,
+): ApplicationFailure {
   if (error instanceof ApplicationFailure) return error;
   const platform = error instanceof PlatformError ? error : handler.wrap(error);
   return ApplicationFailure.create({

@@ -58,18 +58,31 @@ export interface ResultsStore {
   migrate(): Promise<void>;
   upsertScan(scan: ScanRecord): Promise<void>;
   setScanPhase(scanId: string, phase: ScanPhase, finishedAt?: string): Promise<void>;
-  /** Inventory: insert discovered objects (idempotent; re-discovery keeps a finished object's status). */
-  upsertObjects(scanId: string, objects: DiscoveredObject[]): Promise<void>;
+  /**
+   * Inventory: insert discovered objects under enumeration batch number `batchNo` (idempotent;
+   * re-discovery keeps a finished object's status). The scan workflow passes only (scanId, batchNo)
+   * to later activities, which read the batch back with `objectsInBatch`.
+   */
+  upsertObjects(scanId: string, objects: DiscoveredObject[], batchNo: number): Promise<void>;
+  /** The objects written under `batchNo`, in enumeration order, with their current status. */
+  objectsInBatch(scanId: string, batchNo: number): Promise<ObjectRecord[]>;
   recordDetails(scanId: string, details: ObjectMetadata[]): Promise<void>;
   /** Replaces the object's findings and column results in this scan (idempotent) and marks it classified. */
   recordClassification(scanId: string, result: ObjectClassification, rulesetVersion: string): Promise<void>;
   recordFailure(scanId: string, objectId: string, errorType: string, message: string): Promise<void>;
   markSkipped(scanId: string, objectIds: string[]): Promise<void>;
   /** Versions seen in the last completed scan of this datasource with this ruleset (for incremental). */
-  previousVersions(datasourceId: string, rulesetVersion: string, objectIds: string[]): Promise<Map<string, ObjectVersion>>;
+  previousVersions(
+    datasourceId: string,
+    rulesetVersion: string,
+    objectIds: string[],
+  ): Promise<Map<string, ObjectVersion>>;
   getScan(scanId: string): Promise<ScanRecord | undefined>;
   listScans(limit?: number): Promise<ScanRecord[]>;
-  findings(scanId: string, options?: { objectId?: string; limit?: number }): Promise<Array<Finding & { objectId: string }>>;
+  findings(
+    scanId: string,
+    options?: { objectId?: string; limit?: number },
+  ): Promise<Array<Finding & { objectId: string }>>;
   report(scanId: string): Promise<ScanReport>;
   close(): Promise<void>;
 }

@@ -36,14 +36,7 @@ export interface ScanInput {
 }
 
 export type ScanPhase =
-  | 'starting'
-  | 'enumerating'
-  | 'classifying'
-  | 'paused'
-  | 'cancelling'
-  | 'completed'
-  | 'cancelled'
-  | 'failed';
+  'starting' | 'enumerating' | 'classifying' | 'paused' | 'cancelling' | 'completed' | 'cancelled' | 'failed';
 
 export interface ScanProgress {
   scanId: string;

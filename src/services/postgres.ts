@@ -50,7 +50,19 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     if (ids) await chown(pwFile, ids.uid, ids.gid);
     await execFileAsync(
       path.join(bin, 'initdb'),
-      ['-D', dataDir, '-U', 'postgres', '--pwfile', pwFile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8'],
+      [
+        '-D',
+        dataDir,
+        '-U',
+        'postgres',
+        '--pwfile',
+        pwFile,
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        '-E',
+        'UTF8',
+        '--locale=C.UTF-8',
+      ],
       { ...(ids ?? {}) },
     ).finally(() => import('node:fs/promises').then((fs) => fs.rm(pwFile, { force: true })));
   }
@@ -58,7 +70,22 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const proc = new ManagedProcess(
     'postgres',
     path.join(bin, 'postgres'),
-    ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dataDir, '-c', 'fsync=off', '-c', 'max_connections=200', '-c', 'shared_buffers=256MB'],
+    [
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
+      '-h',
+      '127.0.0.1',
+      '-k',
+      dataDir,
+      '-c',
+      'fsync=off',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'shared_buffers=256MB',
+    ],
     path.join(parent, `postgres-${port}.log`),
     { ...(ids ?? {}) },
   );

@@ -44,7 +44,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     { mode: 0o600 },
   );
   const ports: Record<string, number> = {};
-  for (const name of ['s3', 'master', 'volume', 'filer', 'admin', 'webdav', 'debug']) ports[name] = await getFreePort();
+  for (const name of ['s3', 'master', 'volume', 'filer', 'admin', 'webdav', 'debug'])
+    ports[name] = await getFreePort();
   const grpc: Record<string, number> = {};
   for (const name of ['master', 'volume', 'filer', 's3', 'admin']) grpc[name] = await getFreePort();
   const args = [
@@ -69,7 +70,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     `-debug.port=${ports.debug}`,
     '-master.volumeSizeLimitMB=64',
   ];
-  const proc = new ManagedProcess('seaweedfs', seaweedfsPath(), args, path.join(dir, 'weed.log'), { cwd: dir });
+  const proc = new ManagedProcess('seaweedfs', seaweedfsPath(), args, path.join(dir, 'weed.log'), {
+    cwd: dir,
+  });
   try {
     await waitForPort(ports.s3, '127.0.0.1', 90_000, () => proc.alive);
     await sleep(500);

@@ -55,10 +55,11 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     args.push('--headless');
   } else {
     uiPort = options.uiPort ?? (await getFreePort());
-    args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch' );
+    args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
   }
   args.push('--http-port', String(await getFreePort()), '--metrics-port', String(await getFreePort()));
-  for (const [name, type] of Object.entries(ASSAY_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(ASSAY_SEARCH_ATTRIBUTES))
+    args.push('--search-attribute', `${name}=${type}`);
 
   const logFile = options.logFile ?? `${options.dbFile}.log`;
   const proc = new ManagedProcess('temporal', temporalCliPath(), args, logFile);

@@ -25,7 +25,11 @@ const handler = new ErrorHandler();
 
 const errnoError = (code: string) => Object.assign(new Error(`connect ${code} 10.0.0.1:5432`), { code });
 const s3Error = (name: string, status = 400) =>
-  Object.assign(new Error(`${name} from S3`), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
+  Object.assign(new Error(`${name} from S3`), {
+    name,
+    $fault: 'client',
+    $metadata: { httpStatusCode: status },
+  });
 const pgError = (code: string) => Object.assign(new Error(`pg error ${code}`), { code, severity: 'FATAL' });
 const mysqlError = (code: string) => Object.assign(new Error(`mysql error ${code}`), { code, errno: 1045 });
 
@@ -63,9 +67,14 @@ describe('ErrorType rules', () => {
 
   test('instanceof holds across module realms', () => {
     // A copy of the module loaded in a fresh realm: what jest's per-file registries and worker threads produce.
-    const source = require('node:fs').readFileSync(require.resolve('../../src/core/errors.ts'), 'utf8') as string;
+    const source = require('node:fs').readFileSync(
+      require.resolve('../../src/core/errors.ts'),
+      'utf8',
+    ) as string;
     const ts = require('typescript') as typeof import('typescript');
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const js = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+    }).outputText;
     const foreignExports: Record<string, unknown> = {};
     vm.runInNewContext(js, { exports: foreignExports, require, Symbol, Object, Error });
     const ForeignRightsError = foreignExports.RightsError as typeof RightsError;
@@ -80,14 +89,26 @@ describe('ErrorType rules', () => {
 
 describe('ErrorHandler table', () => {
   const cases: Array<[string, unknown, ErrorType]> = [
-    ...Object.entries(NODE_ERRNO_TABLE).map(([code, m]): [string, unknown, ErrorType] => [`errno ${code}`, errnoError(code), m.type]),
-    ...Object.entries(S3_ERROR_TABLE).map(([name, m]): [string, unknown, ErrorType] => [`S3 ${name}`, s3Error(name), m.type]),
+    ...Object.entries(NODE_ERRNO_TABLE).map(([code, m]): [string, unknown, ErrorType] => [
+      `errno ${code}`,
+      errnoError(code),
+      m.type,
+    ]),
+    ...Object.entries(S3_ERROR_TABLE).map(([name, m]): [string, unknown, ErrorType] => [
+      `S3 ${name}`,
+      s3Error(name),
+      m.type,
+    ]),
     ...Object.entries(POSTGRES_SQLSTATE_TABLE).map(([code, m]): [string, unknown, ErrorType] => [
       `SQLSTATE ${code}`,
       pgError(code.length === 2 ? `${code}006` : code),
       m.type,
     ]),
-    ...Object.entries(MYSQL_ERROR_TABLE).map(([code, m]): [string, unknown, ErrorType] => [`mysql ${code}`, mysqlError(code), m.type]),
+    ...Object.entries(MYSQL_ERROR_TABLE).map(([code, m]): [string, unknown, ErrorType] => [
+      `mysql ${code}`,
+      mysqlError(code),
+      m.type,
+    ]),
   ];
 
   test.each(cases)('%s', (_label, raw, expected) => {
@@ -99,17 +120,33 @@ describe('ErrorHandler table', () => {
   });
 
   test('the codes the issue names are all in the tables', () => {
-    for (const code of ['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EACCES', 'ENOENT']) expect(NODE_ERRNO_TABLE[code]).toBeDefined();
-    for (const name of ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'NoSuchBucket', 'NoSuchKey', 'SlowDown'])
+    for (const code of ['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EACCES', 'ENOENT'])
+      expect(NODE_ERRNO_TABLE[code]).toBeDefined();
+    for (const name of [
+      'AccessDenied',
+      'InvalidAccessKeyId',
+      'SignatureDoesNotMatch',
+      'NoSuchBucket',
+      'NoSuchKey',
+      'SlowDown',
+    ])
       expect(S3_ERROR_TABLE[name]).toBeDefined();
-    for (const code of ['28P01', '28000', '3D000', '42501', '57014', '08']) expect(POSTGRES_SQLSTATE_TABLE[code]).toBeDefined();
-    for (const code of ['ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_TABLEACCESS_DENIED_ERROR', 'PROTOCOL_CONNECTION_LOST'])
+    for (const code of ['28P01', '28000', '3D000', '42501', '57014', '08'])
+      expect(POSTGRES_SQLSTATE_TABLE[code]).toBeDefined();
+    for (const code of [
+      'ER_ACCESS_DENIED_ERROR',
+      'ER_BAD_DB_ERROR',
+      'ER_TABLEACCESS_DENIED_ERROR',
+      'PROTOCOL_CONNECTION_LOST',
+    ])
       expect(MYSQL_ERROR_TABLE[code]).toBeDefined();
   });
 
   test('issue-named S3 mappings', () => {
     expect(handler.wrap(s3Error('AccessDenied', 403)).type).toBe(ErrorType.RIGHTS_ACCESS_DENIED);
-    expect(handler.wrap(s3Error('InvalidAccessKeyId', 403)).type).toBe(ErrorType.RIGHTS_AUTHENTICATION_FAILED);
+    expect(handler.wrap(s3Error('InvalidAccessKeyId', 403)).type).toBe(
+      ErrorType.RIGHTS_AUTHENTICATION_FAILED,
+    );
     expect(handler.wrap(s3Error('NoSuchBucket', 404)).type).toBe(ErrorType.CONFIGURATION_INVALID);
     expect(handler.wrap(s3Error('SlowDown', 503)).type).toBe(ErrorType.THROTTLED);
     expect(handler.wrap(s3Error('NoSuchKey', 404)).type).toBe(ErrorType.OBJECT_NOT_FOUND);

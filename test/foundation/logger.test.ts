@@ -78,7 +78,11 @@ describe('SystemLogger', () => {
     });
     const [line] = lines();
     expect(JSON.stringify(line)).not.toMatch(/hunter2|AKIA-secret|Bearer abc/);
-    expect(line).toMatchObject({ host: 'db', password: '[REDACTED]', config: { user: 'scanner', secretAccessKey: '[REDACTED]' } });
+    expect(line).toMatchObject({
+      host: 'db',
+      password: '[REDACTED]',
+      config: { user: 'scanner', secretAccessKey: '[REDACTED]' },
+    });
   });
 
   test('child loggers keep their fields and the ambient context', () => {

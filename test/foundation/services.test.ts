@@ -20,7 +20,11 @@ describe('real services started by the test harness', () => {
     try {
       const client = new Client({ connection });
       const result = await worker.runUntil(
-        client.workflow.execute('smokeWorkflow', { taskQueue: 'smoke', workflowId: `smoke-${Date.now()}`, args: ['assay'] }),
+        client.workflow.execute('smokeWorkflow', {
+          taskQueue: 'smoke',
+          workflowId: `smoke-${Date.now()}`,
+          args: ['assay'],
+        }),
       );
       expect(result).toBe('hello, assay');
     } finally {

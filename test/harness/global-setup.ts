@@ -34,14 +34,28 @@ export default async function globalSetup(): Promise<void> {
     return service;
   };
   const results = await Promise.allSettled([
-    startTemporalDevServer({ dbFile: path.join(tmpRoot, 'temporal', 'temporal.db'), uiPort: false }).then(keep),
-    startLocalPostgres({ dataDir: path.join(tmpRoot, 'postgres', 'data'), superuserPassword: secret() }).then(keep),
+    startTemporalDevServer({ dbFile: path.join(tmpRoot, 'temporal', 'temporal.db'), uiPort: false }).then(
+      keep,
+    ),
+    startLocalPostgres({ dataDir: path.join(tmpRoot, 'postgres', 'data'), superuserPassword: secret() }).then(
+      keep,
+    ),
     startLocalMariadb({ dataDir: path.join(tmpRoot, 'mariadb'), rootPassword: secret() }).then(keep),
     startLocalS3({
       dir: path.join(tmpRoot, 's3'),
       identities: [
-        { name: 'admin', accessKey: admin.accessKeyId, secretKey: admin.secretAccessKey, actions: ['Admin', 'Read', 'List', 'Tagging', 'Write'] },
-        { name: 'limited', accessKey: limited.accessKeyId, secretKey: limited.secretAccessKey, actions: ['Read:restricted-read', 'List:restricted-read'] },
+        {
+          name: 'admin',
+          accessKey: admin.accessKeyId,
+          secretKey: admin.secretAccessKey,
+          actions: ['Admin', 'Read', 'List', 'Tagging', 'Write'],
+        },
+        {
+          name: 'limited',
+          accessKey: limited.accessKeyId,
+          secretKey: limited.secretAccessKey,
+          actions: ['Read:restricted-read', 'List:restricted-read'],
+        },
       ],
     }).then(keep),
   ]);
@@ -49,17 +63,21 @@ export default async function globalSetup(): Promise<void> {
   if (failed.length > 0) {
     const { default: teardown } = await import('./global-teardown');
     await teardown();
-    throw new Error(`test services failed to start:\n${failed.map((f) => String(f.reason?.message ?? f.reason)).join('\n')}`);
+    throw new Error(
+      `test services failed to start:\n${failed.map((f) => String(f.reason?.message ?? f.reason)).join('\n')}`,
+    );
   }
-  const [temporal, postgres, mariadb, s3] = results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
-    TemporalDevServer,
-    LocalPostgres,
-    LocalMariadb,
-    LocalS3,
-  ];
+  const [temporal, postgres, mariadb, s3] = results.map(
+    (r) => (r as PromiseFulfilledResult<unknown>).value,
+  ) as [TemporalDevServer, LocalPostgres, LocalMariadb, LocalS3];
   const info: TestServices = {
     tmpRoot,
-    temporal: { address: temporal.address, namespace: temporal.namespace, uiUrl: temporal.uiUrl, dbFile: path.join(tmpRoot, 'temporal', 'temporal.db') },
+    temporal: {
+      address: temporal.address,
+      namespace: temporal.namespace,
+      uiUrl: temporal.uiUrl,
+      dbFile: path.join(tmpRoot, 'temporal', 'temporal.db'),
+    },
     postgres: { host: postgres.host, port: postgres.port, user: postgres.user, password: postgres.password },
     mariadb: { host: mariadb.host, port: mariadb.port, user: mariadb.user, password: mariadb.password },
     s3: { endpoint: s3.endpoint, region: s3.region, admin, limited },
