@@ -38,11 +38,13 @@ fi
 "$TOOLS/venv/bin/temporal" --version >/dev/null
 "$TOOLS/venv/bin/weed" version >/dev/null
 
-# 3. PostgreSQL and MariaDB servers from Debian, when missing.
+# 3. PostgreSQL and MariaDB servers (and Chromium for report tests) from Debian, when missing.
 missing=()
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 [ -n "$pg_bin" ] && [ -x "$pg_bin/postgres" ] || missing+=(postgresql)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+# Headless Chromium checks the HTML report in the test suite.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
