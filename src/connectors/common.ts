@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigurationError, ErrorType, PlatformError } from '../core/errors';
+import type { ContentComponent } from '../core/models';
 
 /** A secret referenced by name: an environment variable or a file (never the value itself). */
 export const secretRefSchema = {
@@ -119,4 +120,37 @@ export function objectPathOf(objectId: string, datasourceId: string): string {
     );
   }
   return objectId.slice(prefix.length);
+}
+
+/** Orders strings by Unicode code point (= UTF-8 byte order, S3's key order), not by UTF-16 unit. */
+export function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+// Surrogate units (astral code points) rank above U+E000..U+FFFF, as their code points do.
+function codePointRank(unit: number): number {
+  if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
+  return unit >= 0xe000 ? unit - 0x800 : unit;
+}
+
+/** True for failures of one object (not found, denied, too large…) that must not fail a whole batch. */
+export function isObjectScoped(error: PlatformError): boolean {
+  return error.scope === 'object' && error.type !== ErrorType.INTERNAL;
+}
+
+/** The `kind: 'error'` component that reports one object's failure and lets the loop go on. */
+export function errorComponent(objectId: string, componentPath: string, error: PlatformError): ContentComponent {
+  return { objectId, componentPath, kind: 'error', error: { type: error.type, message: error.message } };
+}
+
+/** Rejects when `signal` is aborted, as a CANCELLED platform error. */
+export function throwIfAborted(signal: AbortSignal | undefined, context: Record<string, string> = {}): void {
+  if (signal?.aborted) throw new PlatformError('operation cancelled', ErrorType.CANCELLED, context);
 }

@@ -51,6 +51,13 @@ export interface ScanReport {
   failures: Array<{ objectId: string; objectPath: string; errorType: string; errorMessage: string }>;
   /** Folders (files) or tables (databases) with the most findings. */
   hotSpots: Array<{ location: string; findings: number; objects: number }>;
+  /** Parts of classified objects that could not be read (a corrupt archive member, …). */
+  componentFailures?: Array<{
+    objectId: string;
+    componentPath: string;
+    errorType: string;
+    errorMessage: string;
+  }>;
 }
 
 export interface ResultsStore {

@@ -11,15 +11,24 @@ export interface S3Identity {
   actions: string[];
 }
 
+/** Every port `weed mini` listens on; pass a previous start's `allPorts` to restart on the same ports. */
+export interface LocalS3Ports {
+  http: Record<string, number>;
+  grpc: Record<string, number>;
+}
+
 export interface LocalS3Options {
   dir: string;
   identities: S3Identity[];
+  /** Default: free ports. */
+  ports?: LocalS3Ports;
 }
 
 export interface LocalS3 {
   endpoint: string;
   port: number;
   region: string;
+  allPorts: LocalS3Ports;
   process: ManagedProcess;
   stop(): Promise<void>;
 }
@@ -84,6 +93,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     endpoint: `http://127.0.0.1:${ports.s3}`,
     port: ports.s3,
     region: 'us-east-1',
+    allPorts: { http: ports, grpc },
     process: proc,
     stop: () => proc.stop(10_000),
   };

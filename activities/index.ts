@@ -1,0 +1,468 @@
+/**
+ * The scan activities, backed by the connectors, the classifier and the results store. Created by
+ * `createActivities(deps)` (closure-injected dependencies shared per worker process). Every activity
+ * runs inside an ambient log context (workflowId, activityId, scanId, taskId) and every error it throws
+ * leaves through `toApplicationFailure`, so Temporal's retry decision follows the platform error table.
+ */
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import { createConnector } from '../src/connectors/registry';
+import { ErrorHandler } from '../src/core/error-handler';
+import { ErrorType, PlatformError, platformError } from '../src/core/errors';
+import type { DataSourceConnector } from '../src/core/interfaces';
+import { runWithLogContext, type SystemLogger } from '../src/core/logger';
+import type { ContentComponent, DatabaseRow, ObjectMetadata, WorkPacket } from '../src/core/models';
+import { toApplicationFailure } from '../src/core/temporal-errors';
+import type { ObjectClassification } from '../src/classification/types';
+import type { ObjectRecord, ObjectVersion, ResultsStore, ScanReport } from '../src/results/types';
+import type { DatasourceSpec } from '../src/scan/types';
+import type {
+  BatchCounts,
+  ClassifyBatchInput,
+  EnumerateCheckpoint,
+  EnumerateInput,
+  EnumerateResult,
+  FinishScanInput,
+  FinishScanResult,
+  PrepareScanInput,
+  ScanActivities,
+  ScanPlan,
+  ScanRunOptions,
+} from '../workflows/types';
+import { SCAN_DEFAULTS, validateScanOptions } from './options';
+
+export { SCAN_DEFAULTS, validateScanOptions } from './options';
+
+/** What the activities need from a classifier (see src/classification). */
+export interface ScanClassifier {
+  readonly rulesetVersion: string;
+  classifyComponents(
+    objectId: string,
+    components: ContentComponent[] | AsyncIterable<ContentComponent>,
+  ): Promise<ObjectClassification> | ObjectClassification;
+  classifyRows(rows: DatabaseRow[]): Promise<ObjectClassification[]> | ObjectClassification[];
+}
+
+/** The store, with the optional batch writes and report limits the PostgreSQL store offers. */
+export type ScanResultsStore = ResultsStore & {
+  report(scanId: string, options?: { objectLimit?: number; failureLimit?: number; columnLimit?: number; hotSpotLimit?: number }): Promise<ScanReport>;
+  recordClassifications?(scanId: string, results: ObjectClassification[], rulesetVersion: string): Promise<void>;
+  recordFailures?(scanId: string, failures: Array<{ objectId: string; errorType: string; message: string }>): Promise<void>;
+};
+
+export type ConnectorFactory = typeof createConnector;
+
+export interface ActivityDependencies {
+  store: ResultsStore;
+  classifier: ScanClassifier;
+  logger: SystemLogger;
+  /** Default: the connector registry's `createConnector`. */
+  connectorFactory?: ConnectorFactory;
+  /** Default: a new ErrorHandler. */
+  errorHandler?: ErrorHandler;
+}
+
+/** Heartbeat details of `classifyBatch`: objects [0, index) are finished and counted in `counts`. */
+interface ClassifyCheckpoint {
+  index: number;
+  counts: BatchCounts;
+}
+
+const FINISHED = new Set(['classified', 'failed', 'skipped']);
+/** Results written to the store per round trip inside a batch. */
+const FLUSH_OBJECTS = 100;
+const FLUSH_INTERVAL_MS = 2000;
+
+function emptyCounts(): BatchCounts {
+  return { detailed: 0, classified: 0, failed: 0, skipped: 0, bytesScanned: 0, findingsByInfoType: {} };
+}
+
+function emptyClassification(objectId: string): ObjectClassification {
+  return { objectId, findings: [], findingCounts: {}, columns: [], failures: [], bytesScanned: 0 };
+}
+
+/** Whether the object looks unchanged since the previous version (ETag when both have one, else size + mtime). */
+export function unchangedSince(previous: ObjectVersion | undefined, current: { etag?: string; size?: number; lastModified?: string }): boolean {
+  if (!previous) return false;
+  if (previous.etag && current.etag) return previous.etag === current.etag && (previous.size === undefined || previous.size === current.size);
+  if (previous.size === undefined || previous.lastModified === undefined || current.lastModified === undefined) return false;
+  return previous.size === current.size && Date.parse(previous.lastModified) === Date.parse(current.lastModified);
+}
+
+export function createActivities(deps: ActivityDependencies): ScanActivities {
+  const store = deps.store as ScanResultsStore;
+  const { classifier } = deps;
+  const errorHandler = deps.errorHandler ?? new ErrorHandler();
+  const connectorFactory = deps.connectorFactory ?? createConnector;
+  const logger = deps.logger.child({ component: 'activity' });
+
+  /** Ambient log context + error mapping around one activity. */
+  function wrap<I extends { scanId: string }, O>(fn: (input: I) => Promise<O>): (input: I) => Promise<O> {
+    return async (input: I) => {
+      const info = Context.current().info;
+      const context = {
+        workflowId: info.workflowExecution?.workflowId,
+        activityId: info.activityId,
+        scanId: input.scanId,
+        taskId: `${info.activityType}:${info.activityId}#${info.attempt}`,
+      };
+      return runWithLogContext(context, async () => {
+        try {
+          return await fn(input);
+        } catch (err) {
+          if (err instanceof CancelledFailure || Context.current().cancellationSignal.aborted) {
+            throw err instanceof CancelledFailure ? err : new CancelledFailure('activity cancelled');
+          }
+          const failure = toApplicationFailure(err instanceof PlatformError ? err : errorHandler.wrap(err, {}, info.activityType));
+          logger.warn('activity failed', { activity: info.activityType, errorType: failure.type, nonRetryable: failure.nonRetryable, error: failure.message });
+          throw failure;
+        }
+      });
+    };
+  }
+
+  function openConnector(datasource: DatasourceSpec): DataSourceConnector {
+    return connectorFactory(datasource.type, {
+      datasourceId: datasource.id,
+      logger: deps.logger,
+      errorHandler,
+      config: datasource.config,
+    });
+  }
+
+  function packet(scanId: string, datasource: DatasourceSpec, objectIds: string[], extra: Partial<WorkPacket['payload']> = {}, options: ScanRunOptions = {}): WorkPacket {
+    const ctx = Context.current();
+    return {
+      header: {
+        taskId: `${ctx.info.activityType}:${ctx.info.activityId}#${ctx.info.attempt}`,
+        traceId: ctx.info.workflowExecution?.runId ?? ctx.info.activityId,
+        scanId,
+        datasourceId: datasource.id,
+      },
+      payload: {
+        objectIds,
+        ...extra,
+        options: {
+          batchSize: options.batchSize ?? SCAN_DEFAULTS.batchSize,
+          maxObjectBytes: options.maxObjectBytes ?? SCAN_DEFAULTS.maxObjectBytes,
+          sampling: options.sampling,
+          abortSignal: ctx.cancellationSignal,
+        },
+      },
+    };
+  }
+
+  async function closeQuietly(connector: DataSourceConnector): Promise<void> {
+    await connector.close().catch((err) => logger.warn('connector close failed', { error: String(err) }));
+  }
+
+  /** Whether the namespace has the Assay search attributes (so the workflow may upsert them). */
+  async function searchAttributesRegistered(): Promise<boolean> {
+    try {
+      const client = Context.current().client;
+      const response = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
+      const custom = response.customAttributes ?? {};
+      return ['AssayPhase', 'AssayDatasource', 'AssayDatasourceType'].every((name) => name in custom);
+    } catch (err) {
+      logger.debug('search attributes not checked', { error: String(err) });
+      return false;
+    }
+  }
+
+  const prepareScan = wrap(async (input: PrepareScanInput): Promise<ScanPlan> => {
+    const options = validateScanOptions(input.options);
+    const datasource = input.datasource;
+    if (!datasource || typeof datasource.id !== 'string' || datasource.id.length === 0) {
+      throw platformError(ErrorType.CONFIGURATION_INVALID, 'datasource.id: must be a non-empty string', { field: 'datasource.id' });
+    }
+    if (datasource.id.includes(':')) {
+      throw platformError(ErrorType.CONFIGURATION_INVALID, 'datasource.id: must not contain ":"', { field: 'datasource.id' });
+    }
+    // Validates the config (naming bad fields) and proves the source answers and accepts our credentials.
+    const connector = openConnector(datasource);
+    try {
+      const probe = connector.enumerateObjects(packet(input.scanId, datasource, [], {}, { ...options, batchSize: 1 }));
+      const iterator = probe[Symbol.asyncIterator]();
+      try {
+        await iterator.next();
+      } finally {
+        await iterator.return?.();
+      }
+    } finally {
+      await closeQuietly(connector);
+    }
+    const plan: ScanPlan = {
+      scanId: input.scanId,
+      datasourceId: datasource.id,
+      datasourceType: datasource.type,
+      rulesetVersion: classifier.rulesetVersion,
+      batchSize: options.batchSize ?? SCAN_DEFAULTS.batchSize,
+      maxConcurrentBatches: options.maxConcurrentBatches ?? SCAN_DEFAULTS.maxConcurrentBatches,
+      searchAttributes: await searchAttributesRegistered(),
+    };
+    await store.upsertScan({
+      scanId: plan.scanId,
+      datasourceId: plan.datasourceId,
+      datasourceType: plan.datasourceType,
+      rulesetVersion: plan.rulesetVersion,
+      phase: 'enumerating',
+      startedAt: input.startedAt,
+    });
+    logger.info('scan prepared', { datasourceId: plan.datasourceId, datasourceType: plan.datasourceType, rulesetVersion: plan.rulesetVersion });
+    return plan;
+  });
+
+  const enumerate = wrap(async (input: EnumerateInput): Promise<EnumerateResult> => {
+    const ctx = Context.current();
+    const options = input.options ?? {};
+    const maxBatches = options.sliceBatches ?? SCAN_DEFAULTS.sliceBatches;
+    const deadline = Date.now() + (options.sliceSeconds ?? SCAN_DEFAULTS.sliceSeconds) * 1000;
+    const checkpoint = ctx.info.heartbeatDetails as EnumerateCheckpoint | undefined;
+    let cursor = checkpoint ? checkpoint.cursor : input.cursor;
+    let enumerated = checkpoint?.enumerated ?? input.enumeratedBefore;
+    let nextBatchNo = checkpoint?.nextBatchNo ?? input.firstBatchNo;
+    const result = (done: boolean): EnumerateResult => ({
+      cursor,
+      enumerated,
+      firstBatchNo: input.firstBatchNo,
+      lastBatchNo: nextBatchNo - 1,
+      done,
+      ...(checkpoint ? { resumedFromBatchNo: checkpoint.nextBatchNo } : {}),
+    });
+    if (checkpoint) {
+      logger.info('enumeration resumed from checkpoint', {
+        attempt: ctx.info.attempt,
+        resumedFromBatchNo: checkpoint.nextBatchNo,
+        sliceFirstBatchNo: input.firstBatchNo,
+        enumerated,
+      });
+      if (nextBatchNo - input.firstBatchNo >= maxBatches) return result(false);
+    }
+    const connector = openConnector(input.datasource);
+    try {
+      const batches = connector.enumerateObjects(packet(input.scanId, input.datasource, [], { cursor }, options));
+      for await (const batch of batches) {
+        if (batch.length > 0) {
+          await store.upsertObjects(input.scanId, [...batch], nextBatchNo);
+          enumerated += batch.length;
+          nextBatchNo++;
+        }
+        cursor = batch.cursor;
+        const details: EnumerateCheckpoint = { cursor, enumerated, nextBatchNo };
+        ctx.heartbeat(details);
+        if (nextBatchNo - input.firstBatchNo >= maxBatches || Date.now() >= deadline) return result(false);
+      }
+      return result(true);
+    } finally {
+      await closeQuietly(connector);
+    }
+  });
+
+  const classifyBatch = wrap(async (input: ClassifyBatchInput): Promise<BatchCounts> => {
+    const ctx = Context.current();
+    const options = input.options ?? {};
+    const { scanId, datasource, rulesetVersion } = input;
+    const checkpoint = ctx.info.heartbeatDetails as ClassifyCheckpoint | undefined;
+    const counts: BatchCounts = checkpoint ? structuredClone(checkpoint.counts) : emptyCounts();
+    const records = await store.objectsInBatch(scanId, input.batchNo);
+    const startIndex = Math.min(checkpoint?.index ?? 0, records.length);
+    // Idempotent on retry: objects finished by an earlier attempt are left alone.
+    const todo: ObjectRecord[] = records.slice(startIndex).filter((record) => !FINISHED.has(record.status));
+    if (checkpoint) logger.info('batch resumed from checkpoint', { batchNo: input.batchNo, index: startIndex, remaining: todo.length });
+    const finishedIds = new Set<string>();
+
+    // Results are buffered and written in chunks; the checkpoint only ever covers written objects.
+    let pendingResults: ObjectClassification[] = [];
+    let pendingFailures: Array<{ objectId: string; errorType: string; message: string }> = [];
+    let lastFlush = Date.now();
+    const flush = async (force = false) => {
+      if (!force && pendingResults.length + pendingFailures.length < FLUSH_OBJECTS && Date.now() - lastFlush < FLUSH_INTERVAL_MS) return;
+      const results = pendingResults;
+      const failures = pendingFailures;
+      pendingResults = [];
+      pendingFailures = [];
+      lastFlush = Date.now();
+      if (results.length > 0) {
+        if (store.recordClassifications) await store.recordClassifications(scanId, results, rulesetVersion);
+        else for (const result of results) await store.recordClassification(scanId, result, rulesetVersion);
+      }
+      if (failures.length > 0) {
+        if (store.recordFailures) await store.recordFailures(scanId, failures);
+        else for (const f of failures) await store.recordFailure(scanId, f.objectId, f.errorType, f.message);
+      }
+      for (const result of results) finishedIds.add(result.objectId);
+      for (const failure of failures) finishedIds.add(failure.objectId);
+      // Checkpoint: the longest prefix of the batch that is finished.
+      let index = startIndex;
+      while (index < records.length && (finishedIds.has(records[index].objectId) || FINISHED.has(records[index].status))) index++;
+      const details: ClassifyCheckpoint = { index, counts };
+      ctx.heartbeat(details);
+    };
+    const fail = async (objectId: string, errorType: string, message: string) => {
+      pendingFailures.push({ objectId, errorType, message });
+      counts.failed++;
+      await flush();
+    };
+    const classified = async (result: ObjectClassification) => {
+      pendingResults.push(result);
+      counts.classified++;
+      counts.bytesScanned += result.bytesScanned;
+      for (const [infoType, count] of Object.entries(result.findingCounts)) {
+        counts.findingsByInfoType[infoType] = (counts.findingsByInfoType[infoType] ?? 0) + count;
+      }
+      await flush();
+    };
+    const throwIfCancelled = () => {
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('activity cancelled');
+    };
+
+    if (todo.length === 0) {
+      return counts;
+    }
+    const connector = openConnector(datasource);
+    try {
+      // Details.
+      const details: ObjectMetadata[] = await connector.getObjectDetails(packet(scanId, datasource, todo.map((r) => r.objectId), {}, options));
+      throwIfCancelled();
+      const detailsById = new Map(details.map((d) => [d.objectId, d]));
+      const described = details.filter((d) => !d.error);
+      if (described.length > 0) await store.recordDetails(scanId, described);
+      counts.detailed += described.length;
+      ctx.heartbeat({ index: startIndex, counts } satisfies ClassifyCheckpoint);
+
+      let candidates: ObjectRecord[] = [];
+      const maxObjectBytes = options.maxObjectBytes ?? SCAN_DEFAULTS.maxObjectBytes;
+      for (const record of todo) {
+        const detail = detailsById.get(record.objectId);
+        if (detail?.error) {
+          await fail(record.objectId, detail.error.type, detail.error.message);
+        } else if (connector.kind === 'file' && (detail?.size ?? record.size ?? 0) > maxObjectBytes) {
+          await fail(record.objectId, ErrorType.CONTENT_TOO_LARGE, `object is ${detail?.size ?? record.size} bytes, more than maxObjectBytes ${maxObjectBytes}`);
+        } else {
+          candidates.push(record);
+        }
+      }
+
+      // Incremental: unchanged since the last completed scan with this ruleset → skipped.
+      if (options.incremental && candidates.length > 0) {
+        const previous = await store.previousVersions(datasource.id, rulesetVersion, candidates.map((r) => r.objectId));
+        const unchanged = candidates.filter((record) => {
+          const detail = detailsById.get(record.objectId);
+          return unchangedSince(previous.get(record.objectId), {
+            etag: detail?.etag ?? record.etag,
+            size: detail?.size ?? record.size,
+            lastModified: detail?.lastModified ?? record.lastModified,
+          });
+        });
+        if (unchanged.length > 0) {
+          await flush(true);
+          await store.markSkipped(scanId, unchanged.map((r) => r.objectId));
+          counts.skipped += unchanged.length;
+          for (const record of unchanged) finishedIds.add(record.objectId);
+          const skippedIds = new Set(unchanged.map((r) => r.objectId));
+          candidates = candidates.filter((record) => !skippedIds.has(record.objectId));
+        }
+      }
+
+      // Content and classification, object by object, in the connector's order.
+      let remaining = candidates.map((r) => r.objectId);
+      while (remaining.length > 0) {
+        const seen = new Set<string>();
+        try {
+          const contentPacket = packet(scanId, datasource, remaining, {}, options);
+          if (connector.kind === 'file') {
+            for await (const group of groupByObject<ContentComponent>(connector.getObjectContent(contentPacket))) {
+              throwIfCancelled();
+              seen.add(group.objectId);
+              const errors = group.items.filter((c) => c.kind === 'error');
+              if (errors.length > 0 && errors.length === group.items.length) {
+                const first = errors[0].error ?? { type: ErrorType.INTERNAL, message: 'unreadable content' };
+                await fail(group.objectId, first.type, first.message);
+              } else {
+                await classified(await classifier.classifyComponents(group.objectId, group.items));
+              }
+            }
+          } else {
+            for await (const group of groupByObject<DatabaseRow>(connector.getObjectContent(contentPacket))) {
+              throwIfCancelled();
+              seen.add(group.objectId);
+              const errorRow = group.items.find((row) => row.error);
+              const rows = group.items.filter((row) => !row.error);
+              if (errorRow?.error && rows.length === 0) {
+                await fail(group.objectId, errorRow.error.type, errorRow.error.message);
+                continue;
+              }
+              const results = await classifier.classifyRows(rows);
+              const result = results.find((r) => r.objectId === group.objectId) ?? emptyClassification(group.objectId);
+              if (errorRow?.error) {
+                result.failures.push({ componentPath: group.objectId, type: errorRow.error.type, message: errorRow.error.message });
+              }
+              await classified(result);
+            }
+          }
+          // Objects the connector yielded nothing for (empty files, empty tables) have no findings.
+          for (const objectId of remaining) if (!seen.has(objectId)) await classified(emptyClassification(objectId));
+          remaining = [];
+        } catch (err) {
+          const platform = err instanceof PlatformError ? err : errorHandler.wrap(err, {}, 'read content');
+          const objectId = typeof platform.context.objectId === 'string' ? platform.context.objectId : undefined;
+          // An object-level failure the connector threw instead of yielding: record it, go on with the rest.
+          if (platform.scope === 'object' && platform.type !== ErrorType.INTERNAL && objectId && remaining.includes(objectId) && !ctx.cancellationSignal.aborted) {
+            await fail(objectId, platform.type, platform.message);
+            remaining = remaining.filter((id) => id !== objectId && !seen.has(id));
+            continue;
+          }
+          throw platform;
+        }
+      }
+      await flush(true);
+      logger.debug('batch classified', { batchNo: input.batchNo, ...counts, findingsByInfoType: undefined });
+      return counts;
+    } finally {
+      await closeQuietly(connector);
+    }
+  });
+
+  const finishScan = wrap(async (input: FinishScanInput): Promise<FinishScanResult> => {
+    const finishedAt = new Date().toISOString();
+    await store.setScanPhase(input.scanId, input.phase, finishedAt);
+    const report = await store.report(input.scanId, { objectLimit: 1, failureLimit: 1, columnLimit: 1, hotSpotLimit: 1 });
+    const findingsByInfoType: Record<string, number> = {};
+    for (const row of report.findingsByInfoType) findingsByInfoType[row.infoType] = Number(row.count);
+    logger.info('scan finished', { phase: input.phase, ...report.coverage });
+    return {
+      enumerated: Number(report.coverage.enumerated),
+      classified: Number(report.coverage.classified),
+      failed: Number(report.coverage.failed),
+      skipped: Number(report.coverage.skipped),
+      findingsByInfoType,
+      finishedAt,
+    };
+  });
+
+  return { prepareScan, enumerate, classifyBatch, finishScan };
+}
+
+/**
+ * Splits a content stream into consecutive runs per object (connectors yield an object's components
+ * together). An object that reappears later is an error in the connector, reported as INTERNAL.
+ */
+export async function* groupByObject<T extends { objectId: string }>(items: AsyncIterable<T>): AsyncGenerator<{ objectId: string; items: T[] }> {
+  const done = new Set<string>();
+  let current: { objectId: string; items: T[] } | undefined;
+  for await (const item of items) {
+    if (current && current.objectId === item.objectId) {
+      current.items.push(item);
+      continue;
+    }
+    if (current) {
+      done.add(current.objectId);
+      yield current;
+    }
+    if (done.has(item.objectId)) {
+      throw new PlatformError(`connector yielded content of ${item.objectId} out of order`, ErrorType.INTERNAL, { objectId: item.objectId });
+    }
+    current = { objectId: item.objectId, items: [item] };
+  }
+  if (current) yield current;
+}

@@ -1,0 +1,192 @@
+/**
+ * Full-scan throughput of the PostgreSQL and MySQL/MariaDB connectors, one connection each.
+ *
+ *   npx ts-node --transpile-only bench/connectors-db.ts
+ *
+ * Starts private PostgreSQL and MariaDB servers in a temp dir, fills a table of BENCH_ROWS rows
+ * (default 1,500,000: an int key and four text columns), then measures rows/s for
+ *   - driver:  the bare driver loop (pg FETCH in rowMode array / mysql2 row events), the floor;
+ *   - batches: connector.getObjectContentBatches (rows converted to DatabaseRow, one array per fetch);
+ *   - rows:    connector.getObjectContent (the per-row async iterator the interface defines).
+ * Targets from the issue: PostgreSQL ≥ 500,000 rows/s, MySQL ≥ 750,000 rows/s per connection.
+ * Prints figures; asserts nothing. Servers and the temp dir are removed at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { Client } from 'pg';
+import { ErrorHandler } from '../src/core/error-handler';
+import { SystemLogger } from '../src/core/logger';
+import type { DatabaseRow, WorkPacket } from '../src/core/models';
+import { mysqlConnector, type MysqlConnector } from '../src/connectors/mysql';
+import { postgresConnector, type PostgresConnector } from '../src/connectors/postgres';
+import { startLocalMariadb, type LocalMariadb } from '../src/services/mariadb';
+import { startLocalPostgres, type LocalPostgres } from '../src/services/postgres';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_500_000);
+const FETCH_ROWS = Number(process.env.BENCH_FETCH_ROWS ?? 5000);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 2);
+const datasourceId = 'bench';
+const logger = new SystemLogger({ level: 'warn' });
+const errorHandler = new ErrorHandler();
+
+interface Figure {
+  target: string;
+  path: string;
+  rows: number;
+  seconds: number;
+}
+const figures: Figure[] = [];
+
+function packet(objectId: string): WorkPacket {
+  return { header: { taskId: 'b', traceId: 'b', scanId: 'b', datasourceId }, payload: { objectIds: [objectId] } };
+}
+
+async function timed(target: string, pathName: string, run: () => Promise<number>): Promise<void> {
+  for (let i = 0; i < REPEAT; i++) {
+    const started = process.hrtime.bigint();
+    const rows = await run();
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (rows !== ROWS) throw new Error(`${target} ${pathName}: read ${rows} rows, expected ${ROWS}`);
+    figures.push({ target, path: pathName, rows, seconds });
+    console.log(`${target.padEnd(10)} ${pathName.padEnd(8)} ${rows} rows in ${seconds.toFixed(2)} s = ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`);
+  }
+}
+
+async function countRows(iterable: AsyncIterable<DatabaseRow>): Promise<number> {
+  let n = 0;
+  for await (const row of iterable) if (row.row) n++;
+  return n;
+}
+
+async function countBatches(iterable: AsyncIterable<DatabaseRow[]>): Promise<number> {
+  let n = 0;
+  for await (const batch of iterable) n += batch.length;
+  return n;
+}
+
+async function benchPostgres(pg: LocalPostgres): Promise<void> {
+  const admin = new Client({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: 'postgres' });
+  await admin.connect();
+  const started = Date.now();
+  await admin.query(`CREATE TABLE bench AS
+    SELECT g AS id, 'Person ' || g AS name, 'user' || g || '@example.com' AS email,
+           md5(g::text) AS token, 'note number ' || g || ' about nothing in particular' AS note
+    FROM generate_series(1, ${ROWS}) g`);
+  await admin.query('ALTER TABLE bench ADD PRIMARY KEY (id)');
+  await admin.query('VACUUM ANALYZE bench');
+  console.log(`postgres: filled ${ROWS} rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  await timed('postgres', 'driver', async () => {
+    await admin.query('BEGIN READ ONLY');
+    await admin.query('DECLARE c NO SCROLL CURSOR FOR SELECT * FROM public.bench');
+    let n = 0;
+    for (;;) {
+      const { rows } = await admin.query({ text: `FETCH ${FETCH_ROWS} FROM c`, rowMode: 'array' });
+      n += rows.length;
+      if (rows.length < FETCH_ROWS) break;
+    }
+    await admin.query('COMMIT');
+    return n;
+  });
+
+  process.env.BENCH_PG_PASSWORD = pg.password;
+  const config = postgresConnector.configSchema.parse({
+    host: pg.host,
+    port: pg.port,
+    database: 'postgres',
+    user: pg.user,
+    passwordEnv: 'BENCH_PG_PASSWORD',
+    maxConnections: 1,
+    fetchRows: FETCH_ROWS,
+  });
+  const connector = postgresConnector.create({ datasourceId, logger, errorHandler, config }) as PostgresConnector;
+  const objectId = `${datasourceId}:public.bench`;
+  await timed('postgres', 'batches', () => countBatches(connector.getObjectContentBatches(packet(objectId))));
+  await timed('postgres', 'rows', () => countRows(connector.getObjectContent(packet(objectId))));
+  await connector.close();
+  await admin.end();
+}
+
+async function benchMariadb(db: LocalMariadb): Promise<void> {
+  const admin = await mysql.createConnection({ host: db.host, port: db.port, user: db.user, password: db.password });
+  await admin.query('CREATE DATABASE bench');
+  await admin.query('USE bench');
+  const started = Date.now();
+  await admin.query(`CREATE TABLE bench (id INT PRIMARY KEY, name VARCHAR(40), email VARCHAR(60), token CHAR(32), note VARCHAR(80))`);
+  await admin.query(`INSERT INTO bench
+    SELECT seq, CONCAT('Person ', seq), CONCAT('user', seq, '@example.com'), MD5(seq),
+           CONCAT('note number ', seq, ' about nothing in particular')
+    FROM seq_1_to_${ROWS}`);
+  console.log(`mariadb:  filled ${ROWS} rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  await timed('mariadb', 'driver', () => {
+    return new Promise<number>((resolve, reject) => {
+      let n = 0;
+      const query = admin.connection.query({ sql: 'SELECT * FROM bench.bench', rowsAsArray: true });
+      query.on('result', () => n++);
+      query.on('error', reject);
+      query.on('end', () => resolve(n));
+    });
+  });
+
+  process.env.BENCH_MYSQL_PASSWORD = db.password;
+  const config = mysqlConnector.configSchema.parse({
+    host: db.host,
+    port: db.port,
+    database: 'bench',
+    user: db.user,
+    passwordEnv: 'BENCH_MYSQL_PASSWORD',
+    maxConnections: 1,
+    fetchRows: FETCH_ROWS,
+  });
+  const connector = mysqlConnector.create({ datasourceId, logger, errorHandler, config }) as MysqlConnector;
+  const objectId = `${datasourceId}:bench.bench`;
+  await timed('mariadb', 'batches', () => countBatches(connector.getObjectContentBatches(packet(objectId))));
+  await timed('mariadb', 'rows', () => countRows(connector.getObjectContent(packet(objectId))));
+  await connector.close();
+  await admin.end();
+}
+
+async function main(): Promise<void> {
+  const tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'assay-bench-db-'));
+  await chmod(tmpRoot, 0o711);
+  const stops: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    await Promise.allSettled(stops.map((stop) => stop()));
+    await rm(tmpRoot, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  try {
+    const [pg, maria] = await Promise.all([
+      startLocalPostgres({ dataDir: path.join(tmpRoot, 'postgres', 'data'), superuserPassword: randomBytes(12).toString('hex') }).then((s) => {
+        stops.push(() => s.stop());
+        return s;
+      }),
+      startLocalMariadb({ dataDir: path.join(tmpRoot, 'mariadb'), rootPassword: randomBytes(12).toString('hex') }).then((s) => {
+        stops.push(() => s.stop());
+        return s;
+      }),
+    ]);
+    console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${ROWS} rows, fetchRows ${FETCH_ROWS}`);
+    if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'postgres') await benchPostgres(pg);
+    if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'mariadb') await benchMariadb(maria);
+    console.log('\nbest of runs (rows/s per connection):');
+    const best = new Map<string, number>();
+    for (const f of figures) {
+      const key = `${f.target} ${f.path}`;
+      best.set(key, Math.max(best.get(key) ?? 0, f.rows / f.seconds));
+    }
+    for (const [key, rate] of best) console.log(`  ${key.padEnd(18)} ${Math.round(rate).toLocaleString('en-US')}`);
+    console.log('  targets: postgres ≥ 500,000; mysql ≥ 750,000');
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,571 @@
+/**
+ * The scan engine: one RE2 pass per text window over all enabled detectors at once.
+ *
+ * - Every detector pattern is an alternative of one combined RE2 regex (DFA, linear time, no
+ *   backtracking), run over the window's UTF-8 bytes. Each candidate span is then handed to an
+ *   anchored RE2.Set of the same patterns, which names every detector matching exactly that span
+ *   (several detectors share shapes: a 9-digit number may be an SSN, an ABA routing number or a BSN).
+ * - Only those detectors then run in JavaScript: value extraction, checksum validation, hotword and
+ *   exclusion context, allow list, masking and fingerprinting.
+ * Custom detectors run in a second combined pass so they never shadow (or get shadowed by) built-ins.
+ */
+
+import { createHash } from 'node:crypto';
+import RE2 from 're2';
+import { ConfigurationError } from '../core/errors';
+import type { ClassificationConfig } from './config';
+import { EMPTY_CONFIG } from './config';
+import { BUILTIN_DETECTORS, type Detector } from './detectors';
+import { fingerprint, mask, normaliseValue } from './fingerprint';
+import { LIKELIHOODS, type ColumnClassification, type Finding, type Likelihood } from './types';
+import { NAMED_VALIDATORS } from './validators';
+
+/** Characters of context before a match searched for hotwords and exclusions. */
+export const HOTWORD_WINDOW = 50;
+/** Longest match the chunked scanner guarantees to find across a chunk boundary. */
+export const MAX_MATCH_CHARS = 4096;
+
+export const DEFAULT_MIN_LIKELIHOOD: Likelihood = 'POSSIBLE';
+
+export function likelihoodLevel(likelihood: Likelihood): number {
+  return LIKELIHOODS.indexOf(likelihood);
+}
+
+/** What a classifier is built from: plain JSON, sent as is to worker threads. */
+export interface RulesetSpec {
+  /** Detector ids or infoTypes to enable; default all built-ins. */
+  detectors?: string[];
+  minLikelihood: Likelihood;
+  config: ClassificationConfig;
+}
+
+export interface TextScanOptions {
+  componentPath: string;
+  /** Absolute character offset and 1-based line of text[0]. */
+  baseOffset?: number;
+  baseLine?: number;
+  /** Report only findings starting in [reportFrom, reportTo) (window-relative); default whole text. */
+  reportFrom?: number;
+  reportTo?: number;
+  /** Findings to fingerprint and return in full; the rest are only counted. Default unlimited. */
+  budget?: number;
+  /** Extra context placed before the text for hotwords (a table's column name). */
+  contextPrefix?: string;
+  /** Report at or above this level instead of the ruleset's minimum. */
+  minLevel?: number;
+}
+
+export interface TextScanResult {
+  findings: Finding[];
+  /** Findings over budget, counted by infoType. */
+  overflow: Record<string, number>;
+}
+
+interface CompiledDetector extends Detector {
+  anchored: RegExp;
+  hasValueGroup: boolean;
+  checksum: boolean;
+}
+
+interface Pass {
+  combined: RE2;
+  set: RE2.RE2Set;
+  /** Set index → detectors whose pattern is that alternative. */
+  byAlternative: CompiledDetector[][];
+}
+
+/** Rewrites capture groups as non-capturing ones (the combined pattern needs none). */
+export function withoutCaptures(source: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i];
+    if (ch === '\\') {
+      out += ch + (source[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (ch === ']') inClass = false;
+    } else if (ch === '[') inClass = true;
+    else if (ch === '(' && source[i + 1] !== '?') {
+      out += '(?:';
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+const CHECKSUM_VALIDATED = new Set([
+  'CREDIT_CARD_NUMBER',
+  'IBAN_CODE',
+  'US_BANK_ROUTING_MICR',
+  'UK_NATIONAL_HEALTH_SERVICE_NUMBER',
+  'CANADA_SOCIAL_INSURANCE_NUMBER',
+  'AUSTRALIA_TAX_FILE_NUMBER',
+  'INDIA_AADHAAR_INDIVIDUAL',
+  'SPAIN_NIF_NUMBER',
+  'SPAIN_NIE_NUMBER',
+  'ITALY_FISCAL_CODE',
+  'FRANCE_NIR',
+  'GERMANY_TAXPAYER_IDENTIFICATION_NUMBER',
+  'NETHERLANDS_BSN_NUMBER',
+  'BRAZIL_CPF_NUMBER',
+  'US_HEALTHCARE_NPI',
+  'US_DEA_NUMBER',
+  'IMEI_HARDWARE_ID',
+]);
+
+function compileDetector(detector: Detector): CompiledDetector {
+  let anchored: RegExp;
+  try {
+    anchored = new RegExp(`^(?:${detector.pattern})$`, detector.ignoreCase ? 'id' : 'd');
+  } catch (error) {
+    throw new ConfigurationError(`detector ${detector.id}: invalid pattern: ${(error as Error).message}`, {
+      detector: detector.id,
+    });
+  }
+  return {
+    ...detector,
+    anchored,
+    hasValueGroup: new RegExp(`${detector.pattern}|`).exec('')!.length > 1,
+    checksum: CHECKSUM_VALIDATED.has(detector.id),
+  };
+}
+
+function compilePass(detectors: CompiledDetector[]): Pass | undefined {
+  if (detectors.length === 0) return undefined;
+  const alternatives: string[] = [];
+  const byAlternative: CompiledDetector[][] = [];
+  const index = new Map<string, number>();
+  for (const detector of detectors) {
+    const source = withoutCaptures(detector.pattern);
+    const alternative = detector.ignoreCase ? `(?i:${source})` : `(?:${source})`;
+    let i = index.get(alternative);
+    if (i === undefined) {
+      i = alternatives.length;
+      index.set(alternative, i);
+      alternatives.push(alternative);
+      byAlternative.push([]);
+    }
+    byAlternative[i].push(detector);
+  }
+  return {
+    combined: new RE2(alternatives.join('|'), 'g'),
+    set: new RE2.Set(alternatives, { anchor: 'both' }),
+    byAlternative,
+  };
+}
+
+function customDetectors(config: ClassificationConfig): Detector[] {
+  const out: Detector[] = [];
+  const digest = (value: unknown): string =>
+    createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
+  for (const custom of config.detectors) {
+    const base = custom.likelihood ?? 'POSSIBLE';
+    const keywords = (custom.keywords ?? []).map((k) => escapeRegex(k.toLowerCase()));
+    const validator = custom.validator ? NAMED_VALIDATORS[custom.validator] : undefined;
+    out.push({
+      id: custom.infoType,
+      infoType: custom.infoType,
+      category: custom.category ?? 'PII',
+      version: `custom-${digest(custom)}`,
+      description: custom.description ?? `custom detector ${custom.infoType}`,
+      pattern: custom.regex,
+      ignoreCase: custom.ignoreCase,
+      validate: validator,
+      base,
+      hotwords: keywords.length ? new RegExp(keywords.join('|')) : undefined,
+      withHotword: LIKELIHOODS[Math.min(4, likelihoodLevel(base) + 1)],
+      mask: 'tail',
+      normalise: 'raw',
+    });
+  }
+  config.denyList.forEach((entry, i) => {
+    const pattern = entry.regex ?? escapeRegex(entry.value ?? '');
+    out.push({
+      id: `DENY_LIST_${i}`,
+      infoType: entry.infoType ?? 'DENY_LIST',
+      category: entry.category ?? 'PII',
+      version: `custom-${digest(entry)}`,
+      description: 'deny list entry',
+      pattern,
+      ignoreCase: entry.regex === undefined,
+      base: 'VERY_LIKELY',
+      mask: 'tail',
+      normalise: 'raw',
+    });
+  });
+  return out;
+}
+
+/** Selects built-ins by id or infoType; unknown names are a configuration error. */
+export function selectBuiltins(names?: string[]): Detector[] {
+  if (!names || names.length === 0) return [...BUILTIN_DETECTORS];
+  const wanted = new Set(names);
+  const known = new Set(BUILTIN_DETECTORS.flatMap((d) => [d.id, d.infoType]));
+  const unknown = names.filter((name) => !known.has(name));
+  if (unknown.length) {
+    throw new ConfigurationError(`unknown detector(s): ${unknown.join(', ')}`, { detectors: unknown.join(',') });
+  }
+  return BUILTIN_DETECTORS.filter((d) => wanted.has(d.id) || wanted.has(d.infoType));
+}
+
+/** Stable hash of everything that changes results. */
+export function rulesetVersion(spec: RulesetSpec): string {
+  const detectors = [...selectBuiltins(spec.detectors), ...customDetectors(spec.config)].map(
+    (d) => `${d.id}@${d.version}`,
+  );
+  const body = JSON.stringify({ detectors, config: spec.config, minLikelihood: spec.minLikelihood });
+  return `rs1-${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
+}
+
+/** Column statistics accumulated over table batches. */
+export interface ColumnTally {
+  sampledRows: number;
+  /** infoType → matched rows and the sum of their best likelihood levels. */
+  matches: Record<string, { rows: number; levelSum: number; category: Finding['category']; checksum: boolean }>;
+}
+
+export interface TableScanResult extends TextScanResult {
+  /** column → tally for this batch. */
+  tallies: Record<string, ColumnTally>;
+}
+
+const WORD_CHAR = /[A-Za-z0-9_]/;
+const HEXISH = /[0-9a-f]/;
+
+export class ScanEngine {
+  readonly detectors: readonly CompiledDetector[];
+  readonly minLevel: number;
+  private readonly passes: Pass[];
+  private readonly allowValues: Set<string>;
+  private readonly allowPatterns: RegExp[];
+
+  constructor(
+    spec: RulesetSpec,
+    private readonly key: Buffer,
+  ) {
+    const config = spec.config ?? EMPTY_CONFIG;
+    const builtins = selectBuiltins(spec.detectors).map(compileDetector);
+    const custom = customDetectors(config).map(compileDetector);
+    this.detectors = [...builtins, ...custom];
+    this.minLevel = likelihoodLevel(spec.minLikelihood ?? DEFAULT_MIN_LIKELIHOOD);
+    this.passes = [compilePass(builtins), compilePass(custom)].filter((p): p is Pass => p !== undefined);
+    this.allowValues = new Set();
+    this.allowPatterns = [];
+    for (const entry of config.allowList) {
+      if (typeof entry === 'string') {
+        this.allowValues.add(entry);
+        this.allowValues.add(entry.toLowerCase());
+      } else this.allowPatterns.push(new RegExp(entry.regex));
+    }
+  }
+
+  scanText(text: string, options: TextScanOptions): TextScanResult {
+    const result: TextScanResult = { findings: [], overflow: {} };
+    const state = {
+      budget: options.budget ?? Number.POSITIVE_INFINITY,
+      lineCursor: 0,
+      line: options.baseLine ?? 1,
+    };
+    if (!text) return result;
+    const buffer = Buffer.from(text, 'utf8');
+    const ascii = buffer.length === text.length;
+    for (const pass of this.passes) {
+      state.lineCursor = 0;
+      state.line = options.baseLine ?? 1;
+      this.runPass(pass, text, buffer, ascii, options, state, result);
+    }
+    if (this.passes.length > 1) result.findings.sort((a, b) => a.start - b.start || a.end - b.end);
+    return result;
+  }
+
+  private runPass(
+    pass: Pass,
+    text: string,
+    buffer: Buffer,
+    ascii: boolean,
+    options: TextScanOptions,
+    state: { budget: number; lineCursor: number; line: number },
+    result: TextScanResult,
+  ): void {
+    const { combined, set, byAlternative } = pass;
+    const reportFrom = options.reportFrom ?? 0;
+    const reportTo = options.reportTo ?? Number.POSITIVE_INFINITY;
+    const baseOffset = options.baseOffset ?? 0;
+    const minLevel = options.minLevel ?? this.minLevel;
+    // Byte ↔ char cursor for non-ASCII text (matches arrive in increasing byte order).
+    let cursorByte = 0;
+    let cursorChar = 0;
+    const toChar = (byte: number): number => {
+      if (ascii) return byte;
+      if (byte < cursorByte) {
+        cursorByte = 0;
+        cursorChar = 0;
+      }
+      cursorChar += buffer.toString('utf8', cursorByte, byte).length;
+      cursorByte = byte;
+      return cursorChar;
+    };
+    const lineAt = (pos: number): number => {
+      if (pos < state.lineCursor) {
+        state.lineCursor = 0;
+        state.line = options.baseLine ?? 1;
+      }
+      for (let i = text.indexOf('\n', state.lineCursor); i !== -1 && i < pos; i = text.indexOf('\n', i + 1)) {
+        state.line++;
+      }
+      state.lineCursor = pos;
+      return state.line;
+    };
+
+    combined.lastIndex = 0;
+    let match: RegExpExecArray | null;
+    while ((match = combined.exec(buffer as unknown as string)) !== null) {
+      const spanBytes = match[0] as unknown as Buffer;
+      const byteStart = match.index;
+      const byteEnd = byteStart + spanBytes.length;
+      if (spanBytes.length === 0) {
+        combined.lastIndex = byteEnd + 1;
+        continue;
+      }
+      const start = toChar(byteStart);
+      const span = ascii ? text.slice(start, start + spanBytes.length) : spanBytes.toString('utf8');
+      const end = start + span.length;
+      let resumeChar = -1;
+      for (const alternative of set.match(spanBytes)) {
+        for (const detector of byAlternative[alternative]) {
+          const valueStart = this.evaluate(detector, text, span, start, end, options, minLevel, {
+            reportFrom,
+            reportTo,
+            baseOffset,
+            lineAt,
+            state,
+            result,
+          });
+          // Context-introduced values (Bearer <jwt>) may hold another finding: rescan from the value.
+          if (valueStart > start && (resumeChar === -1 || valueStart < resumeChar)) resumeChar = valueStart;
+        }
+      }
+      if (resumeChar > start) {
+        combined.lastIndex = ascii ? resumeChar : byteStart + Buffer.byteLength(text.slice(start, resumeChar));
+      }
+    }
+  }
+
+  /** Evaluates one detector on a candidate span; returns the value start (or -1). */
+  private evaluate(
+    detector: CompiledDetector,
+    text: string,
+    span: string,
+    start: number,
+    end: number,
+    options: TextScanOptions,
+    minLevel: number,
+    ctx: {
+      reportFrom: number;
+      reportTo: number;
+      baseOffset: number;
+      lineAt: (pos: number) => number;
+      state: { budget: number };
+      result: TextScanResult;
+    },
+  ): number {
+    const m = detector.anchored.exec(span);
+    if (!m) return -1;
+    let value = m[0];
+    let valueStart = start;
+    if (detector.hasValueGroup && m[1] !== undefined) {
+      value = m[1];
+      valueStart = start + m.indices![1][0];
+    }
+    if (detector.refine) {
+      const refined = detector.refine(value);
+      if (refined === undefined) return -1;
+      value = refined;
+    }
+    const valueEnd = valueStart + value.length;
+    if (valueStart < ctx.reportFrom || valueStart >= ctx.reportTo) return valueStart;
+    if (detector.validate && !detector.validate(value)) return valueStart;
+    if (detector.numeric && this.embedded(text, valueStart, valueEnd)) return valueStart;
+
+    let level = likelihoodLevel(detector.base);
+    const before = (
+      (options.contextPrefix ?? '') + text.slice(Math.max(0, start - HOTWORD_WINDOW), start)
+    ).toLowerCase();
+    if (detector.hotwords && detector.hotwords.test(before)) {
+      level = detector.withHotword ? likelihoodLevel(detector.withHotword) : level + 1;
+    }
+    if (detector.adjust) level += detector.adjust(value);
+    if (detector.exclude && detector.exclude.test(before)) level -= 3;
+    if (detector.excludeValue && detector.excludeValue(value)) level -= 2;
+    level = Math.max(0, Math.min(4, level));
+    if (level < minLevel) return valueStart;
+
+    const normalised = normaliseValue(value, detector.normalise);
+    if (this.allowed(value, normalised)) return valueStart;
+    const { result, state } = ctx;
+    if (state.budget <= 0) {
+      result.overflow[detector.infoType] = (result.overflow[detector.infoType] ?? 0) + 1;
+      return valueStart;
+    }
+    state.budget--;
+    result.findings.push({
+      infoType: detector.infoType,
+      category: detector.category,
+      likelihood: LIKELIHOODS[level],
+      componentPath: options.componentPath,
+      start: ctx.baseOffset + valueStart,
+      end: ctx.baseOffset + valueEnd,
+      line: ctx.lineAt(valueStart),
+      masked: mask(value, detector.mask),
+      fingerprint: fingerprint(this.key, normalised),
+      detectorVersion: detector.version,
+    });
+    return valueStart;
+  }
+
+  /** A numeric value inside a longer token: UUID groups, dotted versions/OIDs, hex strings. */
+  private embedded(text: string, start: number, end: number): boolean {
+    const before = text[start - 1] ?? '';
+    const before2 = text[start - 2] ?? '';
+    const after = text[end] ?? '';
+    const after2 = text[end + 1] ?? '';
+    if (WORD_CHAR.test(before) || WORD_CHAR.test(after)) return true;
+    if ((before === '.' || before === '-' || before === ':' || before === '/') && HEXISH.test(before2)) return true;
+    if ((after === '.' || after === '-' || after === ':' || after === '/') && HEXISH.test(after2)) return true;
+    return false;
+  }
+
+  private allowed(value: string, normalised: string): boolean {
+    if (this.allowValues.size && (this.allowValues.has(value) || this.allowValues.has(normalised))) return true;
+    for (const pattern of this.allowPatterns) if (pattern.test(value)) return true;
+    return false;
+  }
+
+  /**
+   * Scans a batch of table rows cell by cell, with the column name as context. Cells are scanned
+   * down to UNLIKELY for column statistics; findings are reported at the ruleset minimum.
+   */
+  scanTable(
+    columns: string[],
+    rows: unknown[][],
+    options: { componentPath: string; rowOffset?: number; budget?: number },
+  ): TableScanResult {
+    const result: TableScanResult = { findings: [], overflow: {}, tallies: {} };
+    let budget = options.budget ?? Number.POSITIVE_INFINITY;
+    const tallyLevel = Math.min(this.minLevel, 1);
+    const prefixes = columns.map((c) => `${String(c).replace(/[_\-.]+/g, ' ')}: `);
+    for (const column of columns) result.tallies[column] = { sampledRows: 0, matches: {} };
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r];
+      const rowIndex = (options.rowOffset ?? 0) + r;
+      for (let c = 0; c < columns.length; c++) {
+        const cell = cellText(row[c]);
+        if (!cell) continue;
+        const tally = result.tallies[columns[c]];
+        tally.sampledRows++;
+        const scanned = this.scanText(cell, {
+          componentPath: options.componentPath,
+          baseLine: rowIndex + 1,
+          contextPrefix: prefixes[c],
+          minLevel: tallyLevel,
+        });
+        const best: Record<string, { level: number; category: Finding['category']; checksum: boolean }> = {};
+        for (const finding of scanned.findings) {
+          const level = likelihoodLevel(finding.likelihood);
+          const seen = best[finding.infoType];
+          if (!seen || level > seen.level) {
+            const checksum = this.detectors.some((d) => d.infoType === finding.infoType && d.checksum);
+            best[finding.infoType] = { level, category: finding.category, checksum };
+          }
+          if (level < this.minLevel) continue;
+          if (budget <= 0) {
+            result.overflow[finding.infoType] = (result.overflow[finding.infoType] ?? 0) + 1;
+            continue;
+          }
+          budget--;
+          result.findings.push({ ...finding, column: columns[c], row: rowIndex });
+        }
+        for (const [infoType, { level, category, checksum }] of Object.entries(best)) {
+          const entry = (tally.matches[infoType] ??= { rows: 0, levelSum: 0, category, checksum });
+          entry.rows++;
+          entry.levelSum += level;
+        }
+      }
+    }
+    return result;
+  }
+}
+
+/** Text of a table cell: strings as is, numbers/dates/JSON rendered, binary skipped. */
+export function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? '' : value.toISOString().slice(0, 10);
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
+    const text = Buffer.from(value).toString('utf8');
+    // eslint-disable-next-line no-control-regex
+    return /[\x00-\x08\x0e-\x1f\ufffd]/.test(text) ? '' : text;
+  }
+  try {
+    return JSON.stringify(value)?.slice(0, 65536) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Merges a batch's tallies into running ones. */
+export function mergeTallies(into: Record<string, ColumnTally>, from: Record<string, ColumnTally>): void {
+  for (const [column, tally] of Object.entries(from)) {
+    const target = (into[column] ??= { sampledRows: 0, matches: {} });
+    target.sampledRows += tally.sampledRows;
+    for (const [infoType, m] of Object.entries(tally.matches)) {
+      const t = (target.matches[infoType] ??= { rows: 0, levelSum: 0, category: m.category, checksum: m.checksum });
+      t.rows += m.rows;
+      t.levelSum += m.levelSum;
+    }
+  }
+}
+
+/**
+ * Column verdicts: the mean cell likelihood, raised one level when the column is consistently of the
+ * type (≥ 80% of values, ≥ 3 rows) and the type is checksum-validated or already POSSIBLE, lowered when
+ * it is rare (< 20%).
+ */
+export function columnResults(
+  componentPath: string,
+  tallies: Record<string, ColumnTally>,
+  minLikelihood: Likelihood,
+): ColumnClassification[] {
+  const out: ColumnClassification[] = [];
+  const minLevel = likelihoodLevel(minLikelihood);
+  for (const [column, tally] of Object.entries(tallies)) {
+    for (const [infoType, m] of Object.entries(tally.matches)) {
+      const ratio = tally.sampledRows ? m.rows / tally.sampledRows : 0;
+      let level = Math.round(m.levelSum / m.rows);
+      if (ratio >= 0.8 && m.rows >= 3 && (m.checksum || level >= 2)) level++;
+      if (ratio < 0.2) level--;
+      level = Math.max(0, Math.min(4, level));
+      if (level < minLevel) continue;
+      out.push({
+        componentPath,
+        column,
+        infoType,
+        category: m.category,
+        matchedRows: m.rows,
+        sampledRows: tally.sampledRows,
+        ratio: Math.round(ratio * 10000) / 10000,
+        likelihood: LIKELIHOODS[level],
+      });
+    }
+  }
+  return out.sort((a, b) => a.column.localeCompare(b.column) || b.matchedRows - a.matchedRows);
+}

@@ -1,0 +1,116 @@
+/**
+ * Masked previews and keyed fingerprints: findings never carry the raw value. The fingerprint is
+ * HMAC-SHA256 of the normalised value under a per-deployment key, so equal values correlate across
+ * objects and scans without being recoverable.
+ */
+
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigurationError } from '../core/errors';
+import type { MaskStyle, Normalisation } from './detectors';
+
+export const FINGERPRINT_KEY_ENV = 'ASSAY_FINGERPRINT_KEY';
+export const DEFAULT_FINGERPRINT_KEY_FILE = path.join('.assay', 'fingerprint.key');
+
+/** A key given as text: even-length hex of ≥ 32 digits is decoded, anything else is used as UTF-8. */
+export function parseKey(text: string): Buffer {
+  const trimmed = text.trim();
+  if (/^(?:[0-9a-fA-F]{2}){16,}$/.test(trimmed)) return Buffer.from(trimmed, 'hex');
+  return Buffer.from(trimmed, 'utf8');
+}
+
+/**
+ * Resolves the fingerprint key: explicit option, else `ASSAY_FINGERPRINT_KEY`, else the key file
+ * (default `.assay/fingerprint.key` under the current directory), created with 32 random bytes
+ * (mode 0600) on first use.
+ */
+export async function resolveFingerprintKey(options: {
+  fingerprintKey?: string | Buffer;
+  fingerprintKeyFile?: string;
+}): Promise<Buffer> {
+  if (Buffer.isBuffer(options.fingerprintKey)) return Buffer.from(options.fingerprintKey);
+  if (typeof options.fingerprintKey === 'string' && options.fingerprintKey) return parseKey(options.fingerprintKey);
+  const fromEnv = process.env[FINGERPRINT_KEY_ENV];
+  if (fromEnv) return parseKey(fromEnv);
+  const file = path.resolve(options.fingerprintKeyFile ?? DEFAULT_FINGERPRINT_KEY_FILE);
+  try {
+    return await readKeyFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw keyFileError(file, error);
+  }
+  try {
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another process created it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw keyFileError(file, error);
+  }
+  return readKeyFile(file);
+}
+
+async function readKeyFile(file: string): Promise<Buffer> {
+  const key = await readFile(file);
+  if (key.length === 0) throw new ConfigurationError(`fingerprint key file ${file} is empty`, { file });
+  return key;
+}
+
+function keyFileError(file: string, cause: unknown): ConfigurationError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new ConfigurationError(`cannot use fingerprint key file ${file}: ${reason}`, { file }, { cause });
+}
+
+export function normaliseValue(value: string, how: Normalisation): string {
+  switch (how) {
+    case 'digits':
+      return value.replace(/\D+/g, '');
+    case 'compact':
+      return value.replace(/[^0-9A-Za-z]+/g, '').toUpperCase();
+    case 'lower':
+      return value.trim().toLowerCase();
+    default:
+      return value;
+  }
+}
+
+export function fingerprint(key: Buffer, normalised: string): string {
+  return createHmac('sha256', key).update(normalised, 'utf8').digest('hex');
+}
+
+/** Masks every letter/digit but the last `keep` ones, preserving separators. */
+function maskTail(value: string, keep: number): string {
+  let seen = 0;
+  let out = '';
+  for (let i = value.length - 1; i >= 0; i--) {
+    const ch = value[i];
+    if (/[0-9A-Za-z]/.test(ch)) {
+      out = (seen < keep ? ch : '*') + out;
+      seen++;
+    } else out = ch + out;
+  }
+  return out;
+}
+
+export function mask(value: string, style: MaskStyle): string {
+  switch (style) {
+    case 'email': {
+      const at = value.lastIndexOf('@');
+      if (at <= 0) return '*'.repeat(value.length);
+      return `${value[0]}***${value.slice(at)}`;
+    }
+    case 'digits': {
+      const digits = value.replace(/\D/g, '').length;
+      return maskTail(value, digits >= 12 ? 4 : 2);
+    }
+    case 'password':
+      return '********';
+    case 'secret': {
+      const visible = value.length >= 16 ? 4 : 0;
+      return value.slice(0, visible) + '*'.repeat(Math.min(value.length - visible, 16));
+    }
+    default: {
+      const alnum = value.replace(/[^0-9A-Za-z]/g, '').length;
+      return maskTail(value, alnum >= 8 ? 4 : alnum >= 4 ? 2 : 0);
+    }
+  }
+}

@@ -1,0 +1,201 @@
+/** Streaming text decoding (encoding detection) and chunking into text/table components. */
+import type { ContentComponent } from '../core/models';
+import { utf16WithoutBom } from './sniff';
+
+export type TextEncodingName = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+
+/**
+ * Picks the encoding from the first bytes: a BOM decides; else UTF-16 by its zero bytes; else UTF-8 when the
+ * bytes are valid UTF-8 (a sequence cut at the end of `head` is fine); else Windows-1252 (a superset of Latin-1).
+ */
+export function detectEncoding(head: Buffer): TextEncodingName {
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return 'utf-8';
+  if (head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
+  if (head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
+  const utf16 = utf16WithoutBom(head);
+  if (utf16) return utf16;
+  return isValidUtf8Prefix(head) ? 'utf-8' : 'windows-1252';
+}
+
+function isValidUtf8Prefix(bytes: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface DecodedChunk {
+  text: string;
+  /** Source bytes that produced this text. */
+  bytes: number;
+}
+
+/** Lets other work run between CPU-heavy steps: yields to the event loop at most every `sliceMs`. */
+export class LoopYielder {
+  private last = performance.now();
+  constructor(private readonly sliceMs = 8) {}
+  async maybeYield(): Promise<void> {
+    const now = performance.now();
+    if (now - this.last >= this.sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.last = performance.now();
+    }
+  }
+}
+
+/**
+ * Decodes a byte stream to text chunks. UTF-8 that turns out invalid later in the stream switches to
+ * Windows-1252 from the offending chunk on, rather than filling the text with U+FFFD.
+ */
+export async function* decodeText(
+  chunks: AsyncIterable<Buffer>,
+  encoding: TextEncodingName,
+  yielder = new LoopYielder(),
+): AsyncGenerator<DecodedChunk> {
+  let current: TextEncodingName = encoding;
+  let decoder = new TextDecoder(current, { fatal: current === 'utf-8' });
+  for await (const chunk of chunks) {
+    let text: string;
+    try {
+      text = decoder.decode(chunk, { stream: true });
+    } catch {
+      current = 'windows-1252';
+      decoder = new TextDecoder(current);
+      text = decoder.decode(chunk, { stream: true });
+    }
+    if (text.length > 0 || chunk.length > 0) yield { text, bytes: chunk.length };
+    await yielder.maybeYield();
+  }
+  let tail: string;
+  try {
+    tail = decoder.decode();
+  } catch {
+    tail = '\uFFFD';
+  }
+  if (tail) yield { text: tail, bytes: 0 };
+}
+
+/** Cuts a stream of text into consecutive, non-overlapping `kind:'text'` components with offset and line. */
+export class TextChunker {
+  private pending: string[] = [];
+  private pendingLength = 0;
+  private pendingBytes = 0;
+  private offset = 0;
+  private line = 1;
+
+  constructor(
+    private readonly objectId: string,
+    private readonly componentPath: string,
+    private readonly chunkChars: number,
+  ) {}
+
+  /** Adds text; returns the components that are full. */
+  push(text: string, bytes = 0): ContentComponent[] {
+    this.pendingBytes += bytes;
+    if (text.length === 0) return [];
+    this.pending.push(text);
+    this.pendingLength += text.length;
+    const out: ContentComponent[] = [];
+    if (this.pendingLength >= this.chunkChars) {
+      let all = this.pending.join('');
+      while (all.length >= this.chunkChars) {
+        let cut = this.chunkChars;
+        // Never split a surrogate pair.
+        const code = all.charCodeAt(cut - 1);
+        if (code >= 0xd800 && code <= 0xdbff) cut--;
+        out.push(this.emit(all.slice(0, cut), all.length === cut));
+        all = all.slice(cut);
+      }
+      this.pending = all ? [all] : [];
+      this.pendingLength = all.length;
+    }
+    return out;
+  }
+
+  /** Emits whatever is left (nothing when no text was pushed at all). */
+  flush(): ContentComponent[] {
+    if (this.pendingLength === 0) return [];
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingLength = 0;
+    return [this.emit(text, true)];
+  }
+
+  /** Characters emitted or pending so far. */
+  get length(): number {
+    return this.offset + this.pendingLength;
+  }
+
+  private emit(text: string, takesAllBytes: boolean): ContentComponent {
+    // Bytes are attributed to the chunk that completes them; the last chunk takes the rest.
+    const bytes = takesAllBytes ? this.pendingBytes : Math.min(this.pendingBytes, text.length);
+    this.pendingBytes -= bytes;
+    const component: ContentComponent = {
+      objectId: this.objectId,
+      componentPath: this.componentPath,
+      kind: 'text',
+      text,
+      offset: this.offset,
+      line: this.line,
+      bytes,
+    };
+    this.offset += text.length;
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.line++;
+    return component;
+  }
+}
+
+/** Batches table rows into `kind:'table'` components with rowOffset. */
+export class TableBatcher {
+  private rows: unknown[][] = [];
+  private rowOffset = 0;
+  private pendingBytes = 0;
+  private emitted = false;
+  columns: string[] | undefined;
+
+  constructor(
+    private readonly objectId: string,
+    private readonly componentPath: string,
+    private readonly batchRows: number,
+  ) {}
+
+  addBytes(bytes: number): void {
+    this.pendingBytes += bytes;
+  }
+
+  /** The first row added becomes the header unless columns were set. */
+  push(row: unknown[]): ContentComponent | undefined {
+    if (!this.columns) {
+      this.columns = row.map((cell, i) => (cell === null || cell === undefined ? '' : String(cell)) || `column_${i + 1}`);
+      return undefined;
+    }
+    this.rows.push(row);
+    return this.rows.length >= this.batchRows ? this.emit() : undefined;
+  }
+
+  /** Emits the last batch; a table with a header and no rows still yields one component (its columns). */
+  flush(): ContentComponent | undefined {
+    if (!this.columns) return undefined;
+    if (this.rows.length === 0 && this.emitted) return undefined;
+    return this.emit();
+  }
+
+  private emit(): ContentComponent {
+    const component: ContentComponent = {
+      objectId: this.objectId,
+      componentPath: this.componentPath,
+      kind: 'table',
+      columns: this.columns,
+      rows: this.rows,
+      rowOffset: this.rowOffset,
+      bytes: this.pendingBytes,
+    };
+    this.rowOffset += this.rows.length;
+    this.rows = [];
+    this.pendingBytes = 0;
+    this.emitted = true;
+    return component;
+  }
+}

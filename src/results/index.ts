@@ -1,0 +1,4 @@
+export * from './types';
+export * from './migrations';
+export * from './postgres-store';
+export * from './embedded';

@@ -1,0 +1,950 @@
+import { Pool, type PoolClient, type QueryResultRow } from 'pg';
+import { ErrorHandler } from '../core/error-handler';
+import { ErrorType, ObjectNotFoundError, PlatformError, platformError } from '../core/errors';
+import { SystemLogger } from '../core/logger';
+import type { DiscoveredObject, ObjectMetadata } from '../core/models';
+import type {
+  ColumnClassification,
+  Finding,
+  InfoTypeCategory,
+  Likelihood,
+  ObjectClassification,
+} from '../classification/types';
+import type { ScanPhase } from '../scan/types';
+import { MIGRATION_LOCK_KEY, MIGRATIONS, type Migration } from './migrations';
+import type {
+  ObjectRecord,
+  ObjectStatus,
+  ObjectVersion,
+  ResultsStore,
+  ScanRecord,
+  ScanReport,
+} from './types';
+
+export interface ResultsStoreOptions {
+  /** Most connections the pool opens. Default 5. */
+  poolSize?: number;
+  /** `application_name` reported to PostgreSQL. Default 'assay'. */
+  applicationName?: string;
+  /** Milliseconds to wait for a connection. Default 10000. */
+  connectionTimeoutMs?: number;
+  /** Where pool-level errors (a server restart dropping idle connections) are logged. Default: a new SystemLogger. */
+  logger?: SystemLogger;
+  /** Migrations to apply (tests and future versions). Default: MIGRATIONS. */
+  migrations?: readonly Migration[];
+}
+
+export interface ReportOptions {
+  /** Objects with findings listed. Default 500. */
+  objectLimit?: number;
+  /** Failed objects (and component failures) listed. Default 1000. */
+  failureLimit?: number;
+  /** Column classifications listed. Default 2000. */
+  columnLimit?: number;
+  /** Hot spots listed. Default 20. */
+  hotSpotLimit?: number;
+}
+
+export interface FailureInput {
+  objectId: string;
+  errorType: string;
+  message: string;
+}
+
+const TERMINAL_PHASES: readonly ScanPhase[] = ['completed', 'cancelled', 'failed'];
+const MAX_MESSAGE_CHARS = 4000;
+
+/** PostgreSQL text cannot hold NUL; strip it rather than fail a whole batch. */
+function clean(value: string): string;
+function clean(value: string | undefined | null): string | null;
+function clean(value: string | undefined | null): string | null {
+  if (value === undefined || value === null) return null;
+  return value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
+}
+
+function cleanMessage(message: string): string {
+  const text = clean(message);
+  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text;
+}
+
+function toIso(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  return value instanceof Date ? value.toISOString() : String(value);
+}
+
+function toNumber(value: unknown): number {
+  return typeof value === 'number' ? value : Number(value ?? 0);
+}
+
+/** The path part of `${datasourceId}:${path}` when an object was never enumerated into this scan. */
+function pathFromObjectId(objectId: string): string {
+  const colon = objectId.indexOf(':');
+  return colon >= 0 ? objectId.slice(colon + 1) : objectId;
+}
+
+/** Last entry per key wins (one INSERT … ON CONFLICT DO UPDATE may touch a row only once). */
+function dedupeBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const byKey = new Map<string, T>();
+  for (const item of items) byKey.set(key(item), item);
+  return [...byKey.values()];
+}
+
+function scanFromRow(row: QueryResultRow): ScanRecord {
+  return {
+    scanId: row.scan_id,
+    datasourceId: row.datasource_id,
+    datasourceType: row.datasource_type,
+    rulesetVersion: row.ruleset_version,
+    phase: row.phase as ScanPhase,
+    startedAt: toIso(row.started_at) as string,
+    ...(row.finished_at ? { finishedAt: toIso(row.finished_at) } : {}),
+  };
+}
+
+function objectFromRow(row: QueryResultRow): ObjectRecord {
+  const record: ObjectRecord = {
+    objectId: row.object_id,
+    objectPath: row.path,
+    objectType: row.object_type,
+    status: row.status as ObjectStatus,
+    findingCount: toNumber(row.finding_count),
+  };
+  if (row.size !== null) record.size = Number(row.size);
+  if (row.etag !== null) record.etag = row.etag;
+  if (row.last_modified !== null) record.lastModified = row.last_modified;
+  if (row.error_type !== null) record.errorType = row.error_type;
+  if (row.error_message !== null) record.errorMessage = row.error_message;
+  if (row.ruleset_version !== null) record.rulesetVersion = row.ruleset_version;
+  return record;
+}
+
+function findingFromRow(row: QueryResultRow): Finding & { objectId: string } {
+  const finding: Finding & { objectId: string } = {
+    objectId: row.object_id,
+    infoType: row.info_type,
+    category: row.category as InfoTypeCategory,
+    likelihood: row.likelihood as Likelihood,
+    componentPath: row.component_path,
+    start: Number(row.start_offset),
+    end: Number(row.end_offset),
+    line: row.line,
+    masked: row.masked,
+    fingerprint: row.fingerprint,
+    detectorVersion: row.detector_version,
+  };
+  if (row.column_name !== null) finding.column = row.column_name;
+  if (row.row_index !== null) finding.row = Number(row.row_index);
+  return finding;
+}
+
+function columnFromRow(row: QueryResultRow): ColumnClassification & { objectId: string } {
+  return {
+    objectId: row.object_id,
+    componentPath: row.component_path,
+    column: row.column_name,
+    infoType: row.info_type,
+    category: row.category as InfoTypeCategory,
+    matchedRows: Number(row.matched_rows),
+    sampledRows: Number(row.sampled_rows),
+    ratio: Number(row.ratio),
+    likelihood: row.likelihood as Likelihood,
+  };
+}
+
+/**
+ * The results store on PostgreSQL (schema `assay`). Writes are idempotent upserts on natural keys and
+ * batch through `unnest` arrays, so a retried activity or replayed workflow never duplicates a row.
+ */
+export class PostgresResultsStore implements ResultsStore {
+  readonly pool: Pool;
+  private readonly errors = new ErrorHandler();
+  private readonly migrations: readonly Migration[];
+  private closed = false;
+
+  constructor(url: string, options: ResultsStoreOptions = {}) {
+    this.migrations = options.migrations ?? MIGRATIONS;
+    this.pool = new Pool({
+      connectionString: url,
+      max: options.poolSize ?? 5,
+      application_name: options.applicationName ?? 'assay',
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client's error (server restart) must not crash the process; the next query reconnects.
+    this.pool.on('error', (error) => {
+      (options.logger ?? new SystemLogger()).warn('results store: idle connection lost', {
+        errorType: this.errors.wrap(error).type,
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- schema
+
+  async migrate(): Promise<void> {
+    await this.transaction('migrate results schema', {}, async (client) => {
+      // Serialises every process calling migrate() at once; released at commit.
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      await client.query('CREATE SCHEMA IF NOT EXISTS assay');
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS assay.schema_migrations (
+           version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const { rows } = await client.query('SELECT version FROM assay.schema_migrations');
+      const applied = new Set(rows.map((row) => Number(row.version)));
+      for (const migration of [...this.migrations].sort((a, b) => a.version - b.version)) {
+        if (applied.has(migration.version)) continue;
+        await client.query(migration.sql);
+        await client.query('INSERT INTO assay.schema_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
+      }
+    });
+  }
+
+  /** Versions applied so far, ascending. */
+  async schemaVersions(): Promise<number[]> {
+    const rows = await this.query(
+      'read schema versions',
+      {},
+      'SELECT version FROM assay.schema_migrations ORDER BY version',
+    );
+    return rows.map((row) => Number(row.version));
+  }
+
+  // ---------------------------------------------------------------- scans
+
+  async upsertScan(scan: ScanRecord): Promise<void> {
+    await this.query(
+      'record scan',
+      { scanId: scan.scanId },
+      `INSERT INTO assay.scans AS s
+         (scan_id, datasource_id, datasource_type, ruleset_version, phase, started_at, finished_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+       ON CONFLICT (scan_id) DO UPDATE SET
+         datasource_id = EXCLUDED.datasource_id,
+         datasource_type = EXCLUDED.datasource_type,
+         ruleset_version = EXCLUDED.ruleset_version,
+         -- A replayed "starting" never rewinds a finished scan.
+         phase = CASE WHEN s.phase = ANY($8::text[]) AND NOT (EXCLUDED.phase = ANY($8::text[]))
+                      THEN s.phase ELSE EXCLUDED.phase END,
+         started_at = LEAST(s.started_at, EXCLUDED.started_at),
+         finished_at = COALESCE(EXCLUDED.finished_at, s.finished_at),
+         updated_at = now()`,
+      [
+        scan.scanId,
+        scan.datasourceId,
+        scan.datasourceType,
+        scan.rulesetVersion,
+        scan.phase,
+        scan.startedAt,
+        scan.finishedAt ?? null,
+        TERMINAL_PHASES,
+      ],
+    );
+  }
+
+  async setScanPhase(scanId: string, phase: ScanPhase, finishedAt?: string): Promise<void> {
+    await this.query(
+      'set scan phase',
+      { scanId },
+      `UPDATE assay.scans SET phase = $2, finished_at = COALESCE($3, finished_at), updated_at = now()
+       WHERE scan_id = $1`,
+      [scanId, phase, finishedAt ?? null],
+    );
+  }
+
+  async getScan(scanId: string): Promise<ScanRecord | undefined> {
+    const rows = await this.query('read scan', { scanId }, 'SELECT * FROM assay.scans WHERE scan_id = $1', [
+      scanId,
+    ]);
+    return rows[0] ? scanFromRow(rows[0]) : undefined;
+  }
+
+  /** Newest first. Default limit 50. */
+  async listScans(limit = 50): Promise<ScanRecord[]> {
+    const rows = await this.query(
+      'list scans',
+      {},
+      'SELECT * FROM assay.scans ORDER BY started_at DESC, scan_id DESC LIMIT $1',
+      [limit],
+    );
+    return rows.map(scanFromRow);
+  }
+
+  /** Deletes a scan and everything recorded for it (retention, tests). Idempotent. */
+  async deleteScan(scanId: string): Promise<void> {
+    await this.transaction('delete scan', { scanId }, async (client) => {
+      for (const table of [
+        'findings',
+        'finding_counts',
+        'column_classifications',
+        'component_failures',
+        'objects',
+        'scans',
+      ]) {
+        await client.query(`DELETE FROM assay.${table} WHERE scan_id = $1`, [scanId]);
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- inventory
+
+  async upsertObjects(scanId: string, objects: DiscoveredObject[], batchNo: number): Promise<void> {
+    if (objects.length === 0) return;
+    // Position in the batch = first occurrence; rows go in sorted so concurrent batches lock in one order.
+    const positioned = new Map<string, { object: DiscoveredObject; index: number }>();
+    objects.forEach((object, index) => {
+      if (!positioned.has(object.objectId)) positioned.set(object.objectId, { object, index });
+    });
+    const unique = [...positioned.values()].sort((a, b) => (a.object.objectId < b.object.objectId ? -1 : 1));
+    await this.query(
+      'record discovered objects',
+      { scanId, batchNo, objects: unique.length },
+      `INSERT INTO assay.objects AS o
+         (scan_id, object_id, path, object_type, size, etag, last_modified, batch_no, batch_index)
+       SELECT $1, t.object_id, t.path, t.object_type, t.size, t.etag, t.last_modified, $2, t.batch_index
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::integer[])
+         AS t(object_id, path, object_type, size, etag, last_modified, batch_index)
+       ON CONFLICT (scan_id, object_id) DO UPDATE SET
+         path = EXCLUDED.path, object_type = EXCLUDED.object_type, size = EXCLUDED.size,
+         etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,
+         batch_no = EXCLUDED.batch_no, batch_index = EXCLUDED.batch_index, updated_at = now()
+       -- Re-discovery never touches a finished object, and skips no-op rewrites.
+       WHERE o.status = 'discovered'
+         AND (o.path, o.object_type, o.size, o.etag, o.last_modified, o.batch_no, o.batch_index) IS DISTINCT FROM
+             (EXCLUDED.path, EXCLUDED.object_type, EXCLUDED.size, EXCLUDED.etag, EXCLUDED.last_modified,
+              EXCLUDED.batch_no, EXCLUDED.batch_index)`,
+      [
+        scanId,
+        batchNo,
+        unique.map(({ object }) => clean(object.objectId)),
+        unique.map(({ object }) => clean(object.objectPath)),
+        unique.map(({ object }) => object.objectType),
+        unique.map(({ object }) => (object.size === undefined ? null : Math.trunc(object.size))),
+        unique.map(({ object }) => clean(object.etag)),
+        unique.map(({ object }) => clean(object.lastModified)),
+        unique.map(({ index }) => index),
+      ],
+    );
+  }
+
+  async objectsInBatch(scanId: string, batchNo: number): Promise<ObjectRecord[]> {
+    const rows = await this.query(
+      'read objects of batch',
+      { scanId, batchNo },
+      `SELECT * FROM assay.objects WHERE scan_id = $1 AND batch_no = $2 ORDER BY batch_index, object_id`,
+      [scanId, batchNo],
+    );
+    return rows.map(objectFromRow);
+  }
+
+  async recordDetails(scanId: string, details: ObjectMetadata[]): Promise<void> {
+    if (details.length === 0) return;
+    const unique = dedupeBy(details, (d) => d.objectId).sort((a, b) => (a.objectId < b.objectId ? -1 : 1));
+    const detailJson = unique.map((d) => {
+      const extra: Record<string, unknown> = {};
+      if (d.contentType !== undefined) extra.contentType = d.contentType;
+      if (d.attributes !== undefined) extra.attributes = d.attributes;
+      if (d.columns !== undefined) extra.columns = d.columns;
+      if (d.estimatedRowCount !== undefined) extra.estimatedRowCount = d.estimatedRowCount;
+      if (d.estimatedBytes !== undefined) extra.estimatedBytes = d.estimatedBytes;
+      return JSON.stringify(extra, (_key, value: unknown) =>
+        typeof value === 'string' ? clean(value) : value,
+      );
+    });
+    await this.query(
+      'record object details',
+      { scanId, objects: unique.length },
+      `INSERT INTO assay.objects AS o
+         (scan_id, object_id, path, object_type, size, etag, last_modified, status, error_type, error_message, details)
+       SELECT $1, t.object_id, t.path, t.object_type, t.size, t.etag, t.last_modified,
+              CASE WHEN t.error_type IS NULL THEN 'discovered' ELSE 'failed' END,
+              t.error_type, t.error_message, t.details::jsonb
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+         AS t(object_id, path, object_type, size, etag, last_modified, error_type, error_message, details)
+       ON CONFLICT (scan_id, object_id) DO UPDATE SET
+         details = EXCLUDED.details,
+         -- The enumerated version stays authoritative: incremental rescans compare against it.
+         size = COALESCE(o.size, EXCLUDED.size),
+         etag = COALESCE(o.etag, EXCLUDED.etag),
+         last_modified = COALESCE(o.last_modified, EXCLUDED.last_modified),
+         status = CASE WHEN EXCLUDED.error_type IS NOT NULL AND o.status IN ('discovered', 'failed')
+                       THEN 'failed' ELSE o.status END,
+         error_type = CASE WHEN EXCLUDED.error_type IS NOT NULL AND o.status IN ('discovered', 'failed')
+                           THEN EXCLUDED.error_type ELSE o.error_type END,
+         error_message = CASE WHEN EXCLUDED.error_type IS NOT NULL AND o.status IN ('discovered', 'failed')
+                              THEN EXCLUDED.error_message ELSE o.error_message END,
+         updated_at = now()`,
+      [
+        scanId,
+        unique.map((d) => clean(d.objectId)),
+        unique.map((d) => clean(d.objectPath)),
+        unique.map((d) => d.objectType),
+        unique.map((d) => (d.size === undefined ? null : Math.trunc(d.size))),
+        unique.map((d) => clean(d.etag)),
+        unique.map((d) => clean(d.lastModified)),
+        unique.map((d) => (d.error ? d.error.type : null)),
+        unique.map((d) => (d.error ? cleanMessage(d.error.message) : null)),
+        detailJson,
+      ],
+    );
+  }
+
+  // ---------------------------------------------------------------- classification results
+
+  async recordClassification(
+    scanId: string,
+    result: ObjectClassification,
+    rulesetVersion: string,
+  ): Promise<void> {
+    await this.recordClassifications(scanId, [result], rulesetVersion);
+  }
+
+  /**
+   * Batch form of `recordClassification`: one transaction for many objects. Replaces each object's
+   * findings, columns, counts and component failures in this scan and marks it classified.
+   */
+  async recordClassifications(
+    scanId: string,
+    results: ObjectClassification[],
+    rulesetVersion: string,
+  ): Promise<void> {
+    if (results.length === 0) return;
+    const unique = dedupeBy(results, (r) => r.objectId).sort((a, b) => (a.objectId < b.objectId ? -1 : 1));
+    const objectIds = unique.map((r) => clean(r.objectId));
+
+    const findings: Array<Finding & { objectId: string }> = [];
+    const columns: Array<ColumnClassification & { objectId: string }> = [];
+    const counts: Array<{ objectId: string; infoType: string; category: string | null; count: number }> = [];
+    const failures: Array<{ objectId: string; componentPath: string; type: string; message: string }> = [];
+    const totals: number[] = [];
+    for (const result of unique) {
+      const objectId = clean(result.objectId);
+      const kept = dedupeBy(
+        result.findings,
+        (f) =>
+          `${f.componentPath}\u0000${f.start}\u0000${f.infoType}\u0000${f.column ?? ''}\u0000${f.row ?? -1}`,
+      );
+      for (const f of kept) findings.push({ ...f, objectId });
+      for (const c of dedupeBy(
+        result.columns,
+        (c) => `${c.componentPath}\u0000${c.column}\u0000${c.infoType}`,
+      )) {
+        columns.push({ ...c, objectId });
+      }
+      for (const f of dedupeBy(result.failures, (f) => `${f.componentPath}\u0000${f.type}`)) {
+        failures.push({ objectId, componentPath: f.componentPath, type: f.type, message: f.message });
+      }
+      // Exact counts come from the classifier; never fewer than the detailed findings kept.
+      const perType = new Map<string, { count: number; category: string | null }>();
+      for (const [infoType, count] of Object.entries(result.findingCounts ?? {})) {
+        perType.set(infoType, { count, category: null });
+      }
+      for (const f of kept) {
+        const entry = perType.get(f.infoType) ?? { count: 0, category: null };
+        entry.category = entry.category ?? f.category;
+        perType.set(f.infoType, entry);
+      }
+      const keptByType = new Map<string, number>();
+      for (const f of kept) keptByType.set(f.infoType, (keptByType.get(f.infoType) ?? 0) + 1);
+      for (const c of result.columns) {
+        const entry = perType.get(c.infoType);
+        if (entry && !entry.category) entry.category = c.category;
+      }
+      let total = 0;
+      for (const [infoType, entry] of perType) {
+        const count = Math.max(entry.count, keptByType.get(infoType) ?? 0);
+        if (count <= 0) continue;
+        total += count;
+        counts.push({ objectId, infoType, category: entry.category, count });
+      }
+      totals.push(total);
+    }
+
+    await this.transaction(
+      'record classification results',
+      { scanId, objects: unique.length },
+      async (client) => {
+        // Lock the object rows first (sorted): concurrent retries for one object serialise here, and
+        // only objects that already had results need their old rows deleted.
+        const { rows: existing } = await client.query(
+          `SELECT object_id, status FROM assay.objects WHERE scan_id = $1 AND object_id = ANY($2::text[])
+           ORDER BY object_id FOR UPDATE`,
+          [scanId, objectIds],
+        );
+        const replaced = existing
+          .filter((row) => row.status === 'classified' || row.status === 'skipped')
+          .map((row) => row.object_id as string);
+        await client.query(
+          `INSERT INTO assay.objects AS o
+           (scan_id, object_id, path, object_type, status, ruleset_version, finding_count, bytes_scanned)
+         SELECT $1, t.object_id, t.path, 'file', 'classified', $2, t.finding_count, t.bytes_scanned
+         FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS t(object_id, path, finding_count, bytes_scanned)
+         ON CONFLICT (scan_id, object_id) DO UPDATE SET
+           status = 'classified', error_type = NULL, error_message = NULL,
+           ruleset_version = EXCLUDED.ruleset_version, finding_count = EXCLUDED.finding_count,
+           bytes_scanned = EXCLUDED.bytes_scanned, updated_at = now()`,
+          [
+            scanId,
+            rulesetVersion,
+            objectIds,
+            objectIds.map(pathFromObjectId),
+            totals,
+            unique.map((r) => Math.trunc(r.bytesScanned ?? 0)),
+          ],
+        );
+        if (replaced.length > 0) {
+          for (const table of [
+            'findings',
+            'column_classifications',
+            'finding_counts',
+            'component_failures',
+          ]) {
+            await client.query(
+              `DELETE FROM assay.${table} WHERE scan_id = $1 AND object_id = ANY($2::text[])`,
+              [scanId, replaced],
+            );
+          }
+        }
+        if (findings.length > 0) {
+          await client.query(
+            `INSERT INTO assay.findings (scan_id, object_id, component_path, start_offset, end_offset, line, column_name,
+             row_index, info_type, category, likelihood, masked, fingerprint, detector_version)
+           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::integer[], $7::text[],
+             $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+           ON CONFLICT DO NOTHING`,
+            [
+              scanId,
+              findings.map((f) => f.objectId),
+              findings.map((f) => clean(f.componentPath)),
+              findings.map((f) => f.start),
+              findings.map((f) => f.end),
+              findings.map((f) => f.line),
+              findings.map((f) => clean(f.column)),
+              findings.map((f) => (f.row === undefined ? null : f.row)),
+              findings.map((f) => f.infoType),
+              findings.map((f) => f.category),
+              findings.map((f) => f.likelihood),
+              findings.map((f) => clean(f.masked)),
+              findings.map((f) => f.fingerprint),
+              findings.map((f) => f.detectorVersion),
+            ],
+          );
+        }
+        if (columns.length > 0) {
+          await client.query(
+            `INSERT INTO assay.column_classifications (scan_id, object_id, component_path, column_name, info_type,
+             category, likelihood, matched_rows, sampled_rows, ratio)
+           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+             $8::bigint[], $9::bigint[], $10::double precision[])
+           ON CONFLICT (scan_id, object_id, component_path, column_name, info_type) DO UPDATE SET
+             category = EXCLUDED.category, likelihood = EXCLUDED.likelihood, matched_rows = EXCLUDED.matched_rows,
+             sampled_rows = EXCLUDED.sampled_rows, ratio = EXCLUDED.ratio`,
+            [
+              scanId,
+              columns.map((c) => c.objectId),
+              columns.map((c) => clean(c.componentPath)),
+              columns.map((c) => clean(c.column)),
+              columns.map((c) => c.infoType),
+              columns.map((c) => c.category),
+              columns.map((c) => c.likelihood),
+              columns.map((c) => c.matchedRows),
+              columns.map((c) => c.sampledRows),
+              columns.map((c) => c.ratio),
+            ],
+          );
+        }
+        if (counts.length > 0) {
+          await client.query(
+            `INSERT INTO assay.finding_counts (scan_id, object_id, info_type, category, count)
+           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[])
+           ON CONFLICT (scan_id, object_id, info_type) DO UPDATE SET
+             category = EXCLUDED.category, count = EXCLUDED.count`,
+            [
+              scanId,
+              counts.map((c) => c.objectId),
+              counts.map((c) => c.infoType),
+              counts.map((c) => c.category),
+              counts.map((c) => c.count),
+            ],
+          );
+        }
+        if (failures.length > 0) {
+          await client.query(
+            `INSERT INTO assay.component_failures (scan_id, object_id, component_path, error_type, error_message)
+           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+           ON CONFLICT (scan_id, object_id, component_path, error_type) DO UPDATE SET
+             error_message = EXCLUDED.error_message`,
+            [
+              scanId,
+              failures.map((f) => f.objectId),
+              failures.map((f) => clean(f.componentPath)),
+              failures.map((f) => f.type),
+              failures.map((f) => cleanMessage(f.message)),
+            ],
+          );
+        }
+      },
+    );
+  }
+
+  /** Marks the object failed, unless it was already classified in this scan (a late retry's failure). */
+  async recordFailure(scanId: string, objectId: string, errorType: string, message: string): Promise<void> {
+    await this.recordFailures(scanId, [{ objectId, errorType, message }]);
+  }
+
+  /** Batch form of `recordFailure`. */
+  async recordFailures(scanId: string, failures: FailureInput[]): Promise<void> {
+    if (failures.length === 0) return;
+    const unique = dedupeBy(failures, (f) => f.objectId).sort((a, b) => (a.objectId < b.objectId ? -1 : 1));
+    await this.query(
+      'record object failures',
+      { scanId, objects: unique.length },
+      `INSERT INTO assay.objects AS o (scan_id, object_id, path, object_type, status, error_type, error_message)
+       SELECT $1, t.object_id, t.path, 'file', 'failed', t.error_type, t.error_message
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS t(object_id, path, error_type, error_message)
+       ON CONFLICT (scan_id, object_id) DO UPDATE SET
+         status = 'failed', error_type = EXCLUDED.error_type, error_message = EXCLUDED.error_message, updated_at = now()
+       WHERE o.status <> 'classified'`,
+      [
+        scanId,
+        unique.map((f) => clean(f.objectId)),
+        unique.map((f) => pathFromObjectId(clean(f.objectId))),
+        unique.map((f) => f.errorType),
+        unique.map((f) => cleanMessage(f.message)),
+      ],
+    );
+  }
+
+  /**
+   * Marks discovered objects skipped (unchanged since the last completed scan); finished ones keep
+   * their status. With `carryForward` (default true) each newly skipped object's findings, columns and
+   * counts are copied from the last completed scan of the same datasource and ruleset (the scan
+   * `previousVersions` reads), so an incremental scan's report still covers the unchanged objects.
+   */
+  async markSkipped(
+    scanId: string,
+    objectIds: string[],
+    options: { carryForward?: boolean } = {},
+  ): Promise<void> {
+    if (objectIds.length === 0) return;
+    const ids = [...new Set(objectIds.map((id) => clean(id)))].sort();
+    await this.transaction('mark objects skipped', { scanId, objects: ids.length }, async (client) => {
+      const { rows: skipped } = await client.query(
+        `UPDATE assay.objects SET status = 'skipped', updated_at = now()
+         WHERE scan_id = $1 AND object_id = ANY($2::text[]) AND status = 'discovered'
+         RETURNING object_id`,
+        [scanId, ids],
+      );
+      if (skipped.length === 0 || options.carryForward === false) return;
+      const { rows: previous } = await client.query(
+        `SELECT p.scan_id FROM assay.scans c
+         JOIN assay.scans p ON p.datasource_id = c.datasource_id AND p.ruleset_version = c.ruleset_version
+           AND p.phase = 'completed' AND p.scan_id <> c.scan_id
+         WHERE c.scan_id = $1
+         ORDER BY p.started_at DESC, p.finished_at DESC NULLS LAST, p.scan_id DESC
+         LIMIT 1`,
+        [scanId],
+      );
+      if (previous.length === 0) return;
+      const source = previous[0].scan_id as string;
+      const { rows: carried } = await client.query(
+        `UPDATE assay.objects o SET finding_count = p.finding_count, ruleset_version = p.ruleset_version
+         FROM assay.objects p
+         WHERE o.scan_id = $1 AND o.object_id = ANY($2::text[])
+           AND p.scan_id = $3 AND p.object_id = o.object_id AND p.status IN ('classified', 'skipped')
+         RETURNING o.object_id`,
+        [scanId, skipped.map((row) => row.object_id), source],
+      );
+      if (carried.length === 0) return;
+      const carriedIds = carried.map((row) => row.object_id as string);
+      const copies: Record<string, string> = {
+        findings: `component_path, start_offset, end_offset, line, column_name, row_index, info_type, category,
+                   likelihood, masked, fingerprint, detector_version`,
+        column_classifications: `component_path, column_name, info_type, category, likelihood, matched_rows,
+                                 sampled_rows, ratio`,
+        finding_counts: 'info_type, category, count',
+        component_failures: 'component_path, error_type, error_message',
+      };
+      for (const [table, columns] of Object.entries(copies)) {
+        await client.query(`DELETE FROM assay.${table} WHERE scan_id = $1 AND object_id = ANY($2::text[])`, [
+          scanId,
+          carriedIds,
+        ]);
+        await client.query(
+          `INSERT INTO assay.${table} (scan_id, object_id, ${columns})
+           SELECT $1, object_id, ${columns} FROM assay.${table}
+           WHERE scan_id = $2 AND object_id = ANY($3::text[])
+           ON CONFLICT DO NOTHING`,
+          [scanId, source, carriedIds],
+        );
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async previousVersions(
+    datasourceId: string,
+    rulesetVersion: string,
+    objectIds: string[],
+  ): Promise<Map<string, ObjectVersion>> {
+    const versions = new Map<string, ObjectVersion>();
+    if (objectIds.length === 0) return versions;
+    const rows = await this.query(
+      'read previous object versions',
+      { datasourceId },
+      `WITH last_scan AS (
+         SELECT scan_id FROM assay.scans
+         WHERE datasource_id = $1 AND ruleset_version = $2 AND phase = 'completed'
+         ORDER BY started_at DESC, finished_at DESC NULLS LAST, scan_id DESC
+         LIMIT 1)
+       SELECT o.object_id, o.etag, o.size, o.last_modified
+       FROM assay.objects o JOIN last_scan USING (scan_id)
+       WHERE o.object_id = ANY($3::text[]) AND o.status IN ('classified', 'skipped')`,
+      [datasourceId, rulesetVersion, [...new Set(objectIds)]],
+    );
+    for (const row of rows) {
+      const version: ObjectVersion = { objectId: row.object_id };
+      if (row.etag !== null) version.etag = row.etag;
+      if (row.size !== null) version.size = Number(row.size);
+      if (row.last_modified !== null) version.lastModified = row.last_modified;
+      versions.set(row.object_id, version);
+    }
+    return versions;
+  }
+
+  /** Objects of a scan, by path (paging with `offset`). Default limit 1000. */
+  async objects(
+    scanId: string,
+    options: { status?: ObjectStatus; limit?: number; offset?: number } = {},
+  ): Promise<ObjectRecord[]> {
+    const rows = await this.query(
+      'read objects',
+      { scanId },
+      `SELECT * FROM assay.objects WHERE scan_id = $1 AND ($2::text IS NULL OR status = $2)
+       ORDER BY path, object_id LIMIT $3 OFFSET $4`,
+      [scanId, options.status ?? null, options.limit ?? 1000, options.offset ?? 0],
+    );
+    return rows.map(objectFromRow);
+  }
+
+  /** Detailed findings of a scan (or one object), by object and offset. Default limit 1000. */
+  async findings(
+    scanId: string,
+    options: { objectId?: string; limit?: number } = {},
+  ): Promise<Array<Finding & { objectId: string }>> {
+    const rows = await this.query(
+      'read findings',
+      { scanId },
+      `SELECT * FROM assay.findings WHERE scan_id = $1 AND ($2::text IS NULL OR object_id = $2)
+       ORDER BY object_id, component_path, start_offset, info_type, column_name NULLS FIRST, row_index NULLS FIRST
+       LIMIT $3`,
+      [scanId, options.objectId ?? null, options.limit ?? 1000],
+    );
+    return rows.map(findingFromRow);
+  }
+
+  async report(scanId: string, options: ReportOptions = {}): Promise<ScanReport> {
+    const scan = await this.getScan(scanId);
+    if (!scan) throw new ObjectNotFoundError(`scan ${scanId} not found in the results store`, { scanId });
+    const params = [scanId];
+    const [
+      coverageRows,
+      infoTypeRows,
+      objectRows,
+      columnRows,
+      failureRows,
+      componentFailureRows,
+      hotSpotRows,
+    ] = await Promise.all([
+      this.query(
+        'report coverage',
+        { scanId },
+        `SELECT count(*) AS enumerated,
+                  count(*) FILTER (WHERE status = 'classified') AS classified,
+                  count(*) FILTER (WHERE status = 'failed') AS failed,
+                  count(*) FILTER (WHERE status = 'skipped') AS skipped
+           FROM assay.objects WHERE scan_id = $1`,
+        params,
+      ),
+      this.query(
+        'report findings by infoType',
+        { scanId },
+        `SELECT info_type, COALESCE(max(category), 'UNKNOWN') AS category, sum(count) AS count,
+                  count(DISTINCT object_id) AS objects
+           FROM assay.finding_counts WHERE scan_id = $1 AND count > 0
+           GROUP BY info_type ORDER BY sum(count) DESC, info_type`,
+        params,
+      ),
+      this.query(
+        'report objects with findings',
+        { scanId },
+        `SELECT o.*, ARRAY(
+                    SELECT fc.info_type FROM assay.finding_counts fc
+                    WHERE fc.scan_id = o.scan_id AND fc.object_id = o.object_id AND fc.count > 0
+                    ORDER BY fc.count DESC, fc.info_type) AS info_types
+           FROM assay.objects o WHERE o.scan_id = $1 AND o.finding_count > 0
+           ORDER BY o.finding_count DESC, o.path, o.object_id LIMIT $2`,
+        [scanId, options.objectLimit ?? 500],
+      ),
+      this.query(
+        'report columns',
+        { scanId },
+        `SELECT * FROM assay.column_classifications WHERE scan_id = $1
+           ORDER BY object_id, component_path, column_name, info_type LIMIT $2`,
+        [scanId, options.columnLimit ?? 2000],
+      ),
+      this.query(
+        'report failures',
+        { scanId },
+        `SELECT object_id, path, error_type, error_message FROM assay.objects
+           WHERE scan_id = $1 AND status = 'failed' ORDER BY path, object_id LIMIT $2`,
+        [scanId, options.failureLimit ?? 1000],
+      ),
+      this.query(
+        'report component failures',
+        { scanId },
+        `SELECT object_id, component_path, error_type, error_message FROM assay.component_failures
+           WHERE scan_id = $1 ORDER BY object_id, component_path, error_type LIMIT $2`,
+        [scanId, options.failureLimit ?? 1000],
+      ),
+      this.query(
+        'report hot spots',
+        { scanId },
+        // Files: parent directory. Tables/views (`schema.table`): the schema.
+        `SELECT location, sum(finding_count) AS findings, count(*) AS objects FROM (
+             SELECT CASE
+                      WHEN object_type IN ('table', 'view') THEN
+                        CASE WHEN strpos(path, '.') > 0 THEN split_part(path, '.', 1) ELSE path END
+                      WHEN strpos(path, '/') > 0 THEN
+                        COALESCE(NULLIF(regexp_replace(path, '/[^/]*$', ''), ''), '/')
+                      ELSE '.'
+                    END AS location,
+                    finding_count
+             FROM assay.objects WHERE scan_id = $1 AND finding_count > 0) located
+           GROUP BY location ORDER BY sum(finding_count) DESC, location LIMIT $2`,
+        [scanId, options.hotSpotLimit ?? 20],
+      ),
+    ]);
+
+    const coverage = coverageRows[0];
+    const findingsByInfoType = infoTypeRows.map((row) => ({
+      infoType: row.info_type as string,
+      category: row.category as string,
+      count: toNumber(row.count),
+      objects: toNumber(row.objects),
+    }));
+    const byCategory = new Map<string, number>();
+    for (const entry of findingsByInfoType) {
+      byCategory.set(entry.category, (byCategory.get(entry.category) ?? 0) + entry.count);
+    }
+    return {
+      scan,
+      coverage: {
+        enumerated: toNumber(coverage.enumerated),
+        classified: toNumber(coverage.classified),
+        failed: toNumber(coverage.failed),
+        skipped: toNumber(coverage.skipped),
+      },
+      findingsByInfoType,
+      findingsByCategory: [...byCategory.entries()]
+        .map(([category, count]) => ({ category, count }))
+        .sort((a, b) => b.count - a.count || (a.category < b.category ? -1 : 1)),
+      objects: objectRows.map((row) => ({ ...objectFromRow(row), infoTypes: row.info_types as string[] })),
+      columns: columnRows.map(columnFromRow),
+      failures: failureRows.map((row) => ({
+        objectId: row.object_id,
+        objectPath: row.path,
+        errorType: row.error_type ?? ErrorType.INTERNAL,
+        errorMessage: row.error_message ?? '',
+      })),
+      componentFailures: componentFailureRows.map((row) => ({
+        objectId: row.object_id,
+        componentPath: row.component_path,
+        errorType: row.error_type,
+        errorMessage: row.error_message,
+      })),
+      hotSpots: hotSpotRows.map((row) => ({
+        location: row.location as string,
+        findings: toNumber(row.findings),
+        objects: toNumber(row.objects),
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private async query(
+    what: string,
+    context: Record<string, string | number | undefined>,
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<QueryResultRow[]> {
+    try {
+      const result = await this.pool.query(sql, params);
+      return result.rows;
+    } catch (error) {
+      throw this.wrap(error, context, what);
+    }
+  }
+
+  private async transaction<T>(
+    what: string,
+    context: Record<string, string | number | undefined>,
+    fn: (client: PoolClient) => Promise<T>,
+  ): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw this.wrap(error, context, what);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const value = await fn(client);
+      await client.query('COMMIT');
+      return value;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true; // the connection is gone; do not return it to the pool
+      }
+      throw this.wrap(error, context, what);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private wrap(
+    error: unknown,
+    context: Record<string, string | number | undefined>,
+    what: string,
+  ): PlatformError {
+    if (error instanceof PlatformError) return error;
+    const wrapped = this.errors.wrap(error, context, `results store: ${what}`);
+    // A missing assay.* table means the schema was never migrated: configuration, not a missing object.
+    return wrapped.type === ErrorType.OBJECT_NOT_FOUND && (error as { code?: string }).code === '42P01'
+      ? platformError(
+          ErrorType.CONFIGURATION_INVALID,
+          `${wrapped.message}: run migrate() (assay.* tables missing)`,
+          context,
+          error,
+        )
+      : wrapped;
+  }
+}
+
+/** Opens the PostgreSQL results store at `url` (call `migrate()` once before first use). */
+export function openResultsStore(url: string, options: ResultsStoreOptions = {}): PostgresResultsStore {
+  return new PostgresResultsStore(url, options);
+}

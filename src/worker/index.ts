@@ -1,0 +1,209 @@
+/**
+ * The Assay worker: polls the scan task queue, runs the scan workflow and its activities, stores
+ * results in the results store. Connection settings follow Temporal's environment conventions.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { NativeConnection, Runtime, Worker, type WorkerOptions as TemporalWorkerOptions } from '@temporalio/worker';
+import { createActivities, type ScanClassifier } from '../../activities';
+import { DEFAULT_TASK_QUEUE } from '../../workflows/definitions';
+import { ConfigurationError } from '../core/errors';
+import { SystemLogger } from '../core/logger';
+import { openResultsStore, redactDatabaseUrl, resolveResultsStoreUrl } from '../results';
+import type { ResultsStore } from '../results/types';
+import { TemporalLoggerAdapter } from './logger';
+
+export { TemporalLoggerAdapter } from './logger';
+
+export interface AssayWorkerOptions {
+  /** Temporal frontend. Default: `TEMPORAL_ADDRESS`, else `localhost:7233`. */
+  address?: string;
+  /** Default: `TEMPORAL_NAMESPACE`, else `default`. */
+  namespace?: string;
+  /** Default: `ASSAY_TASK_QUEUE`, else `assay`. */
+  taskQueue?: string;
+  /**
+   * Results store URL. Default: `ASSAY_DATABASE_URL`, else the embedded store running from
+   * `storeDir` (see resolveResultsStoreUrl).
+   */
+  databaseUrl?: string;
+  /** The embedded store's directory. Default: `$ASSAY_HOME/pg`, `ASSAY_HOME` defaulting to `.assay`. */
+  storeDir?: string;
+  /** Activities run at once by this worker. Default: `ASSAY_MAX_CONCURRENT_ACTIVITIES`, else 8. */
+  maxConcurrentActivities?: number;
+  /** How long shutdown waits for in-flight activities. Default '20s'. */
+  shutdownGraceTime?: TemporalWorkerOptions['shutdownGraceTime'];
+  /**
+   * Pre-built workflow bundle. Default: `ASSAY_WORKFLOW_BUNDLE`, else `dist/workflow-bundle.js` when it
+   * exists and `ASSAY_FROM_SOURCE` is unset; otherwise the workflows are bundled from source.
+   */
+  workflowBundlePath?: string;
+  /** Already-bundled workflow code (tests share one bundle across workers). */
+  workflowBundle?: { code: string };
+  /** Default: a SystemLogger with `{ component: 'worker' }`. */
+  logger?: SystemLogger;
+  /** Inject a store / classifier (tests, embedding); otherwise opened here and closed on shutdown. */
+  store?: ResultsStore;
+  classifier?: ScanClassifier & { close?(): Promise<void> | void };
+  /** Install the SDK runtime with the log adapter (once per process). Default true. */
+  installRuntime?: boolean;
+  /** Worker identity shown in the Temporal UI. Default: SDK's `pid@host`. */
+  identity?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface AssayWorker {
+  worker: Worker;
+  taskQueue: string;
+  /** Closes what createWorker opened (connection, store, classifier); call after the worker stopped. */
+  close(): Promise<void>;
+}
+
+/** The compiled bundle next to dist/src/worker (dist/workflow-bundle.js). */
+export const DEFAULT_WORKFLOW_BUNDLE = path.resolve(__dirname, '..', '..', 'workflow-bundle.js');
+
+export function workflowsSourcePath(): string {
+  return require.resolve('../../workflows');
+}
+
+async function tlsFromEnv(env: NodeJS.ProcessEnv): Promise<Parameters<typeof NativeConnection.connect>[0]> {
+  const certPath = env.TEMPORAL_TLS_CERT ?? env.TEMPORAL_TLS_CLIENT_CERT_PATH;
+  const keyPath = env.TEMPORAL_TLS_KEY ?? env.TEMPORAL_TLS_CLIENT_KEY_PATH;
+  const caPath = env.TEMPORAL_TLS_CA ?? env.TEMPORAL_TLS_SERVER_CA_CERT_PATH;
+  const apiKey = env.TEMPORAL_API_KEY;
+  if (Boolean(certPath) !== Boolean(keyPath)) {
+    throw new ConfigurationError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together', { field: 'TEMPORAL_TLS_CERT' });
+  }
+  const options: Parameters<typeof NativeConnection.connect>[0] = {};
+  if (certPath && keyPath) {
+    options.tls = {
+      clientCertPair: { crt: await readFile(certPath), key: await readFile(keyPath) },
+      ...(caPath ? { serverRootCACertificate: await readFile(caPath) } : {}),
+    };
+  } else if (caPath) {
+    options.tls = { serverRootCACertificate: await readFile(caPath) };
+  }
+  if (apiKey) {
+    options.apiKey = apiKey;
+    options.tls ??= true;
+  }
+  return options;
+}
+
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigurationError(`${name} must be a positive integer, got "${value}"`, { field: name });
+  return n;
+}
+
+let runtimeInstalled = false;
+
+/** Creates (but does not run) a worker on the scan task queue. */
+export async function createWorker(options: AssayWorkerOptions = {}): Promise<AssayWorker> {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? new SystemLogger({ base: { component: 'worker' } });
+  if (options.installRuntime !== false && !runtimeInstalled) {
+    try {
+      Runtime.install({ logger: new TemporalLoggerAdapter(logger) });
+    } catch (err) {
+      logger.debug('Temporal runtime already installed', { error: String(err) });
+    }
+    runtimeInstalled = true;
+  }
+  const address = options.address ?? env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+  const namespace = options.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default';
+  const taskQueue = options.taskQueue ?? env.ASSAY_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+  const maxConcurrentActivities =
+    options.maxConcurrentActivities ?? positiveInt(env.ASSAY_MAX_CONCURRENT_ACTIVITIES, 'ASSAY_MAX_CONCURRENT_ACTIVITIES') ?? 8;
+
+  const closers: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) {
+      try {
+        await closer();
+      } catch (err) {
+        logger.warn('worker clean-up step failed', { error: String(err) });
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    let store = options.store;
+    if (!store) {
+      const storeDir = options.storeDir ?? path.join(path.resolve(env.ASSAY_HOME ?? '.assay'), 'pg');
+      const url = options.databaseUrl ?? (await resolveResultsStoreUrl({ env, dir: storeDir }));
+      if (!url) {
+        throw new ConfigurationError(
+          `no results store: set ASSAY_DATABASE_URL or start the embedded store (\`assay dev\`) in ${storeDir}`,
+          { field: 'ASSAY_DATABASE_URL' },
+        );
+      }
+      const opened = openResultsStore(url, { logger, poolSize: Math.max(5, maxConcurrentActivities + 2) });
+      closers.push(() => opened.close());
+      await opened.migrate();
+      logger.info('results store ready', { url: redactDatabaseUrl(url) });
+      store = opened;
+    }
+    let classifier = options.classifier;
+    if (!classifier) {
+      // Loaded only when not injected: the detector set compiles at start-up.
+      const { createClassifier } = await import('../classification');
+      const created = createClassifier({});
+      closers.push(() => created.close());
+      classifier = created;
+    }
+
+    const connection = await NativeConnection.connect({ address, ...(await tlsFromEnv(env)) });
+    closers.push(() => connection.close());
+
+    const bundlePath =
+      options.workflowBundlePath ??
+      env.ASSAY_WORKFLOW_BUNDLE ??
+      (!env.ASSAY_FROM_SOURCE && existsSync(DEFAULT_WORKFLOW_BUNDLE) ? DEFAULT_WORKFLOW_BUNDLE : undefined);
+    const workflowSource: Pick<TemporalWorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : bundlePath
+        ? { workflowBundle: { codePath: bundlePath } }
+        : { workflowsPath: workflowsSourcePath() };
+
+    const worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue,
+      ...workflowSource,
+      activities: createActivities({ store, classifier: classifier as ScanClassifier, logger }),
+      maxConcurrentActivityTaskExecutions: maxConcurrentActivities,
+      shutdownGraceTime: options.shutdownGraceTime ?? '20s',
+      // Checkpoints (heartbeat details) reach the server within a second, so a crash redoes little.
+      maxHeartbeatThrottleInterval: '1s',
+      ...(options.identity ? { identity: options.identity } : {}),
+    });
+    logger.info('worker ready', {
+      address,
+      namespace,
+      taskQueue,
+      maxConcurrentActivities,
+      workflows: 'workflowBundle' in workflowSource ? 'bundle' : 'source',
+    });
+    return { worker, taskQueue, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * Runs a worker until SIGINT/SIGTERM (the SDK runtime's shutdown signals), then waits up to
+ * `shutdownGraceTime` for in-flight activities and closes the store and connection.
+ */
+export async function runWorker(options: AssayWorkerOptions = {}): Promise<void> {
+  const assay = await createWorker(options);
+  try {
+    await assay.worker.run();
+  } finally {
+    await assay.close();
+  }
+}

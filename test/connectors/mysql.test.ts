@@ -1,0 +1,375 @@
+import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import mysql, { type Connection } from 'mysql2/promise';
+import { ErrorHandler } from '../../src/core/error-handler';
+import { ErrorType, PlatformError } from '../../src/core/errors';
+import { SystemLogger } from '../../src/core/logger';
+import type { DatabaseRow, DiscoveredObject, WorkPacket, WorkPacketOptions } from '../../src/core/models';
+import { getFreePort } from '../../src/services/managed-process';
+import { MysqlConnector, mysqlConnector, type MysqlConfig } from '../../src/connectors/mysql';
+import { testServices } from '../harness/services-info';
+
+const services = testServices();
+const suffix = randomBytes(4).toString('hex');
+const mainDb = `assay_my_${suffix}`;
+const dbA = `${mainDb}_a`;
+const dbB = `${mainDb}_b`;
+const scanner = `assay_scanner_${suffix}`;
+const scannerAccount = `'${scanner}'@'127.0.0.1'`;
+const scannerPassword = randomBytes(12).toString('hex');
+const passwordEnv = `ASSAY_TEST_MYSQL_PASSWORD_${suffix}`;
+const datasourceId = 'my-test';
+const HOSTILE = 'x`"; DROP TABLE y; --';
+const BIG_ROWS = 1_000_000;
+
+const logger = new SystemLogger({ level: 'fatal' });
+const errorHandler = new ErrorHandler();
+const open: MysqlConnector[] = [];
+
+function connector(overrides: Partial<Record<keyof MysqlConfig, unknown>> = {}): MysqlConnector {
+  const config = mysqlConnector.configSchema.parse({
+    host: services.mariadb.host,
+    port: services.mariadb.port,
+    database: mainDb,
+    databases: [dbA, dbB, mainDb],
+    user: scanner,
+    passwordEnv,
+    ...overrides,
+  });
+  const created = mysqlConnector.create({ datasourceId, logger, errorHandler, config }) as MysqlConnector;
+  open.push(created);
+  return created;
+}
+
+function packet(objectIds: string[] = [], options: WorkPacketOptions = {}, cursor?: WorkPacket['payload']['cursor']): WorkPacket {
+  return {
+    header: { taskId: 't', traceId: 'tr', scanId: 's', datasourceId },
+    payload: { objectIds, options, ...(cursor ? { cursor } : {}) },
+  };
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+async function enumerateAll(c: MysqlConnector, options: WorkPacketOptions = {}): Promise<DiscoveredObject[]> {
+  return (await collect(c.enumerateObjects(packet([], options)))).flat();
+}
+
+const id = (schema: string, table: string) => `${datasourceId}:${schema}.${table}`;
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+const q = (name: string) => `\`${name.replace(/`/g, '``')}\``;
+
+let admin: Connection;
+
+const TABLES_PER_DB = 7;
+const numbered = (db: string) => Array.from({ length: TABLES_PER_DB }, (_, i) => `${db}.t${String(i + 1).padStart(2, '0')}`);
+
+beforeAll(async () => {
+  process.env[passwordEnv] = scannerPassword;
+  admin = await mysql.createConnection({ ...services.mariadb, multipleStatements: true });
+  await admin.query(`CREATE USER ${scannerAccount} IDENTIFIED BY '${scannerPassword}'`);
+  for (const db of [mainDb, dbA, dbB]) await admin.query(`CREATE DATABASE ${q(db)}`);
+  await admin.query(`USE ${q(mainDb)}`); // MariaDB's seq_1_to_N virtual tables need a current database
+  for (const db of [dbA, dbB]) {
+    for (let i = 1; i <= TABLES_PER_DB; i++) {
+      const table = `t${String(i).padStart(2, '0')}`;
+      await admin.query(`CREATE TABLE ${q(db)}.${table} (id INT PRIMARY KEY, note TEXT)`);
+      await admin.query(`INSERT INTO ${q(db)}.${table} SELECT seq, CONCAT('${table}-', seq) FROM seq_1_to_${i}`);
+    }
+    await admin.query(`GRANT SELECT ON ${q(db)}.* TO ${scannerAccount}`);
+  }
+  await admin.query(`CREATE TABLE ${q(dbB)}.\`dotted.name\` (v TEXT); INSERT INTO ${q(dbB)}.\`dotted.name\` VALUES ('dot')`);
+  const m = q(mainDb);
+  await admin.query(`
+    CREATE TABLE ${m}.people (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, name VARCHAR(100), born DATE);
+    INSERT INTO ${m}.people SELECT seq, CONCAT('user', seq, '@example.com'), CONCAT('Person ', seq), DATE '1980-01-01' + INTERVAL seq DAY
+      FROM seq_1_to_500;
+    CREATE VIEW ${m}.v_people AS SELECT id, email FROM ${m}.people;
+    CREATE TABLE ${m}.y (v INT); INSERT INTO ${m}.y VALUES (1);
+    CREATE TABLE ${m}.${q(HOSTILE)} (v TEXT); INSERT INTO ${m}.${q(HOSTILE)} VALUES ('hostile-1'), ('hostile-2');
+    CREATE TABLE ${m}.secret (ssn TEXT); INSERT INTO ${m}.secret VALUES ('123-45-6789');
+    CREATE TABLE ${m}.types (id BIGINT PRIMARY KEY, amount DECIMAL(10,2), raw BLOB, bin VARBINARY(8), at DATETIME,
+      doc JSON, flag TINYINT(1), price DOUBLE);
+    INSERT INTO ${m}.types VALUES (9007199254740993, 12.50, 'hello bytes', 0xff00fe, '2024-05-06 07:08:09',
+      '{"card": "4111111111111111"}', 1, 2.5);
+    CREATE TABLE ${m}.big (id INT PRIMARY KEY, token CHAR(32), label VARCHAR(40));
+    INSERT INTO ${m}.big SELECT seq, MD5(seq), CONCAT('name ', seq) FROM seq_1_to_${BIG_ROWS};
+    ANALYZE TABLE ${m}.people;
+  `);
+  for (const table of ['people', 'v_people', 'y', HOSTILE, 'types', 'big']) {
+    await admin.query(`GRANT SELECT ON ${m}.${q(table)} TO ${scannerAccount}`);
+  }
+  // Visible in information_schema (some privilege) but not readable.
+  await admin.query(`GRANT INSERT ON ${m}.secret TO ${scannerAccount}`);
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(open.map((c) => c.close()));
+  for (const db of [mainDb, dbA, dbB]) await admin.query(`DROP DATABASE IF EXISTS ${q(db)}`);
+  await admin.query(`DROP USER IF EXISTS ${scannerAccount}`);
+  await admin.end();
+  delete process.env[passwordEnv];
+});
+
+describe('config validation', () => {
+  test('messages name the bad field', () => {
+    const bad = (config: unknown) => {
+      const result = mysqlConnector.configSchema.safeParse(config);
+      expect(result.success).toBe(false);
+      return result.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
+    };
+    const base = { host: 'h', database: 'd', user: 'u' };
+    expect(bad({ ...base, port: 'x' })).toMatch(/^port: port must be a number/);
+    expect(bad({ ...base, database: '' })).toMatch(/^database: database must not be empty/);
+    expect(bad({ ...base, databases: [] })).toMatch(/^databases: databases must name at least one database/);
+    expect(bad({ ...base, sampling: { mode: 'limit', rows: 1.5 } })).toMatch(/sampling\.rows must be an integer/);
+    expect(bad({ ...base, statementTimeoutMs: -1 })).toMatch(/statementTimeoutMs must be at least 1/);
+    expect(bad({ ...base, include: 'a*' })).toMatch(/^include: include must be an array/);
+    const ok = mysqlConnector.configSchema.parse({ ...base, passwordEnv: 'MYSQL_PWD', sampling: { mode: 'full' } });
+    expect(ok).toMatchObject({ port: 3306, include: ['*'], exclude: [], maxConnections: 4, statementTimeoutMs: 60000 });
+  });
+});
+
+describe('enumeration', () => {
+  test('lists the tables and views of the configured databases in (database, name) order, in batches', async () => {
+    const c = connector();
+    const batches = await collect(c.enumerateObjects(packet([], { batchSize: 6 })));
+    expect(batches.slice(0, -1).every((b) => b.length === 6)).toBe(true);
+    const objects = batches.flat();
+    const expected = [
+      ...numbered(dbA),
+      ...numbered(dbB),
+      `${dbB}.dotted.name`,
+      ...['big', 'people', 'secret', 'types', 'v_people', HOSTILE, 'y'].map((t) => `${mainDb}.${t}`),
+    ].sort(byteOrder);
+    expect(objects.map((o) => o.objectPath)).toEqual(expected);
+    expect(objects.length).toBeGreaterThanOrEqual(20);
+    expect(objects.find((o) => o.objectPath === `${mainDb}.v_people`)).toMatchObject({ objectType: 'view' });
+    const big = objects.find((o) => o.objectPath === `${mainDb}.big`)!;
+    expect(big).toMatchObject({ objectType: 'table', objectId: id(mainDb, 'big'), datasourceId });
+    expect(big.size).toBeGreaterThan(10_000_000);
+    expect(big.etag).toBeDefined();
+  });
+
+  test('the default database list is the connected database; patterns narrow the set', async () => {
+    const only = await enumerateAll(connector({ databases: undefined }));
+    expect(only.every((o) => o.objectPath.startsWith(`${mainDb}.`))).toBe(true);
+    expect(only).toHaveLength(7);
+    const paths = (await enumerateAll(connector({ include: [`${dbA}.*`, 't0?'], exclude: ['*t03'] }))).map((o) => o.objectPath);
+    const tables = (db: string) => [1, 2, 4, 5, 6, 7].map((i) => `${db}.t0${i}`);
+    expect(paths).toEqual([...tables(dbA), ...tables(dbB)]);
+  });
+
+  test('resuming from a mid-way cursor continues exactly after it', async () => {
+    const c = connector();
+    const all = await collect(c.enumerateObjects(packet([], { batchSize: 4 })));
+    const uninterrupted = all.flat().map((o) => o.objectId);
+    for (const cut of [1, 3, all.length - 1]) {
+      const resumed = (await collect(c.enumerateObjects(packet([], { batchSize: 4 }, all[cut - 1].cursor)))).flat();
+      expect([...all.slice(0, cut).flat().map((o) => o.objectId), ...resumed.map((o) => o.objectId)]).toEqual(uninterrupted);
+    }
+  });
+
+  test('the etag of a table changes when rows are written', async () => {
+    const c = connector({ include: [`${dbA}.t01`] });
+    const [before] = await enumerateAll(c);
+    await new Promise((r) => setTimeout(r, 1100)); // UPDATE_TIME has one-second resolution
+    await admin.query(`INSERT INTO ${q(dbA)}.t01 VALUES (100, 'new')`);
+    const [after] = await enumerateAll(c);
+    expect(after.etag).not.toEqual(before.etag);
+    expect(after.lastModified).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    await admin.query(`DELETE FROM ${q(dbA)}.t01 WHERE id = 100`);
+  });
+});
+
+describe('details', () => {
+  test('columns, keys, estimates; dropped and forbidden tables are per-object errors', async () => {
+    const c = connector();
+    await admin.query(`CREATE TABLE ${q(dbA)}.doomed (v INT)`);
+    const [doomed] = (await enumerateAll(c)).filter((o) => o.objectPath === `${dbA}.doomed`);
+    await admin.query(`DROP TABLE ${q(dbA)}.doomed`);
+    const details = await c.getObjectDetails(
+      packet([id(mainDb, 'people'), doomed.objectId, id(mainDb, 'secret'), id(mainDb, 'v_people'), id(dbB, 'dotted.name')]),
+    );
+    expect(details[0]).toMatchObject({
+      objectId: id(mainDb, 'people'),
+      objectType: 'table',
+      estimatedRowCount: 500,
+      columns: [
+        { name: 'id', dataType: 'int(11)', nullable: false, primaryKey: true },
+        { name: 'email', dataType: 'varchar(100)', nullable: false, primaryKey: false },
+        { name: 'name', dataType: 'varchar(100)', nullable: true, primaryKey: false },
+        { name: 'born', dataType: 'date', nullable: true, primaryKey: false },
+      ],
+    });
+    expect(details[0].estimatedBytes).toBeGreaterThan(0);
+    expect(details[1]).toMatchObject({ objectId: doomed.objectId, error: { type: ErrorType.OBJECT_NOT_FOUND } });
+    expect(details[2]).toMatchObject({ objectId: id(mainDb, 'secret'), error: { type: ErrorType.RIGHTS_ACCESS_DENIED } });
+    expect(details[3]).toMatchObject({ objectType: 'view', columns: [{ name: 'id' }, { name: 'email' }] });
+    expect(details[3].error).toBeUndefined();
+    expect(details[4]).toMatchObject({ objectPath: `${dbB}.dotted.name`, columns: [{ name: 'v', dataType: 'text' }] });
+  });
+});
+
+describe('content', () => {
+  test('a forbidden or missing table yields one error row while the others stream; hostile names are data', async () => {
+    const c = connector();
+    const rows = await collect(
+      c.getObjectContent(
+        packet([id(mainDb, 'secret'), id(mainDb, 'people'), id(mainDb, HOSTILE), id(mainDb, 'gone'), id(dbB, 'dotted.name')]),
+      ),
+    );
+    const of = (objectId: string) => rows.filter((r) => r.objectId === objectId);
+    expect(of(id(mainDb, 'secret'))).toEqual([
+      {
+        objectId: id(mainDb, 'secret'),
+        row: {},
+        error: { type: ErrorType.RIGHTS_ACCESS_DENIED, message: expect.stringMatching(/SELECT command denied/) },
+      },
+    ]);
+    expect(of(id(mainDb, 'people'))).toHaveLength(500);
+    expect(of(id(mainDb, 'people'))[0].row).toEqual({ id: 1, email: 'user1@example.com', name: 'Person 1', born: '1980-01-02' });
+    expect(of(id(mainDb, HOSTILE)).map((r) => r.row)).toEqual([{ v: 'hostile-1' }, { v: 'hostile-2' }]);
+    expect(of(id(mainDb, 'gone'))).toEqual([
+      { objectId: id(mainDb, 'gone'), row: {}, error: { type: ErrorType.OBJECT_NOT_FOUND, message: expect.any(String) } },
+    ]);
+    expect(of(id(dbB, 'dotted.name')).map((r) => r.row)).toEqual([{ v: 'dot' }]);
+    const [ys] = await admin.query(`SELECT COUNT(*) AS n FROM ${q(mainDb)}.y`);
+    expect(Number((ys as Array<{ n: number }>)[0].n)).toBe(1);
+  });
+
+  test('values become text the classifier reads; numbers stay numbers', async () => {
+    const c = connector();
+    const [row] = await collect(c.getObjectContent(packet([id(mainDb, 'types')])));
+    expect(row.row).toEqual({
+      id: '9007199254740993',
+      amount: '12.50',
+      raw: 'hello bytes',
+      bin: '\\xff00fe',
+      at: '2024-05-06 07:08:09',
+      doc: '{"card": "4111111111111111"}',
+      flag: 1,
+      price: 2.5,
+    });
+  });
+
+  test('limit and percent sampling are repeatable; the packet overrides the config', async () => {
+    const c = connector({ sampling: { mode: 'limit', rows: 10 } });
+    const ids = (rows: DatabaseRow[]) => rows.map((r) => r.row.id as number).sort((a, b) => a - b);
+    expect(ids(await collect(c.getObjectContent(packet([id(mainDb, 'people')]))))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+
+    const percent = { sampling: { mode: 'percent' as const, percent: 10, seed: 42 } };
+    const first = ids(await collect(c.getObjectContent(packet([id(mainDb, 'people')], percent))));
+    const second = ids(await collect(c.getObjectContent(packet([id(mainDb, 'people')], percent))));
+    expect(first).toEqual(second);
+    expect(first.length).toBeGreaterThan(15);
+    expect(first.length).toBeLessThan(100);
+    const otherSeed = ids(
+      await collect(c.getObjectContent(packet([id(mainDb, 'people')], { sampling: { mode: 'percent', percent: 10, seed: 7 } }))),
+    );
+    expect(otherSeed).not.toEqual(first);
+    // No primary key on a view: every column is hashed.
+    const viewFirst = ids(await collect(c.getObjectContent(packet([id(mainDb, 'v_people')], percent))));
+    const viewSecond = ids(await collect(c.getObjectContent(packet([id(mainDb, 'v_people')], percent))));
+    expect(viewFirst).toEqual(viewSecond);
+    expect(viewFirst.length).toBeGreaterThan(15);
+    expect(viewFirst.length).toBeLessThan(100);
+  });
+
+  test('streams 1,000,000 rows with bounded memory, and stopping early frees the connection', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const c = connector({ maxConnections: 1 });
+    gc();
+    const baseline = process.memoryUsage().heapUsed;
+    let peak = 0;
+    let count = 0;
+    let sum = 0;
+    for await (const { row } of c.getObjectContent(packet([id(mainDb, 'big')]))) {
+      count++;
+      sum += row.id as number;
+      if (count % 200_000 === 0) {
+        gc();
+        peak = Math.max(peak, process.memoryUsage().heapUsed - baseline);
+      }
+    }
+    expect(count).toBe(BIG_ROWS);
+    expect(sum).toBe((BIG_ROWS * (BIG_ROWS + 1)) / 2);
+    expect(peak).toBeLessThan(100 * 1024 * 1024);
+
+    // Break out mid-stream: the connection is dropped and the one-connection pool serves the next read.
+    let seen = 0;
+    for await (const _row of c.getObjectContent(packet([id(mainDb, 'big')]))) {
+      if (++seen === 10) break;
+    }
+    expect(await collect(c.getObjectContent(packet([id(mainDb, 'people')])))).toHaveLength(500);
+  }, 60_000);
+
+  test('an aborted packet stops with CANCELLED and the pool stays usable', async () => {
+    const c = connector({ maxConnections: 1 });
+    const controller = new AbortController();
+    let seen = 0;
+    await expect(
+      (async () => {
+        for await (const _row of c.getObjectContent(packet([id(mainDb, 'big')], { abortSignal: controller.signal }))) {
+          if (++seen === 5) controller.abort();
+        }
+      })(),
+    ).rejects.toMatchObject({ type: ErrorType.CANCELLED });
+    expect(await collect(c.getObjectContent(packet([id(mainDb, 'y')])))).toHaveLength(1);
+  });
+
+  test('the statement timeout ends a slow read with QUERY_TIMEOUT for that table only', async () => {
+    const c = connector({ statementTimeoutMs: 200 });
+    await admin.query(`CREATE VIEW ${q(mainDb)}.slow AS SELECT SLEEP(2) AS s`);
+    await admin.query(`GRANT SELECT ON ${q(mainDb)}.slow TO ${scannerAccount}`);
+    const rows = await collect(c.getObjectContent(packet([id(mainDb, 'slow'), id(mainDb, 'y')])));
+    await admin.query(`DROP VIEW ${q(mainDb)}.slow`);
+    expect(rows.map((r) => r.error?.type ?? r.row)).toEqual([ErrorType.QUERY_TIMEOUT, { v: 1 }]);
+  });
+});
+
+describe('source-level failures', () => {
+  const failure = async (c: MysqlConnector): Promise<PlatformError> => {
+    try {
+      await enumerateAll(c);
+    } catch (err) {
+      expect(err).toBeInstanceOf(PlatformError);
+      return err as PlatformError;
+    }
+    throw new Error('expected a failure');
+  };
+
+  test('wrong password → RIGHTS_AUTHENTICATION_FAILED (not retryable)', async () => {
+    const env = `${passwordEnv}_WRONG`;
+    process.env[env] = 'not-the-password';
+    const err = await failure(connector({ passwordEnv: env }));
+    delete process.env[env];
+    expect(err.type).toBe(ErrorType.RIGHTS_AUTHENTICATION_FAILED);
+    expect(err.retryable).toBe(false);
+  });
+
+  test('missing database → CONFIGURATION_INVALID', async () => {
+    const err = await failure(connector({ database: `${mainDb}_missing` }));
+    expect(err.type).toBe(ErrorType.CONFIGURATION_INVALID);
+    expect(err.context.field).toBe('database');
+  });
+
+  test('nothing listening → NETWORK_CONNECTION_FAILED (retryable) after bounded retries', async () => {
+    const err = await failure(connector({ port: await getFreePort(), connectAttempts: 2 }));
+    expect(err.type).toBe(ErrorType.NETWORK_CONNECTION_FAILED);
+    expect(err.retryable).toBe(true);
+  });
+
+  test('close() is idempotent and later calls fail with CANCELLED', async () => {
+    const c = connector();
+    expect(await enumerateAll(c)).not.toHaveLength(0);
+    await c.close();
+    await c.close();
+    expect((await failure(c)).type).toBe(ErrorType.CANCELLED);
+  });
+});

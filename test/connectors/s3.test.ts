@@ -1,0 +1,420 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { ErrorHandler } from '../../src/core/error-handler';
+import { ErrorType, PlatformError } from '../../src/core/errors';
+import { SystemLogger } from '../../src/core/logger';
+import type { ContentComponent, DiscoveredBatch, EnumerationCursor, WorkPacket, WorkPacketOptions } from '../../src/core/models';
+import { mapWithConcurrency } from '../../src/connectors/common';
+import { s3Connector, S3Connector, type S3Config } from '../../src/connectors/s3';
+import { testServices } from '../harness/services-info';
+
+const services = testServices();
+const logger = new SystemLogger({ level: 'fatal' });
+const errorHandler = new ErrorHandler();
+const run = randomBytes(4).toString('hex');
+const bigBucket = `assay-s3-big-${run}`;
+const smallBucket = `assay-s3-small-${run}`;
+const BIG_PREFIX = 'data/';
+const BIG_COUNT = 10_200;
+
+// Credentials reach the connector by environment variable name only, as in production.
+const ENV = {
+  adminKey: `ASSAY_TEST_S3_ADMIN_KEY_${run}`,
+  adminSecret: `ASSAY_TEST_S3_ADMIN_SECRET_${run}`,
+  limitedKey: `ASSAY_TEST_S3_LIMITED_KEY_${run}`,
+  limitedSecret: `ASSAY_TEST_S3_LIMITED_SECRET_${run}`,
+  wrongSecret: `ASSAY_TEST_S3_WRONG_SECRET_${run}`,
+};
+
+const admin = new S3Client({
+  endpoint: services.s3.endpoint,
+  region: services.s3.region,
+  forcePathStyle: true,
+  credentials: services.s3.admin,
+});
+
+function bigKey(i: number): string {
+  // First character after the prefix varies (0-9a-z), so partitioned listing has ranges to split.
+  return `${BIG_PREFIX}${(i % 36).toString(36)}/item-${String(i).padStart(6, '0')}.txt`;
+}
+
+function connector(overrides: Partial<S3Config> = {}, identity: 'admin' | 'limited' | 'wrong' = 'admin'): S3Connector {
+  const keys = {
+    admin: { accessKeyIdEnv: ENV.adminKey, secretAccessKeyEnv: ENV.adminSecret },
+    limited: { accessKeyIdEnv: ENV.limitedKey, secretAccessKeyEnv: ENV.limitedSecret },
+    wrong: { accessKeyIdEnv: ENV.adminKey, secretAccessKeyEnv: ENV.wrongSecret },
+  }[identity];
+  const config = s3Connector.configSchema.parse({
+    bucket: smallBucket,
+    region: services.s3.region,
+    endpoint: services.s3.endpoint,
+    forcePathStyle: true,
+    ...keys,
+    ...overrides,
+  });
+  return new S3Connector({ datasourceId: 'ds-s3', logger, errorHandler, config });
+}
+
+function packet(objectIds: string[] = [], cursor?: EnumerationCursor, options: WorkPacketOptions = {}): WorkPacket {
+  return {
+    header: { taskId: 't1', traceId: 'tr1', scanId: 's1', datasourceId: 'ds-s3' },
+    payload: { objectIds, cursor, options },
+  };
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+async function caught(promise: Promise<unknown>): Promise<PlatformError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(PlatformError);
+    return err as PlatformError;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function emptyBucket(bucket: string): Promise<void> {
+  for (;;) {
+    const listed = await admin.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
+    const keys = (listed.Contents ?? []).map((object) => ({ Key: object.Key as string }));
+    if (keys.length === 0) break;
+    await admin.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+  }
+  await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+const SMALL_OBJECTS: Record<string, string> = {
+  'docs/a.txt': 'alpha file\nline two\n',
+  'docs/b.txt': 'bravo file\n',
+  'docs/c.txt': 'charlie file\n',
+  'docs/ünï cödé.txt': 'unicode name\n',
+};
+const LARGE_KEY = 'blobs/large.txt';
+const LARGE_SIZE = 8 * 1024 * 1024;
+
+let tmpDir: string;
+const savedTmpdir = process.env.TMPDIR;
+
+beforeAll(async () => {
+  process.env[ENV.adminKey] = services.s3.admin.accessKeyId;
+  process.env[ENV.adminSecret] = services.s3.admin.secretAccessKey;
+  process.env[ENV.limitedKey] = services.s3.limited.accessKeyId;
+  process.env[ENV.limitedSecret] = services.s3.limited.secretAccessKey;
+  process.env[ENV.wrongSecret] = `${services.s3.admin.secretAccessKey}x`;
+  // A private temp dir, so leftover `assay-s3-*` files of this file are seen (and no one else's).
+  tmpDir = await mkdtemp(path.join(os.tmpdir(), 'assay-s3-test-'));
+  process.env.TMPDIR = tmpDir;
+
+  await admin.send(new CreateBucketCommand({ Bucket: bigBucket }));
+  await admin.send(new CreateBucketCommand({ Bucket: smallBucket }));
+  const bigKeys = Array.from({ length: BIG_COUNT }, (_, i) => bigKey(i));
+  // Keys outside the prefix must not be listed.
+  bigKeys.push('other/outside-1.txt', 'other/outside-2.txt', 'dat.txt');
+  await mapWithConcurrency(bigKeys, 32, (key) => admin.send(new PutObjectCommand({ Bucket: bigBucket, Key: key, Body: 'x' })));
+  for (const [key, body] of Object.entries(SMALL_OBJECTS)) {
+    await admin.send(new PutObjectCommand({ Bucket: smallBucket, Key: key, Body: body, ContentType: 'text/plain' }));
+  }
+  await admin.send(new PutObjectCommand({ Bucket: smallBucket, Key: LARGE_KEY, Body: Buffer.alloc(LARGE_SIZE, 'a\n') }));
+}, 110_000);
+
+afterAll(async () => {
+  await Promise.allSettled([emptyBucket(bigBucket), emptyBucket(smallBucket)]);
+  admin.destroy();
+  process.env.TMPDIR = savedTmpdir;
+  if (savedTmpdir === undefined) delete process.env.TMPDIR;
+  await rm(tmpDir, { recursive: true, force: true });
+  for (const name of Object.values(ENV)) delete process.env[name];
+}, 60_000);
+
+async function tempLeftovers(): Promise<string[]> {
+  return (await readdir(tmpDir)).filter((name) => name.startsWith('assay-'));
+}
+
+describe('S3 connector against SeaweedFS', () => {
+  test('enumerates 10,000+ objects over many pages, partitioned and not, in the same order', async () => {
+    const partitioned = connector({ bucket: bigBucket, prefix: BIG_PREFIX });
+    const single = connector({ bucket: bigBucket, prefix: BIG_PREFIX, listPartitions: 1 });
+    try {
+      const batches = await collect(partitioned.enumerateObjects(packet([], undefined, { batchSize: 250 })));
+      const keys = batches.flat().map((object) => object.objectPath);
+      expect(keys).toHaveLength(BIG_COUNT);
+      expect(new Set(keys).size).toBe(BIG_COUNT);
+      expect(new Set(keys)).toEqual(new Set(Array.from({ length: BIG_COUNT }, (_, i) => bigKey(i))));
+      const markers = (batches[0].cursor as { markers: string[] }).markers;
+      expect(markers.length).toBe(7); // 8 partitions over the 36 first characters
+      for (const batch of batches) {
+        expect(batch.length).toBeLessThanOrEqual(250);
+        expect(Buffer.byteLength(JSON.stringify(batch.cursor))).toBeLessThan(4096);
+      }
+      const first = batches[0][0];
+      expect(first).toMatchObject({ objectId: `ds-s3:${first.objectPath}`, datasourceId: 'ds-s3', objectType: 'file', size: 1 });
+      expect(first.etag).toMatch(/^[0-9a-f]{32}$/);
+
+      const singleKeys = (await collect(single.enumerateObjects(packet([], undefined, { batchSize: 1000 }))))
+        .flat()
+        .map((object) => object.objectPath);
+      expect(singleKeys).toEqual(keys);
+    } finally {
+      await partitioned.close();
+      await single.close();
+    }
+  }, 60_000);
+
+  test.each([
+    ['partitioned', 8],
+    ['single paginator', 1],
+  ])('a %s listing resumed from a mid-way cursor equals the uninterrupted one', async (_label, listPartitions) => {
+    const full = connector({ bucket: bigBucket, prefix: BIG_PREFIX, listPartitions });
+    const options = { batchSize: 333 };
+    let uninterrupted: DiscoveredBatch[];
+    try {
+      uninterrupted = await collect(full.enumerateObjects(packet([], undefined, options)));
+    } finally {
+      await full.close();
+    }
+    const all = uninterrupted.flat().map((object) => object.objectId);
+    for (const stopAfter of [1, 13, uninterrupted.length - 1]) {
+      // A fresh connector (as after a worker crash) continues from the JSON round-tripped cursor.
+      const cursor = JSON.parse(JSON.stringify(uninterrupted[stopAfter - 1].cursor)) as EnumerationCursor;
+      const resumedConnector = connector({ bucket: bigBucket, prefix: BIG_PREFIX, listPartitions });
+      try {
+        const resumed = (await collect(resumedConnector.enumerateObjects(packet([], cursor, options))))
+          .flat()
+          .map((object) => object.objectId);
+        const before = uninterrupted
+          .slice(0, stopAfter)
+          .flat()
+          .map((object) => object.objectId);
+        expect([...before, ...resumed]).toEqual(all);
+      } finally {
+        await resumedConnector.close();
+      }
+    }
+  }, 60_000);
+
+  test('details: HEAD metadata; an object deleted after enumeration is OBJECT_NOT_FOUND for it alone', async () => {
+    const key = `docs/vanishing-${run}.txt`;
+    await admin.send(new PutObjectCommand({ Bucket: smallBucket, Key: key, Body: 'soon gone', ContentType: 'text/plain' }));
+    const s3 = connector();
+    try {
+      const ids = (await collect(s3.enumerateObjects(packet()))).flat().map((object) => object.objectId);
+      expect(ids).toContain(`ds-s3:${key}`);
+      await admin.send(new DeleteObjectCommand({ Bucket: smallBucket, Key: key }));
+
+      const details = await s3.getObjectDetails(packet(['ds-s3:docs/a.txt', `ds-s3:${key}`, 'ds-s3:docs/ünï cödé.txt']));
+      expect(details[0]).toMatchObject({
+        objectId: 'ds-s3:docs/a.txt',
+        objectPath: 'docs/a.txt',
+        size: Buffer.byteLength(SMALL_OBJECTS['docs/a.txt']),
+        contentType: 'text/plain',
+        attributes: { storageClass: 'STANDARD', serverSideEncryption: null },
+      });
+      expect(details[0].etag).toMatch(/^[0-9a-f]{32}$/);
+      expect(details[0].error).toBeUndefined();
+      expect(details[1].error?.type).toBe(ErrorType.OBJECT_NOT_FOUND);
+      expect(details[2]).toMatchObject({ objectPath: 'docs/ünï cödé.txt', size: 13 });
+
+      const components = await collect(s3.getObjectContent(packet(['ds-s3:docs/a.txt', `ds-s3:${key}`, 'ds-s3:docs/b.txt'])));
+      const text = (id: string) =>
+        components
+          .filter((c) => c.objectId === id && c.kind === 'text')
+          .map((c) => c.text)
+          .join('');
+      expect(text('ds-s3:docs/a.txt')).toBe(SMALL_OBJECTS['docs/a.txt']);
+      expect(text('ds-s3:docs/b.txt')).toBe(SMALL_OBJECTS['docs/b.txt']);
+      const missing = components.filter((c) => c.objectId === `ds-s3:${key}`);
+      expect(missing).toEqual([
+        { objectId: `ds-s3:${key}`, componentPath: key, kind: 'error', error: { type: ErrorType.OBJECT_NOT_FOUND, message: expect.any(String) } },
+      ]);
+      expect(await tempLeftovers()).toEqual([]);
+    } finally {
+      await s3.close();
+      await s3.close(); // idempotent
+    }
+  });
+
+  test('temp files are removed after success, per-object errors, early stop and cancellation', async () => {
+    const s3 = connector();
+    try {
+      // Too large for the limit: an error component, the next object still read.
+      const limited = await collect(
+        s3.getObjectContent(packet([`ds-s3:${LARGE_KEY}`, 'ds-s3:docs/c.txt'], undefined, { maxObjectBytes: 1024 })),
+      );
+      expect(limited[0]).toMatchObject({ kind: 'error', error: { type: ErrorType.CONTENT_TOO_LARGE } });
+      expect(limited.slice(1).map((c) => c.text).join('')).toBe(SMALL_OBJECTS['docs/c.txt']);
+      expect(await tempLeftovers()).toEqual([]);
+
+      // The consumer stops after the first component.
+      for await (const component of s3.getObjectContent(packet([`ds-s3:${LARGE_KEY}`]))) {
+        expect(component.kind).toBe('text');
+        expect(await tempLeftovers()).toHaveLength(1); // the download really went through a temp file
+        break;
+      }
+      expect(await tempLeftovers()).toEqual([]);
+
+      // Cancelled while the extractor reads: CANCELLED, nothing left behind.
+      const controller = new AbortController();
+      const seen: ContentComponent[] = [];
+      const error = await caught(
+        (async () => {
+          for await (const component of s3.getObjectContent(
+            packet([`ds-s3:${LARGE_KEY}`, 'ds-s3:docs/a.txt'], undefined, { abortSignal: controller.signal }),
+          )) {
+            seen.push(component);
+            controller.abort();
+          }
+        })(),
+      );
+      expect(error.type).toBe(ErrorType.CANCELLED);
+      expect(seen.every((c) => c.objectId === `ds-s3:${LARGE_KEY}`)).toBe(true);
+      expect(await tempLeftovers()).toEqual([]);
+
+      // Aborted before the download starts.
+      const early = new AbortController();
+      early.abort();
+      expect((await caught(collect(s3.getObjectContent(packet(['ds-s3:docs/a.txt'], undefined, { abortSignal: early.signal }))))).type).toBe(
+        ErrorType.CANCELLED,
+      );
+      expect(await tempLeftovers()).toEqual([]);
+    } finally {
+      await s3.close();
+    }
+  });
+
+  test('a wrong secret key is RIGHTS_AUTHENTICATION_FAILED, for listing, details and content', async () => {
+    const s3 = connector({}, 'wrong');
+    try {
+      const listing = await caught(collect(s3.enumerateObjects(packet())));
+      expect(listing.type).toBe(ErrorType.RIGHTS_AUTHENTICATION_FAILED);
+      expect(listing.message).toMatch(/signature/i);
+      expect(listing.context.bucket).toBe(smallBucket);
+      expect(JSON.stringify(listing.toJSON())).not.toContain(services.s3.admin.secretAccessKey);
+      expect((await caught(s3.getObjectDetails(packet(['ds-s3:docs/a.txt'])))).type).toBe(ErrorType.RIGHTS_AUTHENTICATION_FAILED);
+      expect((await caught(collect(s3.getObjectContent(packet(['ds-s3:docs/a.txt']))))).type).toBe(
+        ErrorType.RIGHTS_AUTHENTICATION_FAILED,
+      );
+      expect(await tempLeftovers()).toEqual([]);
+    } finally {
+      await s3.close();
+    }
+  });
+
+  test('an unknown access key is RIGHTS_AUTHENTICATION_FAILED', async () => {
+    process.env[`${ENV.wrongSecret}_KEY`] = 'AKIDOESNOTEXIST';
+    const s3 = connector({ accessKeyIdEnv: `${ENV.wrongSecret}_KEY` });
+    try {
+      expect((await caught(collect(s3.enumerateObjects(packet())))).type).toBe(ErrorType.RIGHTS_AUTHENTICATION_FAILED);
+    } finally {
+      delete process.env[`${ENV.wrongSecret}_KEY`];
+      await s3.close();
+    }
+  });
+
+  test('a missing bucket is CONFIGURATION_INVALID, for listing, details and content', async () => {
+    const s3 = connector({ bucket: `assay-missing-${run}` });
+    try {
+      expect((await caught(collect(s3.enumerateObjects(packet())))).type).toBe(ErrorType.CONFIGURATION_INVALID);
+      expect((await caught(s3.getObjectDetails(packet(['ds-s3:docs/a.txt'])))).type).toBe(ErrorType.CONFIGURATION_INVALID);
+      expect((await caught(collect(s3.getObjectContent(packet(['ds-s3:docs/a.txt']))))).type).toBe(ErrorType.CONFIGURATION_INVALID);
+    } finally {
+      await s3.close();
+    }
+  });
+
+  test('the limited identity on a bucket it may not read gets RIGHTS_ACCESS_DENIED', async () => {
+    const s3 = connector({}, 'limited');
+    try {
+      const listing = await caught(collect(s3.enumerateObjects(packet())));
+      expect(listing.type).toBe(ErrorType.RIGHTS_ACCESS_DENIED);
+      // Per object for details and content: the batch goes on.
+      const details = await s3.getObjectDetails(packet(['ds-s3:docs/a.txt', 'ds-s3:docs/b.txt']));
+      expect(details.map((d) => d.error?.type)).toEqual([ErrorType.RIGHTS_ACCESS_DENIED, ErrorType.RIGHTS_ACCESS_DENIED]);
+      const components = await collect(s3.getObjectContent(packet(['ds-s3:docs/a.txt', 'ds-s3:docs/b.txt'])));
+      expect(components.map((c) => [c.objectId, c.kind, c.error?.type])).toEqual([
+        ['ds-s3:docs/a.txt', 'error', ErrorType.RIGHTS_ACCESS_DENIED],
+        ['ds-s3:docs/b.txt', 'error', ErrorType.RIGHTS_ACCESS_DENIED],
+      ]);
+      expect(await tempLeftovers()).toEqual([]);
+    } finally {
+      await s3.close();
+    }
+  });
+
+  test('an unreachable endpoint is NETWORK_CONNECTION_FAILED after retries', async () => {
+    const s3 = connector({ endpoint: 'http://127.0.0.1:9' });
+    try {
+      expect((await caught(collect(s3.enumerateObjects(packet())))).type).toBe(ErrorType.NETWORK_CONNECTION_FAILED);
+    } finally {
+      await s3.close();
+    }
+  });
+
+  test('an unset credentials environment variable is CONFIGURATION_INVALID naming the field', async () => {
+    const s3 = connector({ secretAccessKeyEnv: `ASSAY_TEST_UNSET_${run}` });
+    try {
+      const error = await caught(collect(s3.enumerateObjects(packet())));
+      expect(error.type).toBe(ErrorType.CONFIGURATION_INVALID);
+      expect(error.message).toContain('secretAccessKeyEnv');
+    } finally {
+      await s3.close();
+    }
+  });
+});
+
+describe('S3 config validation', () => {
+  const issues = (config: unknown) => {
+    const parsed = s3Connector.configSchema.safeParse(config);
+    return parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  };
+
+  test('a valid config gets its defaults', () => {
+    expect(s3Connector.type).toBe('s3');
+    expect(s3Connector.configSchema.parse({ bucket: 'my-bucket' })).toEqual({
+      bucket: 'my-bucket',
+      prefix: '',
+      region: 'us-east-1',
+      forcePathStyle: false,
+      maxConcurrency: 8,
+      listPartitions: 8,
+      connectTimeoutMs: 5000,
+      requestTimeoutMs: 60000,
+    });
+  });
+
+  test('bad fields are named', () => {
+    expect(issues({ bucket: 'Bad_Bucket' })).toEqual([expect.stringMatching(/^bucket: must be a valid S3 bucket name/)]);
+    expect(issues({ bucket: 'b-1', endpoint: 'not a url' })).toEqual([expect.stringMatching(/^endpoint: must be a URL/)]);
+    expect(issues({ bucket: 'b-1', maxConcurrency: 0 })).toEqual([expect.stringMatching(/^maxConcurrency: /)]);
+    expect(issues({ bucket: 'b-1', secretAccessKey: 'literal' })).toEqual([expect.stringMatching(/secretAccessKey/)]);
+    expect(issues({ bucket: 'b-1', accessKeyIdEnv: 'K' })).toEqual([
+      'secretAccessKeyEnv: accessKeyIdEnv and secretAccessKeyEnv must be given together',
+    ]);
+    expect(issues({})).toEqual([expect.stringMatching(/^bucket: /)]);
+  });
+
+  test('a malformed cursor is CONFIGURATION_INVALID', async () => {
+    const s3 = connector();
+    try {
+      const error = await caught(collect(s3.enumerateObjects(packet([], { partition: 'x' }))));
+      expect(error.type).toBe(ErrorType.CONFIGURATION_INVALID);
+    } finally {
+      await s3.close();
+    }
+  });
+});

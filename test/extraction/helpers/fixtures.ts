@@ -1,0 +1,300 @@
+/** Fixture builders for extraction tests: a minimal ZIP writer, a tiny PDF writer, tar/gzip, office documents. */
+import zlib from 'node:zlib';
+import tar from 'tar-stream';
+import type { ContentComponent } from '../../../src/core/models';
+
+export interface ZipInput {
+  name: string;
+  data: Buffer | string;
+  /** Default 'deflate'. */
+  method?: 'store' | 'deflate';
+}
+
+/** Builds a ZIP archive (no zip64, UTF-8 names). */
+export function buildZip(entries: ZipInput[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const data = typeof entry.data === 'string' ? Buffer.from(entry.data, 'utf8') : entry.data;
+    const deflate = (entry.method ?? 'deflate') === 'deflate';
+    const stored = deflate ? zlib.deflateRawSync(data) : data;
+    const name = Buffer.from(entry.name, 'utf8');
+    const crc = zlib.crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x0800, 6);
+    local.writeUInt16LE(deflate ? 8 : 0, 8);
+    local.writeUInt16LE(0, 10);
+    local.writeUInt16LE(0x21, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(stored.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(deflate ? 8 : 0, 10);
+    central.writeUInt16LE(0, 12);
+    central.writeUInt16LE(0x21, 14);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(stored.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, stored);
+    centrals.push(central, name);
+    offset += local.length + name.length + stored.length;
+  }
+  const centralDirectory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(centralDirectory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, centralDirectory, end]);
+}
+
+export async function buildTar(entries: { name: string; data: Buffer | string }[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const entry of entries) {
+    pack.entry({ name: entry.name }, typeof entry.data === 'string' ? Buffer.from(entry.data) : entry.data);
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export const gzip = (data: Buffer | string): Buffer => zlib.gzipSync(data);
+
+function pdfString(text: string): string {
+  return `(${text.replace(/[\\()]/g, (c) => `\\${c}`)})`;
+}
+
+/**
+ * Builds a PDF with one page per entry of `pages`, each line shown with Tj (or TJ when `kerned`), content
+ * streams FlateDecoded unless `compress` is false.
+ */
+export function buildPdf(pages: string[][], options: { compress?: boolean; kerned?: boolean } = {}): Buffer {
+  const compress = options.compress ?? true;
+  const objects: Buffer[] = [];
+  const pageIds = pages.map((_p, i) => 4 + i * 2);
+  objects[1] = Buffer.from('<< /Type /Catalog /Pages 2 0 R >>');
+  objects[2] = Buffer.from(`<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`);
+  objects[3] = Buffer.from('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>');
+  pages.forEach((lines, i) => {
+    const ops = ['BT', '/F1 12 Tf', '14 TL', '72 720 Td'];
+    lines.forEach((line, j) => {
+      if (j > 0) ops.push('T*');
+      if (options.kerned) {
+        const words = line.split(' ').map(pdfString);
+        ops.push(`[${words.join(' -250 ')}] TJ`);
+      } else ops.push(`${pdfString(line)} Tj`);
+    });
+    ops.push('ET');
+    const content = Buffer.from(ops.join('\n'), 'latin1');
+    const body = compress ? zlib.deflateSync(content) : content;
+    objects[pageIds[i]] = Buffer.from(
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${pageIds[i] + 1} 0 R >>`,
+    );
+    objects[pageIds[i] + 1] = Buffer.concat([
+      Buffer.from(`<< /Length ${body.length}${compress ? ' /Filter /FlateDecode' : ''} >>\nstream\n`),
+      body,
+      Buffer.from('\nendstream'),
+    ]);
+  });
+  const parts: Buffer[] = [Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
+  let length = parts[0].length;
+  const offsets: number[] = [];
+  for (let id = 1; id < objects.length; id++) {
+    offsets[id] = length;
+    const object = Buffer.concat([Buffer.from(`${id} 0 obj\n`), objects[id], Buffer.from('\nendobj\n')]);
+    parts.push(object);
+    length += object.length;
+  }
+  const xref = [`xref\n0 ${objects.length}\n0000000000 65535 f \n`];
+  for (let id = 1; id < objects.length; id++) xref.push(`${String(offsets[id]).padStart(10, '0')} 00000 n \n`);
+  xref.push(`trailer\n<< /Size ${objects.length} /Root 1 0 R >>\nstartxref\n${length}\n%%EOF\n`);
+  parts.push(Buffer.from(xref.join('')));
+  return Buffer.concat(parts);
+}
+
+const CONTENT_TYPES = '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>';
+
+export function buildDocx(paragraphs: string[], extras: { header?: string } = {}): Buffer {
+  const body = paragraphs
+    .map((p) => {
+      const [first, ...rest] = p.split('\t');
+      const runs = [`<w:r><w:t xml:space="preserve">${escapeXml(first)}</w:t></w:r>`];
+      for (const part of rest) runs.push(`<w:r><w:tab/><w:t>${escapeXml(part)}</w:t></w:r>`);
+      return `<w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs></w:pPr>${runs.join('')}</w:p>`;
+    })
+    .join('');
+  const entries: ZipInput[] = [
+    { name: '[Content_Types].xml', data: CONTENT_TYPES },
+    {
+      name: 'word/document.xml',
+      data: `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>${body}<w:p><w:r><w:instrText> PAGE </w:instrText></w:r></w:p></w:body></w:document>`,
+    },
+  ];
+  if (extras.header) {
+    entries.push({
+      name: 'word/header1.xml',
+      data: `<w:hdr xmlns:w="x"><w:p><w:r><w:t>${escapeXml(extras.header)}</w:t></w:r></w:p></w:hdr>`,
+    });
+  }
+  return buildZip(entries);
+}
+
+export function buildXlsx(sheets: { name: string; rows: (string | number | null)[][] }[]): Buffer {
+  const shared: string[] = [];
+  const sharedIndex = (text: string) => {
+    let index = shared.indexOf(text);
+    if (index === -1) index = shared.push(text) - 1;
+    return index;
+  };
+  const column = (i: number) => {
+    let name = '';
+    for (let n = i + 1; n > 0; n = Math.floor((n - 1) / 26)) name = String.fromCharCode(65 + ((n - 1) % 26)) + name;
+    return name;
+  };
+  const sheetXml = sheets.map((sheet) =>
+    [
+      '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>',
+      ...sheet.rows.map((row, r) => {
+        const cells = row
+          .map((value, c) => {
+            if (value === null) return '';
+            const ref = `${column(c)}${r + 1}`;
+            return typeof value === 'number'
+              ? `<c r="${ref}"><v>${value}</v></c>`
+              : `<c r="${ref}" t="s"><v>${sharedIndex(value)}</v></c>`;
+          })
+          .join('');
+        return `<row r="${r + 1}">${cells}</row>`;
+      }),
+      '</sheetData></worksheet>',
+    ].join(''),
+  );
+  return buildZip([
+    { name: '[Content_Types].xml', data: CONTENT_TYPES },
+    {
+      name: 'xl/workbook.xml',
+      data: `<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>${sheets
+        .map((s, i) => `<sheet name="${escapeXml(s.name)}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`)
+        .join('')}</sheets></workbook>`,
+    },
+    {
+      name: 'xl/_rels/workbook.xml.rels',
+      data: `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${sheets
+        .map((_s, i) => `<Relationship Id="rId${i + 1}" Type="worksheet" Target="worksheets/sheet${i + 1}.xml"/>`)
+        .join('')}</Relationships>`,
+    },
+    ...sheetXml.map((data, i) => ({ name: `xl/worksheets/sheet${i + 1}.xml`, data })),
+    {
+      name: 'xl/sharedStrings.xml',
+      data: `<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="${shared.length}">${shared
+        .map((s) => `<si><t>${escapeXml(s)}</t></si>`)
+        .join('')}</sst>`,
+    },
+  ]);
+}
+
+export function buildPptx(slides: string[][]): Buffer {
+  return buildZip([
+    { name: '[Content_Types].xml', data: CONTENT_TYPES },
+    { name: 'ppt/presentation.xml', data: '<p:presentation xmlns:p="p"/>' },
+    ...slides.map((paragraphs, i) => ({
+      name: `ppt/slides/slide${i + 1}.xml`,
+      data: `<p:sld xmlns:p="p" xmlns:a="a"><p:cSld><p:spTree><p:sp><p:txBody>${paragraphs
+        .map((p) => `<a:p><a:r><a:t>${escapeXml(p)}</a:t></a:r></a:p>`)
+        .join('')}</p:txBody></p:sp></p:spTree></p:cSld></p:sld>`,
+    })),
+  ]);
+}
+
+export function buildOdt(paragraphs: string[]): Buffer {
+  return buildZip([
+    { name: 'mimetype', data: 'application/vnd.oasis.opendocument.text', method: 'store' },
+    {
+      name: 'content.xml',
+      data: `<office:document-content xmlns:office="o" xmlns:text="t"><office:body><office:text>${paragraphs
+        .map((p) => `<text:p text:style-name="P1">${escapeXml(p).replace(/ {2}/g, ' <text:s/>')}</text:p>`)
+        .join('')}</office:text></office:body></office:document-content>`,
+    },
+  ]);
+}
+
+export function buildOds(sheets: { name: string; rows: (string | null)[][] }[]): Buffer {
+  const cell = (value: string | null) =>
+    value === null
+      ? '<table:table-cell/>'
+      : /^-?\d+(\.\d+)?$/.test(value)
+        ? `<table:table-cell office:value-type="float" office:value="${value}"><text:p>${value}</text:p></table:table-cell>`
+        : `<table:table-cell office:value-type="string"><text:p>${escapeXml(value)}</text:p></table:table-cell>`;
+  const tables = sheets
+    .map(
+      (sheet) =>
+        `<table:table table:name="${escapeXml(sheet.name)}">${sheet.rows
+          .map((row) => `<table:table-row>${row.map(cell).join('')}<table:table-cell table:number-columns-repeated="1020"/></table:table-row>`)
+          .join('')}<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="1024"/></table:table-row></table:table>`,
+    )
+    .join('');
+  return buildZip([
+    { name: 'mimetype', data: 'application/vnd.oasis.opendocument.spreadsheet', method: 'store' },
+    {
+      name: 'content.xml',
+      data: `<office:document-content xmlns:office="o" xmlns:table="t" xmlns:text="x"><office:body><office:spreadsheet>${tables}</office:spreadsheet></office:body></office:document-content>`,
+    },
+  ]);
+}
+
+export function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export async function collectAll(iterable: AsyncIterable<ContentComponent>): Promise<ContentComponent[]> {
+  const out: ContentComponent[] = [];
+  for await (const component of iterable) out.push(component);
+  return out;
+}
+
+/**
+ * The whole text of one component path, checking that its chunks are consecutive: each offset is the previous
+ * offset plus the previous text length, and each line is the previous line plus the newlines before it.
+ */
+export function textOf(components: ContentComponent[], componentPath: string): string {
+  const chunks = components.filter((c) => c.componentPath === componentPath && c.kind === 'text');
+  let text = '';
+  let line = 1;
+  for (const chunk of chunks) {
+    if (chunk.offset !== text.length) throw new Error(`offset ${chunk.offset} != ${text.length} at ${componentPath}`);
+    if (chunk.line !== line) throw new Error(`line ${chunk.line} != ${line} at ${componentPath}`);
+    text += chunk.text;
+    line += (chunk.text!.match(/\n/g) ?? []).length;
+  }
+  return text;
+}
+
+/** Header and all rows of one table component path, checking rowOffsets. */
+export function tableOf(components: ContentComponent[], componentPath: string): { columns: string[]; rows: unknown[][] } {
+  const batches = components.filter((c) => c.componentPath === componentPath && c.kind === 'table');
+  const rows: unknown[][] = [];
+  for (const batch of batches) {
+    if (batch.rowOffset !== rows.length) throw new Error(`rowOffset ${batch.rowOffset} != ${rows.length}`);
+    rows.push(...batch.rows!);
+  }
+  return { columns: batches[0]?.columns ?? [], rows };
+}
+
+export function errorsOf(components: ContentComponent[]): { componentPath: string; type: string; message: string }[] {
+  return components
+    .filter((c) => c.kind === 'error')
+    .map((c) => ({ componentPath: c.componentPath, type: c.error!.type, message: c.error!.message }));
+}
