@@ -125,7 +125,8 @@ async function benchMariadb(db: LocalMariadb): Promise<void> {
   await timed('mariadb', 'driver', () => {
     return new Promise<number>((resolve, reject) => {
       let n = 0;
-      const query = admin.connection.query({ sql: 'SELECT * FROM bench.bench', rowsAsArray: true });
+      const core = (admin as unknown as { connection: import('mysql2').Connection }).connection;
+      const query = core.query({ sql: 'SELECT * FROM bench.bench', rowsAsArray: true });
       query.on('result', () => n++);
       query.on('error', reject);
       query.on('end', () => resolve(n));

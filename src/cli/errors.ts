@@ -3,7 +3,14 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { ErrorType, PlatformError } from '../core/errors';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+]);
 /** PostgreSQL SQLSTATEs the user fixes in the store URL: bad password, unknown role/database. */
 const PG_CONNECT_CODES = new Set(['28P01', '28000', '3D000']);
 
@@ -19,9 +26,14 @@ function firstLine(text: string): string {
 
 export function toCliError(err: unknown): CliError {
   if (err instanceof CliError) return err;
-  if (err instanceof WorkflowNotFoundError) return new CliError(`scan not found: ${firstLine(err.message)}`, EXIT.NOT_FOUND, { cause: err });
+  if (err instanceof WorkflowNotFoundError)
+    return new CliError(`scan not found: ${firstLine(err.message)}`, EXIT.NOT_FOUND, { cause: err });
   if (err instanceof WorkflowExecutionAlreadyStartedError) {
-    return new CliError(`a scan with id "${err.workflowId}" already exists: choose another --id`, EXIT.USAGE, { cause: err });
+    return new CliError(
+      `a scan with id "${err.workflowId}" already exists: choose another --id`,
+      EXIT.USAGE,
+      { cause: err },
+    );
   }
   if (err instanceof PlatformError) {
     const code: ExitCode =
@@ -35,13 +47,21 @@ export function toCliError(err: unknown): CliError {
     return new CliError(`${err.type}: ${firstLine(err.message)}`, code, { cause: err });
   }
   const cause = rootCause(err) as { code?: string; message?: string };
-  if (cause && typeof cause.code === 'string' && (UNREACHABLE_CODES.has(cause.code) || PG_CONNECT_CODES.has(cause.code))) {
+  if (
+    cause &&
+    typeof cause.code === 'string' &&
+    (UNREACHABLE_CODES.has(cause.code) || PG_CONNECT_CODES.has(cause.code))
+  ) {
     return new CliError(firstLine(String(cause.message ?? cause.code)), EXIT.UNREACHABLE, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new CliError(`unexpected error: ${firstLine(message)} (run with --verbose for details)`, EXIT.FINDINGS_OR_FAILED, {
-    cause: err,
-  });
+  return new CliError(
+    `unexpected error: ${firstLine(message)} (run with --verbose for details)`,
+    EXIT.FINDINGS_OR_FAILED,
+    {
+      cause: err,
+    },
+  );
 }
 
 function familyOf(type: ErrorType): string {

@@ -34,5 +34,7 @@ export class CliError extends Error {
 }
 
 export const usageError = (message: string, cause?: unknown) => new CliError(message, EXIT.USAGE, { cause });
-export const unreachableError = (message: string, cause?: unknown) => new CliError(message, EXIT.UNREACHABLE, { cause });
-export const notFoundError = (message: string, cause?: unknown) => new CliError(message, EXIT.NOT_FOUND, { cause });
+export const unreachableError = (message: string, cause?: unknown) =>
+  new CliError(message, EXIT.UNREACHABLE, { cause });
+export const notFoundError = (message: string, cause?: unknown) =>
+  new CliError(message, EXIT.NOT_FOUND, { cause });

@@ -32,7 +32,9 @@ function load(modulePath: string, what: string): Record<string, unknown> {
   try {
     return require(modulePath) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`${what} is not available in this build (${(err as Error).message.split('\n')[0]})`, { cause: err });
+    throw new Error(`${what} is not available in this build (${(err as Error).message.split('\n')[0]})`, {
+      cause: err,
+    });
   }
 }
 

@@ -29,10 +29,15 @@ const ENVIRONMENT_HELP = `Environment:
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('assay')
-    .description('Assay: find where sensitive data lives in file shares, S3 buckets and databases (durable scans on Temporal)')
+    .description(
+      'Assay: find where sensitive data lives in file shares, S3 buckets and databases (durable scans on Temporal)',
+    )
     .version(VERSION, '-V, --version')
     .enablePositionalOptions()
-    .option('--config <file>', 'config file with temporalAddress, namespace, taskQueue, databaseUrl (JSON or YAML)')
+    .option(
+      '--config <file>',
+      'config file with temporalAddress, namespace, taskQueue, databaseUrl (JSON or YAML)',
+    )
     .option('--address <host:port>', 'Temporal frontend address (overrides TEMPORAL_ADDRESS)')
     .option('--namespace <name>', 'Temporal namespace (overrides TEMPORAL_NAMESPACE)')
     .option('--task-queue <name>', 'task queue (overrides ASSAY_TASK_QUEUE)')
@@ -62,12 +67,20 @@ export function buildProgram(ctx: CommandContext): Command {
 }
 
 /** Runs the CLI; returns the exit code. Never throws. */
-export async function runCli(argv: string[], io: CliIo = processIo, abortSignal?: AbortSignal): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: CliIo = processIo,
+  abortSignal?: AbortSignal,
+): Promise<number> {
   let exitCode: number = EXIT.OK;
   const controller = new AbortController();
   abortSignal?.addEventListener('abort', () => controller.abort(), { once: true });
   if (abortSignal?.aborted) controller.abort();
-  const ctx: CommandContext = { io, setExitCode: (code) => (exitCode = code), abortSignal: controller.signal };
+  const ctx: CommandContext = {
+    io,
+    setExitCode: (code) => (exitCode = code),
+    abortSignal: controller.signal,
+  };
   const program = buildProgram(ctx);
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
@@ -76,7 +89,8 @@ export async function runCli(argv: string[], io: CliIo = processIo, abortSignal?
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version "fail" with exit code 0; parse errors were already printed.
-      if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
+      if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
+        return EXIT.OK;
       if (err.code === 'commander.help') return EXIT.OK;
       return EXIT.USAGE;
     }

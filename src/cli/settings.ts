@@ -48,7 +48,11 @@ export interface Settings {
 const configFileSchema = z
   .object({
     temporal: z
-      .object({ address: z.string().optional(), namespace: z.string().optional(), taskQueue: z.string().optional() })
+      .object({
+        address: z.string().optional(),
+        namespace: z.string().optional(),
+        taskQueue: z.string().optional(),
+      })
       .strict()
       .optional(),
     temporalAddress: z.string().optional(),
@@ -74,7 +78,10 @@ export interface DevRecord {
 
 export const CONFIG_FILE_NAMES = ['assay.config.json', 'assay.config.yaml', 'assay.config.yml'];
 
-export function assayHome(options: Pick<GlobalOptions, 'home'>, env: NodeJS.ProcessEnv = process.env): string {
+export function assayHome(
+  options: Pick<GlobalOptions, 'home'>,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   return path.resolve(options.home ?? env.ASSAY_HOME ?? '.assay');
 }
 
@@ -92,12 +99,17 @@ export function parseStructured(text: string, file: string): unknown {
   try {
     return file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw usageError(`${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`, err);
+    throw usageError(
+      `${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`,
+      err,
+    );
   }
 }
 
 export async function loadConfigFile(explicit?: string): Promise<{ file?: string; config: AssayConfigFile }> {
-  const candidates = explicit ? [path.resolve(explicit)] : CONFIG_FILE_NAMES.map((name) => path.resolve(name));
+  const candidates = explicit
+    ? [path.resolve(explicit)]
+    : CONFIG_FILE_NAMES.map((name) => path.resolve(name));
   for (const file of candidates) {
     const text = await readIfExists(file);
     if (text === undefined) {
@@ -141,7 +153,10 @@ export async function removeDevRecord(home: string): Promise<void> {
   await rm(devRecordPath(home), { force: true });
 }
 
-export async function resolveSettings(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<Settings> {
+export async function resolveSettings(
+  options: GlobalOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Settings> {
   const home = assayHome(options, env);
   const { file, config } = await loadConfigFile(options.config ?? env.ASSAY_CONFIG);
   const dev = await readDevRecord(home);

@@ -31,7 +31,11 @@ export function slug(text: string): string {
   return cleaned.slice(0, 48) || 'source';
 }
 
-export async function datasourceFromUri(uri: string, options: SourceOptions = {}, env = process.env): Promise<DatasourceSpec> {
+export async function datasourceFromUri(
+  uri: string,
+  options: SourceOptions = {},
+  env = process.env,
+): Promise<DatasourceSpec> {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(uri)?.[1]?.toLowerCase();
   if (!scheme || scheme === 'file') return filesystemSource(scheme ? fileUrlToPath(uri) : uri, options);
   if (scheme === 's3') return s3Source(uri, options, env);
@@ -87,7 +91,10 @@ function sqlSource(type: 'postgres' | 'mysql', uri: string, options: SourceOptio
   try {
     url = new URL(uri);
   } catch (err) {
-    throw usageError(`invalid ${type} URI "${redactPassword(uri)}": expected ${type}://user@host:port/database`, err);
+    throw usageError(
+      `invalid ${type} URI "${redactPassword(uri)}": expected ${type}://user@host:port/database`,
+      err,
+    );
   }
   const passwordEnv = SQL_PASSWORD_ENV[type];
   if (url.password) {
@@ -98,9 +105,12 @@ function sqlSource(type: 'postgres' | 'mysql', uri: string, options: SourceOptio
   const user = decodeURIComponent(url.username);
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!url.hostname) throw usageError(`invalid ${type} URI "${uri}": missing host`);
-  if (!user) throw usageError(`invalid ${type} URI "${uri}": missing user (${type}://user@host:port/database)`);
+  if (!user)
+    throw usageError(`invalid ${type} URI "${uri}": missing user (${type}://user@host:port/database)`);
   if (!database || database.includes('/')) {
-    throw usageError(`invalid ${type} URI "${uri}": missing database name (${type}://user@host:port/database)`);
+    throw usageError(
+      `invalid ${type} URI "${uri}": missing database name (${type}://user@host:port/database)`,
+    );
   }
   const port = url.port ? Number(url.port) : SQL_DEFAULT_PORT[type];
   const config: Record<string, unknown> = {
@@ -137,7 +147,10 @@ export async function datasourceFromFile(file: string): Promise<DatasourceSpec> 
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw usageError(`cannot read datasource file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+    throw usageError(
+      `cannot read datasource file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      err,
+    );
   }
   const parsed = datasourceFileSchema.safeParse(parseStructured(text, file));
   if (!parsed.success) {
@@ -147,7 +160,9 @@ export async function datasourceFromFile(file: string): Promise<DatasourceSpec> 
   const spec = parsed.data;
   for (const key of ['password', 'secretAccessKey', 'secret']) {
     if (key in spec.config) {
-      throw usageError(`${file}: config.${key}: secrets are not allowed in datasource files; name an environment variable (e.g. passwordEnv) instead`);
+      throw usageError(
+        `${file}: config.${key}: secrets are not allowed in datasource files; name an environment variable (e.g. passwordEnv) instead`,
+      );
     }
   }
   return spec;

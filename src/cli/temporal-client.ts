@@ -13,7 +13,10 @@ export interface TemporalSession {
 export async function connectTemporal(settings: Settings, connectTimeoutMs = 5000): Promise<TemporalSession> {
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: settings.temporalAddress, connectTimeout: connectTimeoutMs });
+    connection = await Connection.connect({
+      address: settings.temporalAddress,
+      connectTimeout: connectTimeoutMs,
+    });
   } catch (err) {
     throw unreachableError(
       `cannot reach Temporal at ${settings.temporalAddress} (from ${settings.sources.temporalAddress}): is \`assay dev\` or your cluster running? Set TEMPORAL_ADDRESS to change it`,

@@ -146,7 +146,11 @@ export function isObjectScoped(error: PlatformError): boolean {
 }
 
 /** The `kind: 'error'` component that reports one object's failure and lets the loop go on. */
-export function errorComponent(objectId: string, componentPath: string, error: PlatformError): ContentComponent {
+export function errorComponent(
+  objectId: string,
+  componentPath: string,
+  error: PlatformError,
+): ContentComponent {
   return { objectId, componentPath, kind: 'error', error: { type: error.type, message: error.message } };
 }
 

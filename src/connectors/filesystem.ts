@@ -37,13 +37,26 @@ import {
 export const filesystemConfigSchema = z
   .object({
     roots: z
-      .array(z.string().min(1).refine((p) => path.isAbsolute(p), 'must be an absolute path'))
+      .array(
+        z
+          .string()
+          .min(1)
+          .refine((p) => path.isAbsolute(p), 'must be an absolute path'),
+      )
       .min(1, 'at least one root directory is required')
       .describe('Directories to scan, walked in this order'),
-    include: z.array(z.string().min(1)).default(['**/*']).describe('Globs (relative to the root) a file must match'),
+    include: z
+      .array(z.string().min(1))
+      .default(['**/*'])
+      .describe('Globs (relative to the root) a file must match'),
     exclude: z.array(z.string().min(1)).default([]).describe('Globs of files and folders to skip'),
     followSymlinks: z.boolean().default(false).describe('Follow symbolic links (loops are detected)'),
-    maxDepth: z.number().int().min(0).optional().describe('Folder levels below a root to walk; 0 = the root only'),
+    maxDepth: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Folder levels below a root to walk; 0 = the root only'),
     hashContent: z.boolean().default(false).describe('Add a streamed sha256 of the content to the details'),
     maxConcurrency: z.number().int().min(1).max(256).default(8).describe('Parallel file system calls'),
   })
@@ -54,6 +67,8 @@ export type FilesystemConfig = z.output<typeof filesystemConfigSchema>;
 export interface FileConnectorOptions {
   /** Turns fetched files into content components. Default: a new ContentExtractor. */
   contentExtractor?: ContentExtractor;
+  /** Where downloads are staged (connectors that copy objects locally). Default: os.tmpdir(). */
+  tempDir?: string;
 }
 
 const DEFAULT_BATCH_SIZE = 100;
@@ -99,7 +114,8 @@ export class FilesystemConnector implements IFileDataSourceConnector {
     this.config = filesystemConfigSchema.parse(deps.config);
     this.roots = this.config.roots.map((root) => path.resolve(root));
     this.isIncluded = picomatch(this.config.include, { dot: true });
-    this.isExcluded = this.config.exclude.length > 0 ? picomatch(this.config.exclude, { dot: true }) : () => false;
+    this.isExcluded =
+      this.config.exclude.length > 0 ? picomatch(this.config.exclude, { dot: true }) : () => false;
     this.extractor = options.contentExtractor ?? new ContentExtractor();
   }
 
@@ -108,7 +124,10 @@ export class FilesystemConnector implements IFileDataSourceConnector {
     const batchSize = packet.payload.options?.batchSize ?? DEFAULT_BATCH_SIZE;
     const signal = packet.payload.options?.abortSignal;
     const cursor = parseCursor(packet.payload.cursor);
-    this.logger.info('filesystem enumeration started', { roots: this.roots.length, resumed: cursor !== undefined });
+    this.logger.info('filesystem enumeration started', {
+      roots: this.roots.length,
+      resumed: cursor !== undefined,
+    });
     let batch: DiscoveredObject[] = [];
     let last: WalkItem | undefined;
     let total = 0;
@@ -190,7 +209,12 @@ export class FilesystemConnector implements IFileDataSourceConnector {
     } catch (err) {
       const error = this.errorHandler.wrap(err, { path: root }, 'open root');
       if (error.type === ErrorType.OBJECT_NOT_FOUND) {
-        throw platformError(ErrorType.CONFIGURATION_INVALID, `root ${root} does not exist`, { path: root }, err);
+        throw platformError(
+          ErrorType.CONFIGURATION_INVALID,
+          `root ${root} does not exist`,
+          { path: root },
+          err,
+        );
       }
       throw error;
     }
@@ -246,13 +270,17 @@ export class FilesystemConnector implements IFileDataSourceConnector {
       const chunk = candidates.slice(start, start + STAT_CHUNK);
       // Stat files of a chunk in parallel; folders are walked in order below.
       await mapWithConcurrency(chunk, this.config.maxConcurrency, async (candidate) => {
-        if (candidate.kind === 'file' && !candidate.stats) candidate.stats = await stat(candidate.absolute).catch(() => undefined);
+        if (candidate.kind === 'file' && !candidate.stats)
+          candidate.stats = await stat(candidate.absolute).catch(() => undefined);
       });
       for (const candidate of chunk) {
         const childResume =
-          resumeAfter && candidate.name === resumeAfter[0] && resumeAfter.length > 1 ? resumeAfter.slice(1) : undefined;
+          resumeAfter && candidate.name === resumeAfter[0] && resumeAfter.length > 1
+            ? resumeAfter.slice(1)
+            : undefined;
         if (candidate.kind === 'file') {
-          if (candidate.stats) yield this.item(rootIndex, candidate.absolute, candidate.relative, candidate.stats);
+          if (candidate.stats)
+            yield this.item(rootIndex, candidate.absolute, candidate.relative, candidate.stats);
           continue;
         }
         if (this.config.maxDepth !== undefined && depth + 1 > this.config.maxDepth) continue;
@@ -267,7 +295,15 @@ export class FilesystemConnector implements IFileDataSourceConnector {
           }
           nextAncestors = new Set(ancestors).add(identity);
         }
-        yield* this.walkDirectory(rootIndex, candidate.absolute, candidate.relative, depth + 1, childResume, nextAncestors, signal);
+        yield* this.walkDirectory(
+          rootIndex,
+          candidate.absolute,
+          candidate.relative,
+          depth + 1,
+          childResume,
+          nextAncestors,
+          signal,
+        );
       }
     }
   }
@@ -328,7 +364,8 @@ export class FilesystemConnector implements IFileDataSourceConnector {
         ctime: stats.ctime.toISOString(),
         inode: stats.ino,
       };
-      if (this.config.hashContent) attributes.sha256 = await this.fsCall(() => sha256Of(filePath), filePath, objectId, 'hash');
+      if (this.config.hashContent)
+        attributes.sha256 = await this.fsCall(() => sha256Of(filePath), filePath, objectId, 'hash');
       return { ...base, size: stats.size, lastModified: stats.mtime.toISOString(), attributes };
     } catch (err) {
       const error = this.errorHandler.wrap(err, { path: filePath, objectId }, 'describe file');
@@ -353,7 +390,10 @@ export class FilesystemConnector implements IFileDataSourceConnector {
       const relative = path.relative(root, filePath);
       return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
     });
-    if (!inside) throw platformError(ErrorType.OBJECT_NOT_FOUND, `${filePath} is outside the configured roots`, { objectId });
+    if (!inside)
+      throw platformError(ErrorType.OBJECT_NOT_FOUND, `${filePath} is outside the configured roots`, {
+        objectId,
+      });
   }
 
   /** One file system call: raw errors wrapped; transient ones (EMFILE…) retried with back-off. */
@@ -368,7 +408,8 @@ export class FilesystemConnector implements IFileDataSourceConnector {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new PlatformError('connector is closed', ErrorType.INTERNAL, { datasourceId: this.datasourceId });
+    if (this.closed)
+      throw new PlatformError('connector is closed', ErrorType.INTERNAL, { datasourceId: this.datasourceId });
   }
 }
 

@@ -330,7 +330,7 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
       await conn.query('START TRANSACTION READ ONLY');
       inTransaction = true;
       streaming = true;
-      for await (const { names, rows } of streamBatches(conn.connection, select, this.config.fetchRows)) {
+      for await (const { names, rows } of streamBatches(coreConnection(conn), select, this.config.fetchRows)) {
         if (packet.payload.options?.abortSignal?.aborted) {
           // The result set is still on the wire: no ROLLBACK possible, the connection is dropped.
           state.reusable = false;
@@ -549,6 +549,11 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
   private throwIfAborted(packet: WorkPacket, objectId?: string): void {
     if (packet.payload.options?.abortSignal?.aborted) throw cancelledError(objectId);
   }
+}
+
+/** The callback-style connection under a promise one (its typings hide it), for row events and pause(). */
+function coreConnection(conn: PoolConnection): CoreConnection {
+  return (conn as unknown as { connection: CoreConnection }).connection;
 }
 
 function qualified(table: TableRef): string {

@@ -3,7 +3,9 @@
  * streams rows through a server-side cursor (`DECLARE … CURSOR` + `FETCH n`) inside a READ ONLY
  * transaction, so memory stays flat whatever the table size.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { Pool, types as pgTypes, type PoolClient, type PoolConfig } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { z } from 'zod';
 import type { ErrorHandler } from '../core/error-handler';
 import { ErrorType, PlatformError, platformError, type ErrorContext } from '../core/errors';
@@ -59,6 +61,12 @@ export const postgresConfigSchema = z
       })
       .min(1, { error: 'schemas must name at least one schema (omit it to scan all)' })
       .optional(),
+    /**
+     * How rows are read. 'copy' (default, fastest): `COPY (SELECT …) TO STDOUT`, statement timeout
+     * bounding the whole read of a table. 'cursor': `DECLARE … CURSOR` + `FETCH fetchRows`, the
+     * timeout bounding each FETCH (use it when slow consumers read very large tables).
+     */
+    readMethod: z.enum(['copy', 'cursor'], { error: "readMethod must be 'copy' or 'cursor'" }).default('copy'),
     /** TLS: false (default), true (verify the server certificate) or `{rejectUnauthorized}`. */
     ssl: z
       .union([z.boolean(), z.strictObject({ rejectUnauthorized: z.boolean().default(true) })], {
@@ -290,26 +298,25 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
   }
 
   /**
-   * The batch path under `getObjectContent`: rows of each table in `fetchRows`-sized arrays (one
-   * array per FETCH). A table that cannot be read yields one array holding its error row.
+   * The batch path under `getObjectContent`: rows of each table in arrays of about `fetchRows`. A
+   * table that cannot be read yields one array holding its error row.
    */
   async *getObjectContentBatches(packet: WorkPacket): AsyncGenerator<DatabaseRow[]> {
     const sampling = effectiveSampling(packet, this.config.sampling);
     const client = await this.connect(packet);
-    let broken: Error | undefined;
+    // Set when the client cannot be reused: link failure, or a COPY abandoned mid-stream.
+    const state: ReadState = {};
     try {
       for (const objectId of packet.payload.objectIds) {
         this.throwIfAborted(packet, objectId);
-        try {
-          yield* this.readTable(client, packet, objectId, sampling);
-        } catch (err) {
-          broken = err as Error;
-          throw err;
-        }
+        yield* this.readTable(client, packet, objectId, sampling, state);
+        if (state.broken) break;
       }
+    } catch (err) {
+      state.broken ??= err as Error;
+      throw err;
     } finally {
-      // A client that failed at source level (connection lost) is destroyed, not reused.
-      client.release(broken && !(broken instanceof PlatformError && broken.scope === 'object') ? broken : undefined);
+      client.release(state.broken);
     }
   }
 
@@ -318,9 +325,11 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
     packet: WorkPacket,
     objectId: string,
     sampling: SamplingOptions,
+    state: ReadState,
   ): AsyncGenerator<DatabaseRow[]> {
     const context: ErrorContext = { datasourceId: this.datasourceId, objectId };
     let inTransaction = false;
+    let streaming = false;
     try {
       const objectPath = this.safeObjectPath(objectId);
       const table = objectPath === undefined ? undefined : await this.resolve(client, objectPath);
@@ -333,32 +342,64 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
       await client.query('BEGIN READ ONLY');
       inTransaction = true;
       await client.query(`SET LOCAL statement_timeout = ${this.config.statementTimeoutMs}`);
-      await client.query(`DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${select}`);
-      const fetchSql = `FETCH ${this.config.fetchRows} FROM ${CURSOR_NAME}`;
-      for (;;) {
-        this.throwIfAborted(packet, objectId);
-        const result = await client.query({ text: fetchSql, rowMode: 'array' });
-        const rows = result.rows as unknown[][];
-        if (rows.length > 0) {
-          const names = result.fields.map((f) => f.name);
-          yield rows.map((values) => toDatabaseRow(objectId, names, values));
+      if (this.config.readMethod === 'copy') {
+        // COPY carries no column descriptions: an empty SELECT gives names and types (and checks rights).
+        const probe = await client.query({ text: `SELECT * FROM ${qualifiedPg(table)} LIMIT 0`, rowMode: 'array' });
+        const names = probe.fields.map((f) => f.name);
+        const converters = probe.fields.map((f) => copyValueConverter(f.dataTypeID));
+        streaming = true;
+        const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`));
+        for await (const rows of copyTextRows(stream, this.config.fetchRows)) {
+          if (packet.payload.options?.abortSignal?.aborted) {
+            // Mid-COPY the connection cannot run ROLLBACK: it is dropped instead.
+            state.broken = cancelledError(objectId);
+            throw state.broken;
+          }
+          yield rows.map((fields) => copyDatabaseRow(objectId, names, converters, fields));
         }
-        if (rows.length < this.config.fetchRows) break;
+        streaming = false;
+      } else {
+        await client.query(`DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${select}`);
+        const fetchSql = `FETCH ${this.config.fetchRows} FROM ${CURSOR_NAME}`;
+        for (;;) {
+          this.throwIfAborted(packet, objectId);
+          const result = await client.query({ text: fetchSql, rowMode: 'array' });
+          const rows = result.rows as unknown[][];
+          if (rows.length > 0) {
+            const names = result.fields.map((f) => f.name);
+            yield rows.map((values) => toDatabaseRow(objectId, names, values));
+          }
+          if (rows.length < this.config.fetchRows) break;
+        }
       }
       await client.query('COMMIT');
       inTransaction = false;
     } catch (err) {
+      streaming = false;
       const wrapped = this.wrap(err, context, `read ${objectId}`);
+      if (state.broken) throw wrapped;
       if (inTransaction) {
         inTransaction = false;
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch((rollbackError: Error) => {
+          state.broken = rollbackError;
+        });
       }
-      if (!isPerObjectError(wrapped)) throw wrapped;
+      if (!isPerObjectError(wrapped)) {
+        state.broken ??= wrapped;
+        throw wrapped;
+      }
       this.logger.warn('table skipped', { objectId, errorType: wrapped.type, error: wrapped.message });
       yield [errorRow(objectId, wrapped)];
     } finally {
-      // The consumer stopped early: end the transaction (and its cursor) before the client is reused.
-      if (inTransaction) await client.query('ROLLBACK').catch(() => undefined);
+      if (streaming) {
+        // The consumer stopped mid-COPY: the rest is still on the wire, so the client is dropped.
+        state.broken ??= new Error('COPY abandoned');
+      } else if (inTransaction && !state.broken) {
+        // The consumer stopped between FETCHes: end the transaction (and cursor) before reuse.
+        await client.query('ROLLBACK').catch((rollbackError: Error) => {
+          state.broken = rollbackError;
+        });
+      }
     }
   }
 
@@ -381,7 +422,7 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
    * and foreign tables hash each row's text with the seed (`hashtextextended`) instead.
    */
   private selectStatement(table: ResolvedTable, primaryKey: string[], sampling: SamplingOptions): string {
-    const from = `${quotePgIdent(table.schema)}.${quotePgIdent(table.table)}`;
+    const from = qualifiedPg(table);
     switch (sampling.mode) {
       case 'full':
         return `SELECT * FROM ${from}`;
@@ -515,6 +556,86 @@ interface CatalogRow {
   relfilenode: string;
   changes: string;
   bytes: string | null;
+}
+
+interface ReadState {
+  broken?: Error;
+}
+
+function qualifiedPg(table: TableRef): string {
+  return `${quotePgIdent(table.schema)}.${quotePgIdent(table.table)}`;
+}
+
+type CopyConverter = (text: string) => unknown;
+
+const asText: CopyConverter = (text) => text;
+const asNumber: CopyConverter = (text) => Number(text);
+const asBoolean: CopyConverter = (text) => text === 't';
+const asBytea: CopyConverter = (text) =>
+  text.startsWith('\\x') ? toClassifiableValue(Buffer.from(text.slice(2), 'hex')) : text;
+
+/**
+ * COPY text to the same values the cursor path gives: int2/int4/oid/float4/float8 → number, bool →
+ * boolean, bytea → text (UTF-8) or `\x` hex; everything else stays the server's text (int8 and
+ * numeric as decimal strings, dates as ISO text, arrays as PostgreSQL array literals `{a,b}`).
+ */
+function copyValueConverter(typeOid: number): CopyConverter {
+  switch (typeOid) {
+    case 21:
+    case 23:
+    case 26:
+    case 700:
+    case 701:
+      return asNumber;
+    case 16:
+      return asBoolean;
+    case 17:
+      return asBytea;
+    default:
+      return asText;
+  }
+}
+
+const COPY_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** Undoes COPY text escaping (COPY TO emits only `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, `\v`). */
+function unescapeCopy(field: string): string {
+  return field.replace(/\\(.)/gs, (_m, ch: string) => COPY_ESCAPES[ch] ?? ch);
+}
+
+/** Splits a COPY text stream into rows of raw fields (null for `\N`), in arrays of at least `batchRows` rows. */
+async function* copyTextRows(stream: AsyncIterable<Buffer>, batchRows: number): AsyncGenerator<Array<Array<string | null>>> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  let batch: Array<Array<string | null>> = [];
+  for await (const chunk of stream) {
+    const text = rest + decoder.write(chunk);
+    let start = 0;
+    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+      const fields: Array<string | null> = text.slice(start, newline).split('\t');
+      for (let i = 0; i < fields.length; i++) {
+        const field = fields[i] as string;
+        if (field.includes('\\')) fields[i] = field === '\\N' ? null : unescapeCopy(field);
+      }
+      batch.push(fields);
+      start = newline + 1;
+    }
+    rest = text.slice(start);
+    if (batch.length >= batchRows) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+function copyDatabaseRow(objectId: string, names: string[], converters: CopyConverter[], fields: Array<string | null>): DatabaseRow {
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < names.length; i++) {
+    const field = fields[i];
+    row[names[i]] = field === null || field === undefined ? null : converters[i](field);
+  }
+  return { objectId, row };
 }
 
 function toDatabaseRow(objectId: string, names: string[], values: unknown[]): DatabaseRow {

@@ -53,17 +53,36 @@ export const s3ConfigSchema = z
   .object({
     bucket: z
       .string()
-      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)'),
+      .regex(
+        /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+        'must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)',
+      ),
     prefix: z.string().max(1024).default('').describe('Only keys starting with this are scanned'),
     region: z.string().min(1).default('us-east-1'),
-    endpoint: z.url({ message: 'must be a URL such as http://127.0.0.1:9000' }).optional().describe('Default: AWS'),
-    forcePathStyle: z.boolean().default(false).describe('Path-style URLs (needed by most S3-compatible servers)'),
+    endpoint: z
+      .url({ message: 'must be a URL such as http://127.0.0.1:9000' })
+      .optional()
+      .describe('Default: AWS'),
+    forcePathStyle: z
+      .boolean()
+      .default(false)
+      .describe('Path-style URLs (needed by most S3-compatible servers)'),
     accessKeyIdEnv: z.string().min(1).optional().describe('Environment variable holding the access key id'),
     secretAccessKeyEnv: z.string().min(1).optional().describe('Environment variable holding the secret key'),
     sessionTokenEnv: z.string().min(1).optional().describe('Environment variable holding a session token'),
-    profile: z.string().min(1).optional().describe('Shared config/credentials profile; default: SDK default chain'),
+    profile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Shared config/credentials profile; default: SDK default chain'),
     maxConcurrency: z.number().int().min(1).max(256).default(8).describe('Requests in flight at once'),
-    listPartitions: z.number().int().min(1).max(64).default(8).describe('Key-range partitions listed in parallel'),
+    listPartitions: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(8)
+      .describe('Key-range partitions listed in parallel'),
     connectTimeoutMs: z.number().int().positive().default(5_000),
     requestTimeoutMs: z.number().int().positive().default(60_000).describe('Socket idle timeout per request'),
   })
@@ -77,7 +96,11 @@ export const s3ConfigSchema = z
       });
     }
     if (config.profile && config.accessKeyIdEnv) {
-      ctx.addIssue({ code: 'custom', path: ['profile'], message: 'give either profile or accessKeyIdEnv, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['profile'],
+        message: 'give either profile or accessKeyIdEnv, not both',
+      });
     }
   });
 
@@ -124,6 +147,7 @@ export class S3Connector implements IFileDataSourceConnector {
   private readonly client: S3Client;
   private readonly limiter: ConcurrencyLimiter;
   private readonly extractor: ContentExtractor;
+  private readonly tempDir: string | undefined;
   private closed = false;
 
   constructor(deps: ConnectorDependencies<S3Config>, options: FileConnectorOptions = {}) {
@@ -133,6 +157,7 @@ export class S3Connector implements IFileDataSourceConnector {
     this.config = s3ConfigSchema.parse(deps.config);
     this.limiter = new ConcurrencyLimiter(this.config.maxConcurrency);
     this.extractor = options.contentExtractor ?? new ContentExtractor();
+    this.tempDir = options.tempDir;
     const clientConfig: S3ClientConfig = {
       region: this.config.region,
       endpoint: this.config.endpoint,
@@ -195,14 +220,25 @@ export class S3Connector implements IFileDataSourceConnector {
     try {
       for (let index = first; index <= bounds.length; index++) {
         // Keep the next partitions listing while this one is consumed.
-        for (let ahead = index; ahead <= Math.min(bounds.length, index + this.config.listPartitions - 1); ahead++) lister(ahead);
+        for (
+          let ahead = index;
+          ahead <= Math.min(bounds.length, index + this.config.listPartitions - 1);
+          ahead++
+        )
+          lister(ahead);
         for (;;) {
           const page = await listers[index].next();
           if (!page) break;
           for (const object of page.objects) {
             const key = object.Key as string;
             batch.push(this.discovered(object));
-            position = { markers, partition: index, startAfter: page.request.startAfter, token: page.request.token, key };
+            position = {
+              markers,
+              partition: index,
+              startAfter: page.request.startAfter,
+              token: page.request.token,
+              key,
+            };
             if (batch.length >= batchSize) {
               total += batch.length;
               yield discoveredBatch(batch, position);
@@ -241,12 +277,15 @@ export class S3Connector implements IFileDataSourceConnector {
       const key = objectPathOf(objectId, this.datasourceId);
       let tempDir: string | undefined;
       try {
-        tempDir = await mkdtemp(path.join(os.tmpdir(), 'assay-s3-'));
+        tempDir = await mkdtemp(path.join(this.tempDir ?? os.tmpdir(), 'assay-s3-'));
         const file = path.join(tempDir, 'object');
         await this.request(objectId, 'download object', signal, (abortSignal) =>
           this.download(key, file, maxBytes, abortSignal),
         );
-        for await (const component of this.extractor.extractFromFile(file, objectId, { componentPath: key, abortSignal: signal })) {
+        for await (const component of this.extractor.extractFromFile(file, objectId, {
+          componentPath: key,
+          abortSignal: signal,
+        })) {
           yield component;
         }
       } catch (err) {
@@ -292,7 +331,9 @@ export class S3Connector implements IFileDataSourceConnector {
     // A boundary after a character sorting below '/' would split keys of a folder named exactly
     // like the prefix on servers that list folder by folder (SeaweedFS): keep those together.
     const prefixIsFolder = prefix === '' || prefix.endsWith('/');
-    const candidates = chars.slice(0, -1).filter((char) => prefixIsFolder || compareCodePoints(char, '/') >= 0);
+    const candidates = chars
+      .slice(0, -1)
+      .filter((char) => prefixIsFolder || compareCodePoints(char, '/') >= 0);
     const partitions = Math.min(listPartitions, candidates.length + 1);
     const markers: string[] = [];
     for (let j = 1; j < partitions; j++) {
@@ -309,15 +350,22 @@ export class S3Connector implements IFileDataSourceConnector {
     resume: S3Cursor | undefined,
     signal: AbortSignal,
   ): AsyncGenerator<Page> {
-    let request: PageRequest = resume ? { startAfter: resume.startAfter, token: resume.token } : { startAfter: lower, token: null };
+    let request: PageRequest = resume
+      ? { startAfter: resume.startAfter, token: resume.token }
+      : { startAfter: lower, token: null };
     let skipThrough = resume?.key;
     for (;;) {
       const output = await this.listObjects(request, 1000, signal);
-      let objects = (output.Contents ?? []).filter((object) => object.Key !== undefined && !isFolderMarker(object));
+      let objects = (output.Contents ?? []).filter(
+        (object) => object.Key !== undefined && !isFolderMarker(object),
+      );
       if (skipThrough !== undefined) {
         const last = skipThrough;
         const index = objects.findIndex((object) => object.Key === last);
-        objects = index >= 0 ? objects.slice(index + 1) : objects.filter((object) => compareCodePoints(object.Key as string, last) > 0);
+        objects =
+          index >= 0
+            ? objects.slice(index + 1)
+            : objects.filter((object) => compareCodePoints(object.Key as string, last) > 0);
         skipThrough = undefined;
       }
       let done = !output.IsTruncated || !output.NextContinuationToken;
@@ -335,7 +383,11 @@ export class S3Connector implements IFileDataSourceConnector {
     }
   }
 
-  private listObjects(request: PageRequest, maxKeys: number, signal: AbortSignal | undefined): Promise<ListObjectsV2CommandOutput> {
+  private listObjects(
+    request: PageRequest,
+    maxKeys: number,
+    signal: AbortSignal | undefined,
+  ): Promise<ListObjectsV2CommandOutput> {
     return this.request(undefined, 'list objects', signal, (abortSignal) =>
       this.client.send(
         new ListObjectsV2Command({
@@ -369,7 +421,9 @@ export class S3Connector implements IFileDataSourceConnector {
     try {
       const head = await this.request(objectId, 'head object', signal, async (abortSignal) => {
         try {
-          return await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal });
+          return await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }), {
+            abortSignal,
+          });
         } catch (err) {
           throw await this.explainHeadError(err, key, abortSignal);
         }
@@ -402,11 +456,15 @@ export class S3Connector implements IFileDataSourceConnector {
   private async explainHeadError(err: unknown, key: string, abortSignal: AbortSignal): Promise<unknown> {
     const raw = err as { Code?: unknown; $metadata?: { httpStatusCode?: number } };
     const status = raw.$metadata?.httpStatusCode;
-    if (raw.Code !== undefined || (status !== 403 && status !== 404 && status !== 400 && status !== 301)) return err;
+    if (raw.Code !== undefined || (status !== 403 && status !== 404 && status !== 400 && status !== 301))
+      return err;
     try {
-      const probe = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key, Range: 'bytes=0-0' }), {
-        abortSignal,
-      });
+      const probe = await this.client.send(
+        new GetObjectCommand({ Bucket: this.config.bucket, Key: key, Range: 'bytes=0-0' }),
+        {
+          abortSignal,
+        },
+      );
       (probe.Body as Readable | undefined)?.destroy();
       return err;
     } catch (explained) {
@@ -415,10 +473,20 @@ export class S3Connector implements IFileDataSourceConnector {
   }
 
   /** Streams one object to `file` (memory stays flat whatever the size). */
-  private async download(key: string, file: string, maxBytes: number, abortSignal: AbortSignal): Promise<void> {
-    const output = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal });
+  private async download(
+    key: string,
+    file: string,
+    maxBytes: number,
+    abortSignal: AbortSignal,
+  ): Promise<void> {
+    const output = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }), {
+      abortSignal,
+    });
     const body = output.Body as Readable | undefined;
-    if (!body) throw platformError(ErrorType.INTERNAL, `GetObject returned no body for ${key}`, { bucket: this.config.bucket });
+    if (!body)
+      throw platformError(ErrorType.INTERNAL, `GetObject returned no body for ${key}`, {
+        bucket: this.config.bucket,
+      });
     const tooLarge = (size: number) =>
       platformError(ErrorType.CONTENT_TOO_LARGE, `${key} is ${size} bytes, over the ${maxBytes}-byte limit`, {
         bucket: this.config.bucket,
@@ -459,7 +527,12 @@ export class S3Connector implements IFileDataSourceConnector {
     );
   }
 
-  private wrap(err: unknown, objectId: string | undefined, what: string, signal: AbortSignal | undefined): PlatformError {
+  private wrap(
+    err: unknown,
+    objectId: string | undefined,
+    what: string,
+    signal: AbortSignal | undefined,
+  ): PlatformError {
     if (err instanceof PlatformError) return err;
     const context = { bucket: this.config.bucket, objectId };
     if (signal?.aborted) return platformError(ErrorType.CANCELLED, `${what} cancelled`, context, err);
@@ -467,7 +540,8 @@ export class S3Connector implements IFileDataSourceConnector {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new PlatformError('connector is closed', ErrorType.INTERNAL, { datasourceId: this.datasourceId });
+    if (this.closed)
+      throw new PlatformError('connector is closed', ErrorType.INTERNAL, { datasourceId: this.datasourceId });
   }
 }
 
@@ -491,7 +565,8 @@ class PrefetchingPages {
   }
 
   async next(): Promise<Page | null> {
-    while (this.pages.length === 0 && !this.failed) await new Promise<void>((resolve) => (this.wake = resolve));
+    while (this.pages.length === 0 && !this.failed)
+      await new Promise<void>((resolve) => (this.wake = resolve));
     if (this.pages.length === 0) throw this.error;
     const page = this.pages.shift() as Page | null;
     this.space?.();
@@ -509,7 +584,8 @@ class PrefetchingPages {
         if (this.discarded) break;
         this.pages.push(page);
         this.wake?.();
-        while (this.pages.length >= this.depth && !this.discarded) await new Promise<void>((resolve) => (this.space = resolve));
+        while (this.pages.length >= this.depth && !this.discarded)
+          await new Promise<void>((resolve) => (this.space = resolve));
       }
       this.pages.push(null);
     } catch (err) {
@@ -520,11 +596,16 @@ class PrefetchingPages {
   }
 }
 
-function envCredentials(accessKeyIdEnv: string, secretAccessKeyEnv: string, sessionTokenEnv: string | undefined) {
+function envCredentials(
+  accessKeyIdEnv: string,
+  secretAccessKeyEnv: string,
+  sessionTokenEnv: string | undefined,
+) {
   return async () => {
     const read = (name: string, field: string) => {
       const value = process.env[name];
-      if (!value) throw new ConfigurationError(`${field}: environment variable ${name} is not set`, { field });
+      if (!value)
+        throw new ConfigurationError(`${field}: environment variable ${name} is not set`, { field });
       return value;
     };
     return {

@@ -251,7 +251,47 @@ export function cancelledError(objectId?: string): PlatformError {
   return platformError(ErrorType.CANCELLED, 'content read cancelled', objectId ? { objectId } : {});
 }
 
-/** Flattens a batch stream into single rows (the interface's `AsyncIterable<DatabaseRow>`). */
-export async function* flattenRowBatches(batches: AsyncIterable<DatabaseRow[]>): AsyncGenerator<DatabaseRow> {
-  for await (const batch of batches) yield* batch;
+/**
+ * Flattens a batch stream into single rows (the interface's `AsyncIterable<DatabaseRow>`). Hand-rolled
+ * rather than an async generator with `yield*`: rows already in memory are handed out with one
+ * resolved promise each, which is several times cheaper per row. `return()` (a consumer's `break`)
+ * is passed on so the batch source releases its connection.
+ */
+export function flattenRowBatches(batches: AsyncIterable<DatabaseRow[]>): AsyncIterableIterator<DatabaseRow> {
+  const source = batches[Symbol.asyncIterator]();
+  let batch: DatabaseRow[] = [];
+  let index = 0;
+  let finished = false;
+  const pull = async (): Promise<IteratorResult<DatabaseRow>> => {
+    for (;;) {
+      const next = await source.next();
+      if (next.done) {
+        finished = true;
+        return { value: undefined, done: true };
+      }
+      batch = next.value;
+      index = 0;
+      if (batch.length > 0) return { value: batch[index++], done: false };
+    }
+  };
+  const iterator: AsyncIterableIterator<DatabaseRow> = {
+    next(): Promise<IteratorResult<DatabaseRow>> {
+      if (index < batch.length) return Promise.resolve({ value: batch[index++], done: false });
+      if (finished) return Promise.resolve({ value: undefined, done: true });
+      return pull();
+    },
+    async return(): Promise<IteratorResult<DatabaseRow>> {
+      batch = [];
+      index = 0;
+      if (!finished) {
+        finished = true;
+        await source.return?.();
+      }
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }

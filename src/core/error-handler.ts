@@ -151,6 +151,10 @@ export class ErrorHandler {
       return this.classifyHttpStatus(err.$metadata.httpStatusCode);
     // AWS SDK wraps socket errors; the errno sits on the cause.
     if (err.cause && err.cause !== error) return this.classify(err.cause);
+    // An error from another realm (e.g. a Node socket error inside jest's sandbox) reaches us
+    // stringified by the AWS SDK ("AWS SDK error wrapper for Error: connect ECONNREFUSED …").
+    const errno = /\b(E[A-Z]{3,})\b/.exec(err.message ?? '')?.[1];
+    if (errno && NODE_ERRNO_TABLE[errno]) return NODE_ERRNO_TABLE[errno];
     return undefined;
   }
 

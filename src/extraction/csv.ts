@@ -52,29 +52,54 @@ export class CsvParser {
     const records: string[][] = [];
     const delimiter = this.delimiter;
     let field = this.field;
-    for (let i = 0; i < text.length; i++) {
-      const ch = text[i];
+    let i = 0;
+    const length = text.length;
+    while (i < length) {
       if (this.afterCr) {
         this.afterCr = false;
-        if (ch === '\n') continue;
+        if (text[i] === '\n') {
+          i++;
+          continue;
+        }
       }
       if (this.quoted) {
         if (this.quotePending) {
           this.quotePending = false;
-          if (ch === '"') {
+          if (text[i] === '"') {
             field += '"';
+            i++;
             continue;
           }
           this.quoted = false;
-          // Falls through to unquoted handling of ch.
-        } else if (ch === '"') {
-          this.quotePending = true;
-          continue;
-        } else {
-          field += ch;
-          continue;
+          continue; // the character after the closing quote is read unquoted
         }
+        // Copy the run up to the next quote in one slice.
+        const quote = text.indexOf('"', i);
+        if (quote === -1) {
+          field += text.slice(i);
+          i = length;
+        } else {
+          field += text.slice(i, quote);
+          this.quotePending = true;
+          i = quote + 1;
+        }
+        continue;
       }
+      // Unquoted: copy the run up to the next special character in one slice.
+      let j = i;
+      while (j < length) {
+        const ch = text[j];
+        if (ch === delimiter || ch === '\n' || ch === '\r' || ch === '"') break;
+        j++;
+      }
+      if (j > i) {
+        field += text.slice(i, j);
+        this.fieldStarted = true;
+        i = j;
+        if (i === length) break;
+      }
+      const ch = text[i];
+      i++;
       if (ch === delimiter) {
         this.record.push(field);
         field = '';
@@ -86,12 +111,11 @@ export class CsvParser {
         records.push(this.record);
         this.record = [];
         this.fieldStarted = false;
-      } else if (ch === '"' && field === '') {
-        this.quoted = true;
+      } else if (field === '') {
+        this.quoted = true; // a quote opening a field
         this.fieldStarted = true;
       } else {
-        field += ch;
-        this.fieldStarted = true;
+        field += ch; // a stray quote inside an unquoted field is data
       }
     }
     this.field = field;

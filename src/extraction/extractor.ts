@@ -577,23 +577,23 @@ export class ContentExtractor {
           entry.resume();
           continue;
         }
-        let opened = false;
+        // tar-stream entries are streamx streams: track the end by event, drain what extraction left unread.
+        let ended = false;
+        const whenEnded = new Promise<void>((resolve) => {
+          entry.once('end', () => {
+            ended = true;
+            resolve();
+          });
+          entry.once('close', () => resolve());
+          entry.once('error', () => resolve());
+        });
         yield {
           name: entry.header.name,
           size: entry.header.size,
-          open: async () => {
-            opened = true;
-            return entry;
-          },
-          // Whatever the member's extraction left unread must be drained before the next header.
+          open: async () => entry,
           finish: async () => {
-            if (!opened || !entry.readableEnded) {
-              entry.resume();
-              await new Promise<void>((resolve) => {
-                if (entry.readableEnded || entry.destroyed) resolve();
-                else entry.once('end', resolve).once('close', resolve).once('error', () => resolve());
-              });
-            }
+            if (!ended) entry.resume();
+            await whenEnded;
           },
           keepOpen: true,
         };
@@ -796,7 +796,7 @@ export class ContentExtractor {
             continue;
           }
           const child: Source = { name: member.name, componentPath: memberPath, depth: archive.depth + 1, chunks: NO_CHUNKS };
-          const raw = member.keepOpen ? stream.iterator({ destroyOnReturn: false }) : (stream as AsyncIterable<Buffer>);
+          const raw = member.keepOpen ? withoutReturn(stream as AsyncIterable<Buffer>) : (stream as AsyncIterable<Buffer>);
           child.chunks = this.meter(
             slices(raw as AsyncIterable<Buffer>),
             child,
@@ -839,6 +839,19 @@ interface Member {
 
 /** Placeholder until a source's metered chunks are attached. */
 const NO_CHUNKS: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => [][Symbol.iterator]() as never };
+
+/** Iterates a stream that belongs to its container: abandoning the iteration must not destroy it. */
+function withoutReturn(stream: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  return {
+    [Symbol.asyncIterator]() {
+      const iterator = stream[Symbol.asyncIterator]();
+      return {
+        next: () => iterator.next(),
+        return: async () => ({ done: true, value: undefined }),
+      };
+    },
+  };
+}
 
 async function* single(component: ContentComponent): AsyncGenerator<ContentComponent> {
   yield component;

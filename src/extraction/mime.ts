@@ -4,6 +4,8 @@
  * component size limit).
  */
 
+import { decodeWindows1252 } from './text';
+
 export interface MimePart {
   headers: Map<string, string>;
   contentType: string;
@@ -100,14 +102,17 @@ function percentDecode(text: string, charset: string): string {
 
 export function decodeCharset(bytes: Buffer, charset: string): string {
   const label = (charset || 'utf-8').trim().toLowerCase();
+  if (/^(us-ascii|ascii|iso-8859-1|iso8859-1|latin-?1|l1|windows-1252|cp1252|x-cp1252)$/.test(label)) {
+    return decodeWindows1252(bytes);
+  }
   try {
-    return new TextDecoder(label === 'us-ascii' || label === 'ascii' ? 'windows-1252' : label).decode(bytes);
+    return new TextDecoder(label).decode(bytes);
   } catch {
     // Unknown label: UTF-8 if valid, else Windows-1252.
     try {
       return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
-      return new TextDecoder('windows-1252').decode(bytes);
+      return decodeWindows1252(bytes);
     }
   }
 }

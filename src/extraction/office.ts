@@ -48,6 +48,7 @@ const numberIn = (name: string) => Number(/(\d+)\.xml$/.exec(name)?.[1] ?? 0);
  * Field codes (instrText) and deleted text (delText) are not `t` and so are left out.
  */
 async function* ooxmlText(parts: OfficeParts, names: string[], chunker: TextChunker): AsyncGenerator<ContentComponent> {
+  let wroteBefore = false;
   for (const name of names) {
     let inText = 0;
     let inTabStops = 0;
@@ -69,11 +70,12 @@ async function* ooxmlText(parts: OfficeParts, names: string[], chunker: TextChun
         else if (local === 'tabs') inTabStops = Math.max(0, inTabStops - 1);
         else if (local === 'p') out += '\n';
       }
+      // Parts are separated by a blank line.
+      if (out && !wrote && wroteBefore) out = `\n${out}`;
       if (out) wrote = true;
       yield* chunker.push(out, bytes);
     }
-    // Parts are separated by a blank line.
-    if (wrote) yield* chunker.push('\n');
+    wroteBefore ||= wrote;
   }
 }
 

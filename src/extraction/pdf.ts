@@ -6,7 +6,7 @@
  */
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import { LoopYielder } from './text';
+import { LoopYielder, decodeWindows1252 } from './text';
 
 const inflate = promisify(zlib.inflate);
 
@@ -232,12 +232,9 @@ function readLiteralString(content: string, start: number): [string, number] {
   return [out, i];
 }
 
-/** WinAnsi bytes 0x80–0x9F that differ from Latin-1. */
-const windows1252 = new TextDecoder('windows-1252');
-
 function decodePdfString(bytes: string): string {
   if (bytes.charCodeAt(0) === 0xfe && bytes.charCodeAt(1) === 0xff) {
     return new TextDecoder('utf-16be').decode(Buffer.from(bytes, 'latin1'));
   }
-  return windows1252.decode(Buffer.from(bytes, 'latin1'));
+  return decodeWindows1252(Buffer.from(bytes, 'latin1'));
 }

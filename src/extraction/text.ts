@@ -26,6 +26,20 @@ function isValidUtf8Prefix(bytes: Buffer): boolean {
   }
 }
 
+/** Windows-1252 bytes 0x80–0x9F (the rest is Latin-1); undefined bytes map to themselves as C1 controls. */
+const WINDOWS_1252_HIGH =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+/**
+ * Windows-1252 decoding. Node 20's TextDecoder('windows-1252') decodes 0x80–0x9F as Latin-1 C1 controls on its
+ * non-streaming path, so € would be lost; this does it by table.
+ */
+export function decodeWindows1252(bytes: Uint8Array): string {
+  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return latin1.replace(/[\x80-\x9f]/g, (ch) => WINDOWS_1252_HIGH[ch.charCodeAt(0) - 0x80]);
+}
+
 export interface DecodedChunk {
   text: string;
   /** Source bytes that produced this text. */
@@ -45,6 +59,20 @@ export class LoopYielder {
   }
 }
 
+/** Start of an incomplete UTF-8 sequence at the end of `bytes` (bytes.length when complete). */
+function incompleteUtf8Tail(bytes: Buffer): number {
+  for (let i = bytes.length - 1; i >= Math.max(0, bytes.length - 3); i--) {
+    const byte = bytes[i];
+    if ((byte & 0xc0) === 0x80) continue;
+    if (byte >= 0xc0) {
+      const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2;
+      return bytes.length - i < needed ? i : bytes.length;
+    }
+    break;
+  }
+  return bytes.length;
+}
+
 /**
  * Decodes a byte stream to text chunks. UTF-8 that turns out invalid later in the stream switches to
  * Windows-1252 from the offending chunk on, rather than filling the text with U+FFFD.
@@ -55,25 +83,35 @@ export async function* decodeText(
   yielder = new LoopYielder(),
 ): AsyncGenerator<DecodedChunk> {
   let current: TextEncodingName = encoding;
-  let decoder = new TextDecoder(current, { fatal: current === 'utf-8' });
+  const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+  // UTF-16 only: the other encodings are handled here.
+  const decoder = new TextDecoder(encoding === 'utf-16be' ? 'utf-16be' : 'utf-16le');
+  /** UTF-8 mode: bytes of a sequence cut at the end of the previous chunk. */
+  let carry: Buffer | undefined;
   for await (const chunk of chunks) {
     let text: string;
-    try {
-      text = decoder.decode(chunk, { stream: true });
-    } catch {
-      current = 'windows-1252';
-      decoder = new TextDecoder(current);
+    if (current === 'utf-8') {
+      const data = carry ? Buffer.concat([carry, chunk]) : chunk;
+      const cut = incompleteUtf8Tail(data);
+      try {
+        // A BOM is dropped only at the very start.
+        text = strictUtf8.decode(data.subarray(0, cut), { stream: true });
+        carry = cut < data.length ? Buffer.from(data.subarray(cut)) : undefined;
+      } catch {
+        current = 'windows-1252';
+        text = decodeWindows1252(data);
+        carry = undefined;
+      }
+    } else if (current === 'windows-1252') {
+      text = decodeWindows1252(chunk);
+    } else {
       text = decoder.decode(chunk, { stream: true });
     }
     if (text.length > 0 || chunk.length > 0) yield { text, bytes: chunk.length };
     await yielder.maybeYield();
   }
-  let tail: string;
-  try {
-    tail = decoder.decode();
-  } catch {
-    tail = '\uFFFD';
-  }
+  // A sequence cut by the end of the input is not UTF-8 after all.
+  const tail = carry ? decodeWindows1252(carry) : current.startsWith('utf-16') ? decoder.decode() : '';
   if (tail) yield { text: tail, bytes: 0 };
 }
 

@@ -20,7 +20,15 @@ export function renderCsvReport(report: ScanReport): string {
     rows.push(['infoType', '', '', row.infoType, row.category, row.count, `${row.objects} objects`]);
   }
   for (const object of report.objects) {
-    rows.push(['object', object.objectPath, '', object.infoTypes.join(' '), '', object.findingCount, object.status]);
+    rows.push([
+      'object',
+      object.objectPath,
+      '',
+      object.infoTypes.join(' '),
+      '',
+      object.findingCount,
+      object.status,
+    ]);
   }
   for (const column of report.columns) {
     rows.push([
@@ -34,7 +42,15 @@ export function renderCsvReport(report: ScanReport): string {
     ]);
   }
   for (const failure of report.failures) {
-    rows.push(['failure', failure.objectPath, '', '', '', '', `${failure.errorType}: ${failure.errorMessage}`]);
+    rows.push([
+      'failure',
+      failure.objectPath,
+      '',
+      '',
+      '',
+      '',
+      `${failure.errorType}: ${failure.errorMessage}`,
+    ]);
   }
   const { coverage } = report;
   rows.push([

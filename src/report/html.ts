@@ -26,7 +26,11 @@ const CATEGORY_COLOURS: Record<string, string> = {
 const colourOf = (category: string) => CATEGORY_COLOURS[category] ?? '#64748b';
 
 /** A horizontal bar chart as inline SVG. */
-function barChart(testId: string, title: string, rows: Array<{ label: string; value: number; colour: string }>): string {
+function barChart(
+  testId: string,
+  title: string,
+  rows: Array<{ label: string; value: number; colour: string }>,
+): string {
   if (rows.length === 0) return `<p class="empty" data-testid="${testId}-empty">No findings.</p>`;
   const max = Math.max(...rows.map((r) => r.value), 1);
   const rowHeight = 26;
@@ -54,7 +58,9 @@ function barChart(testId: string, title: string, rows: Array<{ label: string; va
 function table(testId: string, headers: string[], rows: string[][], rowTestId: string): string {
   if (rows.length === 0) return `<p class="empty" data-testid="${testId}-empty">None.</p>`;
   const head = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const body = rows.map((cells) => `<tr data-testid="${rowTestId}">${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('');
+  const body = rows
+    .map((cells) => `<tr data-testid="${rowTestId}">${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`)
+    .join('');
   return `<table data-testid="${testId}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
@@ -103,7 +109,11 @@ export function renderHtmlReport(report: ScanReport, options: { generatedAt?: Da
     `${c.matchedRows} / ${c.sampledRows}`,
     escapeHtml(c.likelihood),
   ]);
-  const hotSpotRows = report.hotSpots.map((h) => [escapeHtml(h.location), String(h.findings), String(h.objects)]);
+  const hotSpotRows = report.hotSpots.map((h) => [
+    escapeHtml(h.location),
+    String(h.findings),
+    String(h.objects),
+  ]);
   const failureRows = report.failures.map((f) => [
     escapeHtml(f.objectPath),
     `<span data-testid="failure-type">${escapeHtml(f.errorType)}</span>`,

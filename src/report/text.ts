@@ -13,8 +13,11 @@ export function coveragePercent(report: ScanReport): number {
 
 /** Control characters in object paths would rewrite the terminal: shown escaped. */
 function safe(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 export function renderTable(headers: string[], rows: Array<Array<string | number>>): string {
@@ -63,14 +66,26 @@ export function renderTextReport(report: ScanReport): string {
     out.push(
       renderTable(
         ['TABLE', 'COLUMN', 'INFOTYPE', 'MATCHED', 'SAMPLED', 'LIKELIHOOD'],
-        report.columns.map((c) => [c.componentPath, c.column, c.infoType, c.matchedRows, c.sampledRows, c.likelihood]),
+        report.columns.map((c) => [
+          c.componentPath,
+          c.column,
+          c.infoType,
+          c.matchedRows,
+          c.sampledRows,
+          c.likelihood,
+        ]),
       ),
     );
   }
   if (report.hotSpots.length > 0) {
     out.push('');
     out.push('Hot spots');
-    out.push(renderTable(['LOCATION', 'FINDINGS', 'OBJECTS'], report.hotSpots.map((h) => [h.location, h.findings, h.objects])));
+    out.push(
+      renderTable(
+        ['LOCATION', 'FINDINGS', 'OBJECTS'],
+        report.hotSpots.map((h) => [h.location, h.findings, h.objects]),
+      ),
+    );
   }
   out.push('');
   out.push('Failures');

@@ -8,6 +8,7 @@ import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path';
 import { Client } from 'pg';
 import { ConfigurationError, ErrorType, platformError } from '../core/errors';
+import { sleep } from '../services/managed-process';
 import { startLocalPostgres, type LocalPostgres } from '../services/postgres';
 
 /** Environment variable naming an external results database; it wins over the embedded store. */
@@ -24,6 +25,11 @@ export interface EmbeddedStoreOptions {
   dir: string;
   /** Default: a free port. */
   port?: number;
+  /**
+   * When a store is already running from `dir` (e.g. left behind by a killed `assay dev`): 'fail'
+   * (CONFIGURATION_INVALID) or 'reuse' it — the returned `stop()` then stops that server. Default 'fail'.
+   */
+  ifRunning?: 'fail' | 'reuse';
 }
 
 export interface EmbeddedStore {
@@ -127,6 +133,7 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
   const dir = path.resolve(options.dir);
   await mkdir(dir, { recursive: true });
   const running = await runningEmbeddedUrl(dir);
+  if (running && options.ifRunning === 'reuse') return adopt(dir, running);
   if (running) {
     throw new ConfigurationError(`an embedded results store is already running from ${dir}`, {
       url: redactDatabaseUrl(running),
@@ -174,6 +181,41 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
       const current = await readJson<StoreFile>(path.join(dir, STORE_FILE)).catch(() => undefined);
       if (current?.port === server.port) await rm(path.join(dir, STORE_FILE), { force: true });
       await server.stop();
+    },
+  };
+}
+
+/** A handle on a server another process started: stop() signals the postmaster named in postmaster.pid. */
+function adopt(dir: string, url: string): EmbeddedStore {
+  let stopped = false;
+  return {
+    url,
+    port: Number(new URL(url).port),
+    dir,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      const pidText = await readFile(path.join(dir, 'data', 'postmaster.pid'), 'utf8').catch(() => '');
+      const pid = Number(pidText.split('\n')[0]);
+      await rm(path.join(dir, STORE_FILE), { force: true });
+      if (!Number.isInteger(pid) || pid <= 0) return;
+      const alive = (): boolean => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      // Fast shutdown (SIGINT), then SIGKILL after 10 s.
+      try {
+        process.kill(pid, 'SIGINT');
+      } catch {
+        return;
+      }
+      const deadline = Date.now() + 10_000;
+      while (alive() && Date.now() < deadline) await sleep(100);
+      if (alive()) process.kill(pid, 'SIGKILL');
     },
   };
 }

@@ -244,13 +244,16 @@ export class PostgresResultsStore implements ResultsStore {
     );
   }
 
+  /** Sets the phase; a terminal phase without `finishedAt` keeps the recorded one, else now(). */
   async setScanPhase(scanId: string, phase: ScanPhase, finishedAt?: string): Promise<void> {
     await this.query(
       'set scan phase',
       { scanId },
-      `UPDATE assay.scans SET phase = $2, finished_at = COALESCE($3, finished_at), updated_at = now()
+      `UPDATE assay.scans SET phase = $2,
+         finished_at = COALESCE($3, finished_at, CASE WHEN $2 = ANY($4::text[]) THEN now() END),
+         updated_at = now()
        WHERE scan_id = $1`,
-      [scanId, phase, finishedAt ?? null],
+      [scanId, phase, finishedAt ?? null, TERMINAL_PHASES],
     );
   }
 

@@ -43,7 +43,15 @@ describe('help', () => {
 
   test('scan start help documents sources and password handling', async () => {
     const { stdout } = await runAssay(['scan', 'start', '--help']);
-    for (const text of ['s3://bucket/prefix', 'postgres://user@host:port/db', '--sampling', '--wait', '--json', 'PGPASSWORD', 'MYSQL_PWD']) {
+    for (const text of [
+      's3://bucket/prefix',
+      'postgres://user@host:port/db',
+      '--sampling',
+      '--wait',
+      '--json',
+      'PGPASSWORD',
+      'MYSQL_PWD',
+    ]) {
       expect(stdout).toContain(text);
     }
   });
@@ -80,7 +88,9 @@ describe('usage errors exit 2 with one line', () => {
   test('missing folder', async () => {
     const result = await runAssay(['scan', 'start', path.join(tmp, 'does-not-exist')]);
     expect(result.code).toBe(2);
-    expect(expectOneCleanLine(result.stderr)).toBe(`assay: no such file or folder: ${path.join(tmp, 'does-not-exist')}`);
+    expect(expectOneCleanLine(result.stderr)).toBe(
+      `assay: no such file or folder: ${path.join(tmp, 'does-not-exist')}`,
+    );
   });
 
   test('bad option values', async () => {
@@ -96,7 +106,10 @@ describe('usage errors exit 2 with one line', () => {
 
   test('an invalid datasource file names the bad field', async () => {
     const file = path.join(tmp, 'ds.yaml');
-    await writeFile(file, 'id: crm\ntype: postgres\nconfig:\n  host: db\n  user: app\n  database: crm\n  password: nope\n');
+    await writeFile(
+      file,
+      'id: crm\ntype: postgres\nconfig:\n  host: db\n  user: app\n  database: crm\n  password: nope\n',
+    );
     const result = await runAssay(['scan', 'start', '--config', file]);
     expect(result.code).toBe(2);
     expect(expectOneCleanLine(result.stderr)).toContain('config.password: secrets are not allowed');
@@ -104,7 +117,14 @@ describe('usage errors exit 2 with one line', () => {
 
   test('an invalid connector config is reported before anything starts', async () => {
     const file = path.join(tmp, 'ds-bad.json');
-    await writeFile(file, JSON.stringify({ id: 'crm', type: 'postgres', config: { host: 'db', user: 'app', database: 'crm', port: 'x' } }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        id: 'crm',
+        type: 'postgres',
+        config: { host: 'db', user: 'app', database: 'crm', port: 'x' },
+      }),
+    );
     const result = await runAssay(['scan', 'start', '--config', file]);
     expect(result.code).toBe(2);
     expect(expectOneCleanLine(result.stderr)).toContain('datasource.config.port');
@@ -114,7 +134,9 @@ describe('usage errors exit 2 with one line', () => {
 describe('connection errors', () => {
   test('unreachable Temporal exits 3 with one line (binary, no stack trace)', async () => {
     const port = await getFreePort();
-    const result = await spawnAssay(['scan', 'status', 'scan-x'], { env: childEnv({ TEMPORAL_ADDRESS: `127.0.0.1:${port}` }) });
+    const result = await spawnAssay(['scan', 'status', 'scan-x'], {
+      env: childEnv({ TEMPORAL_ADDRESS: `127.0.0.1:${port}` }),
+    });
     expect(result.code).toBe(3);
     expect(expectOneCleanLine(result.stderr)).toBe(
       `assay: cannot reach Temporal at 127.0.0.1:${port} (from TEMPORAL_ADDRESS): is \`assay dev\` or your cluster running? Set TEMPORAL_ADDRESS to change it`,
@@ -123,7 +145,14 @@ describe('connection errors', () => {
 
   test('--verbose adds the details', async () => {
     const port = await getFreePort();
-    const result = await runAssay(['--verbose', '--address', `127.0.0.1:${port}`, 'scan', 'status', 'scan-x']);
+    const result = await runAssay([
+      '--verbose',
+      '--address',
+      `127.0.0.1:${port}`,
+      'scan',
+      'status',
+      'scan-x',
+    ]);
     expect(result.code).toBe(3);
     expect(result.stderr.split('\n').length).toBeGreaterThan(2);
   });
@@ -159,16 +188,34 @@ describe('connection errors', () => {
 
 describe('source URIs', () => {
   test('folder, S3 and databases', async () => {
-    expect(await datasourceFromUri(tmp)).toEqual({ id: expect.any(String), type: 'filesystem', config: { roots: [tmp] } });
-    expect(await datasourceFromUri('s3://hr-exports/2024/q1/', { s3Endpoint: 'http://localhost:9000' }, {})).toEqual({
+    expect(await datasourceFromUri(tmp)).toEqual({
+      id: expect.any(String),
+      type: 'filesystem',
+      config: { roots: [tmp] },
+    });
+    expect(
+      await datasourceFromUri('s3://hr-exports/2024/q1/', { s3Endpoint: 'http://localhost:9000' }, {}),
+    ).toEqual({
       id: 'hr-exports',
       type: 's3',
-      config: { bucket: 'hr-exports', prefix: '2024/q1/', endpoint: 'http://localhost:9000', forcePathStyle: true },
+      config: {
+        bucket: 'hr-exports',
+        prefix: '2024/q1/',
+        endpoint: 'http://localhost:9000',
+        forcePathStyle: true,
+      },
     });
     expect(await datasourceFromUri('postgres://app@db.internal/crm?schema=public')).toEqual({
       id: 'crm',
       type: 'postgres',
-      config: { host: 'db.internal', port: 5432, database: 'crm', user: 'app', passwordEnv: 'PGPASSWORD', schemas: ['public'] },
+      config: {
+        host: 'db.internal',
+        port: 5432,
+        database: 'crm',
+        user: 'app',
+        passwordEnv: 'PGPASSWORD',
+        schemas: ['public'],
+      },
     });
     expect(await datasourceFromUri('mysql://root@127.0.0.1:3307/shop', { name: 'shop-eu' })).toEqual({
       id: 'shop-eu',

@@ -15,7 +15,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runAssay(args: string[], options: { abortSignal?: AbortSignal; tty?: boolean } = {}): Promise<CliResult> {
+export async function runAssay(
+  args: string[],
+  options: { abortSignal?: AbortSignal; tty?: boolean } = {},
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -29,7 +32,14 @@ export async function runAssay(args: string[], options: { abortSignal?: AbortSig
 /** Environment for child processes: no inherited Temporal/store settings unless given. */
 export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ASSAY_FROM_SOURCE: '1' };
-  for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'ASSAY_TASK_QUEUE', 'ASSAY_DATABASE_URL', 'ASSAY_CONFIG', 'ASSAY_HOME']) {
+  for (const name of [
+    'TEMPORAL_ADDRESS',
+    'TEMPORAL_NAMESPACE',
+    'ASSAY_TASK_QUEUE',
+    'ASSAY_DATABASE_URL',
+    'ASSAY_CONFIG',
+    'ASSAY_HOME',
+  ]) {
     delete env[name];
   }
   for (const [key, value] of Object.entries(extra)) {

@@ -69,6 +69,8 @@ const TABLES_PER_DB = 7;
 const numbered = (db: string) => Array.from({ length: TABLES_PER_DB }, (_, i) => `${db}.t${String(i + 1).padStart(2, '0')}`);
 
 beforeAll(async () => {
+  const t0 = Date.now();
+  const mark = (what: string) => process.stderr.write(`[setup] ${what} ${Date.now() - t0} ms\n`);
   process.env[passwordEnv] = scannerPassword;
   admin = await mysql.createConnection({ ...services.mariadb, multipleStatements: true });
   await admin.query(`CREATE USER ${scannerAccount} IDENTIFIED BY '${scannerPassword}'`);
@@ -83,6 +85,7 @@ beforeAll(async () => {
     await admin.query(`GRANT SELECT ON ${q(db)}.* TO ${scannerAccount}`);
   }
   await admin.query(`CREATE TABLE ${q(dbB)}.\`dotted.name\` (v TEXT); INSERT INTO ${q(dbB)}.\`dotted.name\` VALUES ('dot')`);
+  mark('small tables');
   const m = q(mainDb);
   await admin.query(`
     CREATE TABLE ${m}.people (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, name VARCHAR(100), born DATE);
@@ -100,6 +103,7 @@ beforeAll(async () => {
     INSERT INTO ${m}.big SELECT seq, MD5(seq), CONCAT('name ', seq) FROM seq_1_to_${BIG_ROWS};
     ANALYZE TABLE ${m}.people;
   `);
+  mark('main');
   for (const table of ['people', 'v_people', 'y', HOSTILE, 'types', 'big']) {
     await admin.query(`GRANT SELECT ON ${m}.${q(table)} TO ${scannerAccount}`);
   }

@@ -1,7 +1,8 @@
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorType } from '../../src/core/errors';
+import { ErrorType, PlatformError } from '../../src/core/errors';
+import { SystemLogger } from '../../src/core/logger';
 import {
   DATABASE_URL_ENV,
   redactDatabaseUrl,
@@ -50,6 +51,9 @@ describe('embedded results store', () => {
     await expect(startEmbeddedStore({ dir })).rejects.toMatchObject({
       type: ErrorType.CONFIGURATION_INVALID,
     });
+    // A second `assay dev` may adopt the running server instead (the first one was killed, say).
+    const adopted = await startEmbeddedStore({ dir, ifRunning: 'reuse' });
+    expect(adopted.url).toBe(firstUrl);
 
     const store = openResultsStore(firstUrl);
     await store.migrate();
@@ -62,16 +66,32 @@ describe('embedded results store', () => {
       startedAt: '2026-01-01T00:00:00.000Z',
     });
     await store.close();
+    // Stopping through the adopted handle stops the server; the original handle's stop is then harmless.
+    await adopted.stop();
+    expect(await resolveResultsStoreUrl({ dir, env: {} })).toBeUndefined();
     await running.stop();
     running = undefined;
-    expect(await resolveResultsStoreUrl({ dir, env: {} })).toBeUndefined();
 
     running = await startEmbeddedStore({ dir });
     expect(JSON.parse(await readFile(credentials, 'utf8')).password).toBe(password);
-    const reopened = openResultsStore(running.url);
+    const reopened = openResultsStore(running.url, { logger: new SystemLogger({ level: 'fatal' }) });
     try {
       await reopened.migrate();
       expect((await reopened.listScans()).map((s) => s.scanId)).toEqual(['persisted']);
+
+      // The server goes away under an open store: writes fail with a retryable network error, and the
+      // same store works again once the server is back on its port.
+      const port = running.port;
+      await running.stop();
+      running = undefined;
+      const failure = await reopened.setScanPhase('persisted', 'failed').catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(PlatformError);
+      expect((failure as PlatformError).type).toBe(ErrorType.NETWORK_CONNECTION_FAILED);
+      expect((failure as PlatformError).retryable).toBe(true);
+      expect((failure as PlatformError).message).not.toContain(password);
+      running = await startEmbeddedStore({ dir, port });
+      await reopened.setScanPhase('persisted', 'failed');
+      expect((await reopened.getScan('persisted'))?.phase).toBe('failed');
     } finally {
       await reopened.close();
     }

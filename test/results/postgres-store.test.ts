@@ -15,6 +15,7 @@ beforeAll(async () => {
   db = await createTestDatabase('assay_results');
   store = openResultsStore(db.url, { poolSize: 4 });
   sql = await db.admin();
+  await store.migrate();
 });
 
 afterAll(async () => {
@@ -692,6 +693,11 @@ describe('PostgresResultsStore', () => {
       phase: 'completed',
       finishedAt: '2030-01-01T02:00:00.000Z',
     });
+    // A terminal phase without a time gets one.
+    await store.setScanPhase('list-2', 'cancelled');
+    expect(Date.parse((await store.getScan('list-2'))?.finishedAt ?? '')).toBeGreaterThan(
+      Date.now() - 60_000,
+    );
     expect(await store.getScan('nope')).toBeUndefined();
     await expect(store.report('nope')).rejects.toMatchObject({ type: ErrorType.OBJECT_NOT_FOUND });
     await expect(store.report('nope')).rejects.toBeInstanceOf(PlatformError);

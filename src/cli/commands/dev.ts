@@ -9,7 +9,14 @@ import type { Command } from 'commander';
 import { startTemporalDevServer, type TemporalDevServer } from '../../services/temporal';
 import { EXIT, usageError } from '../exit-codes';
 import { startEmbeddedStore, startWorker, type EmbeddedStore, type RunningWorker } from '../integrations';
-import { globalOptions, readDevRecord, redactUrl, removeDevRecord, resolveSettings, writeDevRecord } from '../settings';
+import {
+  globalOptions,
+  readDevRecord,
+  redactUrl,
+  removeDevRecord,
+  resolveSettings,
+  writeDevRecord,
+} from '../settings';
 import { parseIntOption, type CommandContext } from './scan';
 
 interface DevOptions {
@@ -43,7 +50,8 @@ async function devAction(opts: DevOptions, cmd: Command, ctx: CommandContext): P
   const settings = await resolveSettings(globalOptions(cmd), { ...process.env, TEMPORAL_ADDRESS: '' });
   const { home, namespace, taskQueue } = settings;
   const running = await readDevRecord(home);
-  if (running) throw usageError(`assay dev is already running from ${home} (pid ${running.pid}); stop it first`);
+  if (running)
+    throw usageError(`assay dev is already running from ${home} (pid ${running.pid}); stop it first`);
 
   const out = (line: string) => ctx.io.stdout.write(`${line}\n`);
   let temporal: TemporalDevServer | undefined;
@@ -58,7 +66,9 @@ async function devAction(opts: DevOptions, cmd: Command, ctx: CommandContext): P
     })());
 
   try {
-    out(`starting Temporal (gRPC 127.0.0.1:${opts.port}${opts.headless ? '' : `, UI ${opts.uiPort}`}) and the results store in ${home} …`);
+    out(
+      `starting Temporal (gRPC 127.0.0.1:${opts.port}${opts.headless ? '' : `, UI ${opts.uiPort}`}) and the results store in ${home} …`,
+    );
     // An explicitly configured database wins over the embedded store.
     const externalStore =
       Boolean(settings.databaseUrl) && !/^(assay dev|embedded store)/.test(settings.sources.databaseUrl);
@@ -81,12 +91,16 @@ async function devAction(opts: DevOptions, cmd: Command, ctx: CommandContext): P
       );
     }
     if (storeResult.status === 'rejected') {
-      throw usageError(`could not start the embedded results store: ${(storeResult.reason as Error).message.split('\n')[0]}`, storeResult.reason);
+      throw usageError(
+        `could not start the embedded results store: ${(storeResult.reason as Error).message.split('\n')[0]}`,
+        storeResult.reason,
+      );
     }
     const databaseUrl = store?.url ?? (settings.databaseUrl as string);
     const server = temporal as TemporalDevServer;
     await waitForNamespace(server.address, namespace);
-    if (opts.worker) worker = await startWorker({ temporalAddress: server.address, namespace, taskQueue, databaseUrl });
+    if (opts.worker)
+      worker = await startWorker({ temporalAddress: server.address, namespace, taskQueue, databaseUrl });
     await writeDevRecord(home, {
       pid: process.pid,
       temporalAddress: server.address,
@@ -103,7 +117,9 @@ async function devAction(opts: DevOptions, cmd: Command, ctx: CommandContext): P
     out(`  Temporal gRPC     ${server.address}  (namespace ${namespace})`);
     if (uiUrl) out(`  Temporal Web UI   ${uiUrl}`);
     out(`  Results store     ${redactUrl(databaseUrl)}`);
-    out(`  Worker            ${opts.worker ? `polling task queue "${taskQueue}"` : 'not started (--no-worker)'}`);
+    out(
+      `  Worker            ${opts.worker ? `polling task queue "${taskQueue}"` : 'not started (--no-worker)'}`,
+    );
     out(`  State             ${home}`);
     out('');
     out('Try: assay scan start ./examples/files --wait');

@@ -51,7 +51,8 @@ export function parseIntOption(name: string, min: number, max = Number.MAX_SAFE_
 export function parseSampling(value: string): SamplingOptions {
   const [mode, arg] = value.split(':', 2);
   if (mode === 'full' && arg === undefined) return { mode: 'full' };
-  if (mode === 'limit' && arg !== undefined && /^\d+$/.test(arg) && Number(arg) >= 1) return { mode: 'limit', rows: Number(arg) };
+  if (mode === 'limit' && arg !== undefined && /^\d+$/.test(arg) && Number(arg) >= 1)
+    return { mode: 'limit', rows: Number(arg) };
   if (mode === 'percent' && arg !== undefined && Number(arg) > 0 && Number(arg) <= 100) {
     return { mode: 'percent', percent: Number(arg) };
   }
@@ -62,7 +63,9 @@ export function parseSampling(value: string): SamplingOptions {
 export function parseBytes(value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(value.trim());
   if (!match) throw new InvalidArgumentError('expected a size like 1048576, 512k, 100M or 2G');
-  const factor = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const factor = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[
+    match[2].toLowerCase() as '' | 'k' | 'm' | 'g'
+  ];
   const bytes = Math.floor(Number(match[1]) * factor);
   if (bytes < 1) throw new InvalidArgumentError('size must be at least 1 byte');
   return bytes;
@@ -145,7 +148,9 @@ function failureOf(err: unknown): { type: string; message: string } {
     }
     current = current.cause;
   }
-  return { type, message: message.split('\n')[0] };
+  message = message.split('\n')[0];
+  if (message.startsWith(`${type}: `)) message = message.slice(type.length + 2);
+  return { type, message };
 }
 
 /** What `--json` prints for a scan. */
@@ -167,7 +172,11 @@ export interface ScanJson {
   error?: { type: string; message: string };
 }
 
-function scanJson(scanId: string, progress: ScanProgress | undefined, extra: Partial<ScanJson> = {}): ScanJson {
+function scanJson(
+  scanId: string,
+  progress: ScanProgress | undefined,
+  extra: Partial<ScanJson> = {},
+): ScanJson {
   const findings = progress?.findingsByInfoType ?? {};
   return {
     scanId,
@@ -241,7 +250,12 @@ async function follow(
   }
 }
 
-function phaseExitCode(phase: string | undefined, error: unknown, findings: number, failOnFindings: boolean): number {
+function phaseExitCode(
+  phase: string | undefined,
+  error: unknown,
+  findings: number,
+  failOnFindings: boolean,
+): number {
   if (error || phase === 'failed') return EXIT.FINDINGS_OR_FAILED;
   if (failOnFindings && findings > 0) return EXIT.FINDINGS_OR_FAILED;
   return EXIT.OK;
@@ -269,13 +283,23 @@ interface StartOptions {
   interval: number;
 }
 
-async function startAction(source: string | undefined, opts: StartOptions, cmd: Command, ctx: CommandContext) {
+async function startAction(
+  source: string | undefined,
+  opts: StartOptions,
+  cmd: Command,
+  ctx: CommandContext,
+) {
   const settings = await resolveSettings(globalOptions(cmd));
   if (source && opts.config) throw usageError('give either a source or --config <datasource file>, not both');
-  if (!source && !opts.config) throw usageError('missing source: a folder, s3://…, postgres://… or mysql://… (or --config FILE)');
+  if (!source && !opts.config)
+    throw usageError('missing source: a folder, s3://…, postgres://… or mysql://… (or --config FILE)');
   const datasource = opts.config
     ? await datasourceFromFile(opts.config)
-    : await datasourceFromUri(source as string, { name: opts.name, s3Endpoint: opts.s3Endpoint, s3Region: opts.s3Region });
+    : await datasourceFromUri(source as string, {
+        name: opts.name,
+        s3Endpoint: opts.s3Endpoint,
+        s3Region: opts.s3Region,
+      });
   if (opts.name && opts.config) datasource.id = opts.name;
   validateDatasource(datasource.type, datasource.config);
 
@@ -316,6 +340,9 @@ async function startAction(source: string | undefined, opts: StartOptions, cmd: 
     // Live progress goes to stderr so stdout stays a clean result (JSON or summary).
     const printer = opts.json && !ctx.io.stderr.isTTY ? undefined : new ProgressPrinter(ctx.io.stderr);
     const outcome = await follow(session, handle, ctx, printer, opts.interval);
+    if (outcome.status === 'RUNNING') {
+      ctx.io.stderr.write(`stopped following; the scan goes on: assay scan status ${scanId}\n`);
+    }
     const json = scanJson(scanId, outcome.progress, {
       workflowStatus: outcome.status,
       ...(outcome.error ? { error: outcome.error } : {}),
@@ -323,8 +350,11 @@ async function startAction(source: string | undefined, opts: StartOptions, cmd: 
     if (outcome.error && outcome.status !== 'RUNNING') json.phase = 'failed';
     if (opts.json) ctx.io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     else ctx.io.stdout.write(summaryText(json));
-    if (outcome.error) ctx.io.stderr.write(`scan ${scanId} failed: ${outcome.error.type}: ${outcome.error.message}\n`);
-    ctx.setExitCode(phaseExitCode(json.phase, outcome.error, json.totalFindings, Boolean(opts.failOnFindings)));
+    if (outcome.error)
+      ctx.io.stderr.write(`scan ${scanId} failed: ${outcome.error.type}: ${outcome.error.message}\n`);
+    ctx.setExitCode(
+      phaseExitCode(json.phase, outcome.error, json.totalFindings, Boolean(opts.failOnFindings)),
+    );
   });
 }
 
@@ -334,7 +364,9 @@ function summaryText(json: ScanJson): string {
     `objects: ${json.enumerated} enumerated, ${json.classified} classified, ${json.failed} failed, ${json.skipped} skipped`,
     `findings: ${json.totalFindings}`,
   ];
-  const entries = Object.entries(json.findingsByInfoType).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const entries = Object.entries(json.findingsByInfoType).sort(
+    (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]),
+  );
   for (const [infoType, count] of entries) lines.push(`  ${infoType.padEnd(28)} ${count}`);
   return `${lines.join('\n')}\n`;
 }
@@ -359,17 +391,26 @@ async function statusAction(
         );
         if (progress && progress.phase !== 'failed') progress = { ...progress, phase: 'failed' };
       }
-      const json = scanJson(scanId, progress, { workflowStatus: description.status.name, ...(error ? { error } : {}) });
+      const json = scanJson(scanId, progress, {
+        workflowStatus: description.status.name,
+        ...(error ? { error } : {}),
+      });
       if (opts.json) ctx.io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
       else if (progress) new ProgressPrinter({ write: (t) => ctx.io.stdout.write(t) }).frame(progress);
-      else ctx.io.stdout.write(`${scanId}: ${description.status.name} (no progress available: is a worker running?)\n`);
+      else
+        ctx.io.stdout.write(
+          `${scanId}: ${description.status.name} (no progress available: is a worker running?)\n`,
+        );
       ctx.setExitCode(json.phase === 'failed' ? EXIT.FINDINGS_OR_FAILED : EXIT.OK);
       return;
     }
     const printer = new ProgressPrinter(ctx.io.stdout);
     const outcome = await follow(session, handle, ctx, printer, opts.interval);
-    if (outcome.error) ctx.io.stderr.write(`scan ${scanId} failed: ${outcome.error.type}: ${outcome.error.message}\n`);
-    ctx.setExitCode(outcome.error || outcome.progress?.phase === 'failed' ? EXIT.FINDINGS_OR_FAILED : EXIT.OK);
+    if (outcome.error)
+      ctx.io.stderr.write(`scan ${scanId} failed: ${outcome.error.type}: ${outcome.error.message}\n`);
+    ctx.setExitCode(
+      outcome.error || outcome.progress?.phase === 'failed' ? EXIT.FINDINGS_OR_FAILED : EXIT.OK,
+    );
   });
 }
 
@@ -460,7 +501,10 @@ async function signalAction(
   await withTemporal(settings, async (session) => {
     const { handle, description } = await existingScan(session, scanId);
     if (description.status.name !== 'RUNNING') {
-      throw new CliError(`scan ${scanId} is not running (${description.status.name}): nothing to ${kind}`, EXIT.USAGE);
+      throw new CliError(
+        `scan ${scanId} is not running (${description.status.name}): nothing to ${kind}`,
+        EXIT.USAGE,
+      );
     }
     if (kind === 'pause') await handle.signal(pauseSignal);
     else if (kind === 'resume') await handle.signal(resumeSignal);
@@ -484,7 +528,8 @@ async function concurrencyAction(
       throw new CliError(`scan ${scanId} is not running (${description.status.name})`, EXIT.USAGE);
     }
     const previous = await handle.executeUpdate(setConcurrencyUpdate, { args: [value] });
-    if (opts.json) ctx.io.stdout.write(`${JSON.stringify({ scanId, previous, maxConcurrentBatches: value })}\n`);
+    if (opts.json)
+      ctx.io.stdout.write(`${JSON.stringify({ scanId, previous, maxConcurrentBatches: value })}\n`);
     else ctx.io.stdout.write(`scan ${scanId}: concurrent batches ${previous} -> ${value}\n`);
     ctx.setExitCode(EXIT.OK);
   });
@@ -529,7 +574,10 @@ async function resultsAction(scanId: string, opts: ResultsOptions, cmd: Command,
     try {
       await writeFile(file, text);
     } catch (err) {
-      throw usageError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+      throw usageError(
+        `cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        err,
+      );
     }
     ctx.io.stderr.write(`wrote ${format} report to ${file}\n`);
   } else {
@@ -551,18 +599,40 @@ export function registerScanCommands(program: Command, ctx: CommandContext): voi
   scan
     .command('start')
     .description('start a scan of a folder, S3 bucket/prefix, PostgreSQL or MySQL database')
-    .argument('[source]', 'folder path | s3://bucket/prefix | postgres://user@host:port/db | mysql://user@host:port/db')
+    .argument(
+      '[source]',
+      'folder path | s3://bucket/prefix | postgres://user@host:port/db | mysql://user@host:port/db',
+    )
     .option('--config <file>', 'datasource spec file (JSON/YAML: {id, type, config}) instead of a source URI')
     .option('--name <id>', 'datasource id (default: folder name, bucket or database)')
     .option('--id <scanId>', 'scan id = workflow id (default: scan-<datasource>-<timestamp>)')
     .option('--batch-size <n>', 'objects per batch (default 500)', parseIntOption('--batch-size', 1, 100_000))
-    .option('--concurrency <n>', 'batches in flight at once, 1-64 (default 4)', parseIntOption('--concurrency', 1, 64))
-    .option('--sampling <mode>', 'database row sampling: full | limit:N | percent:P (default limit:1000)', parseSampling)
+    .option(
+      '--concurrency <n>',
+      'batches in flight at once, 1-64 (default 4)',
+      parseIntOption('--concurrency', 1, 64),
+    )
+    .option(
+      '--sampling <mode>',
+      'database row sampling: full | limit:N | percent:P (default limit:1000)',
+      parseSampling,
+    )
     .option('--detectors <list>', 'comma-separated infoTypes to run (default: all)', parseDetectors)
-    .addOption(new Option('--min-likelihood <level>', 'reporting threshold (default POSSIBLE)').choices([...LIKELIHOODS]))
+    .addOption(
+      new Option('--min-likelihood <level>', 'reporting threshold (default POSSIBLE)').choices([
+        ...LIKELIHOODS,
+      ]),
+    )
     .option('--incremental', 'skip objects unchanged since the last completed scan of this source')
-    .option('--max-object-bytes <size>', 'larger objects are recorded as CONTENT_TOO_LARGE (default 100M)', parseBytes)
-    .option('--s3-endpoint <url>', 'S3-compatible endpoint, e.g. http://localhost:9000 (default AWS_ENDPOINT_URL)')
+    .option(
+      '--max-object-bytes <size>',
+      'larger objects are recorded as CONTENT_TOO_LARGE (default 100M)',
+      parseBytes,
+    )
+    .option(
+      '--s3-endpoint <url>',
+      'S3-compatible endpoint, e.g. http://localhost:9000 (default AWS_ENDPOINT_URL)',
+    )
     .option('--s3-region <region>', 'S3 region (default AWS_REGION)')
     .option('--wait', 'follow the scan to its end with a live progress line (on stderr)')
     .option('--json', 'print one JSON document (scanId, phase, counters, findingsByInfoType)')
@@ -580,7 +650,9 @@ Examples:
   assay scan start postgres://assay@db.internal:5432/crm --sampling limit:500
   assay scan start --config datasource.yaml --id nightly-crm`,
     )
-    .action((source: string | undefined, opts: StartOptions, cmd: Command) => startAction(source, opts, cmd, ctx));
+    .action((source: string | undefined, opts: StartOptions, cmd: Command) =>
+      startAction(source, opts, cmd, ctx),
+    );
 
   scan
     .command('status')
@@ -615,7 +687,9 @@ Examples:
     .description('cancel gracefully: in-flight batches finish, partial results are kept')
     .argument('<scanId>')
     .option('--reason <text>', 'recorded with the cancellation')
-    .action((scanId: string, opts: { reason?: string }, cmd: Command) => signalAction('cancel', scanId, opts, cmd, ctx));
+    .action((scanId: string, opts: { reason?: string }, cmd: Command) =>
+      signalAction('cancel', scanId, opts, cmd, ctx),
+    );
 
   scan
     .command('concurrency')
@@ -631,7 +705,11 @@ Examples:
     .command('results')
     .description('the report of a scan: findings by infoType, object and column, failures, coverage')
     .argument('<scanId>')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv', 'html']).default('table'))
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices(['table', 'json', 'csv', 'html'])
+        .default('table'),
+    )
     .option('--json', 'same as --format json')
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--fail-on-findings', 'exit 1 when the scan found anything sensitive')

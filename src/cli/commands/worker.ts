@@ -49,7 +49,9 @@ async function workerAction(cmd: Command, ctx: CommandContext): Promise<void> {
 export function registerWorkerCommand(program: Command, ctx: CommandContext): void {
   program
     .command('worker')
-    .description('run a scan worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ASSAY_TASK_QUEUE, ASSAY_DATABASE_URL)')
+    .description(
+      'run a scan worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ASSAY_TASK_QUEUE, ASSAY_DATABASE_URL)',
+    )
     .addHelpText(
       'after',
       `

@@ -74,7 +74,7 @@ export async function buildTar(entries: { name: string; data: Buffer | string }[
 export const gzip = (data: Buffer | string): Buffer => zlib.gzipSync(data);
 
 function pdfString(text: string): string {
-  return `(${text.replace(/[\\()]/g, (c) => `\\${c}`)})`;
+  return `(${text.replace(/[\\()]/g, (c) => `\\${c}`).replace(/€/g, '\x80')})`;
 }
 
 /**

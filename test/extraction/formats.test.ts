@@ -1,0 +1,280 @@
+import { Readable } from 'node:stream';
+import { ContentExtractor } from '../../src/extraction';
+import { ErrorType } from '../../src/core/errors';
+import { buildPdf, collectAll, errorsOf, tableOf, textOf } from './helpers/fixtures';
+
+const extractor = new ContentExtractor();
+const OBJECT = 'ds1:share/file';
+
+function run(data: Buffer | string, fileName: string, ex = extractor) {
+  const buffer = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  return collectAll(ex.extractFromStream(Readable.from([buffer]), OBJECT, { componentPath: fileName, fileName }));
+}
+
+describe('plain text and encodings', () => {
+  test('UTF-8 text is one component with exact text, offset 0, line 1, bytes', async () => {
+    const text = 'Name: Zoë Müller\nIBAN DE89 3704 0044 0532 0130 00\n';
+    const components = await run(text, 'notes.txt');
+    expect(components).toEqual([
+      { objectId: OBJECT, componentPath: 'notes.txt', kind: 'text', text, offset: 0, line: 1, bytes: Buffer.byteLength(text) },
+    ]);
+  });
+
+  test('UTF-16 LE and BE with BOM are decoded (BOM dropped)', async () => {
+    const text = 'Straße €5 — 日本\n';
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const be = Buffer.from(le);
+    for (let i = 0; i < be.length; i += 2) [be[i], be[i + 1]] = [be[i + 1], be[i]];
+    expect(textOf(await run(le, 'a.txt'), 'a.txt')).toBe(text);
+    expect(textOf(await run(be, 'b.txt'), 'b.txt')).toBe(text);
+  });
+
+  test('UTF-8 with BOM drops the BOM', async () => {
+    expect(textOf(await run(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('héllo')]), 'a.txt'), 'a.txt')).toBe('héllo');
+  });
+
+  test('Windows-1252 (invalid UTF-8) is detected: € and é', async () => {
+    const bytes = Buffer.from([...Buffer.from('Prix: 5'), 0x80, 0x20, ...Buffer.from('caf'), 0xe9, 0x0a]);
+    expect(textOf(await run(bytes, 'prices.txt'), 'prices.txt')).toBe('Prix: 5€ café\n');
+  });
+
+  test('UTF-8 that turns invalid after the sniffed head switches to Windows-1252', async () => {
+    const bytes = Buffer.concat([Buffer.from('a'.repeat(20000)), Buffer.from([0xe9])]);
+    expect(textOf(await run(bytes, 'late.txt'), 'late.txt')).toBe(`${'a'.repeat(20000)}é`);
+  });
+
+  test('empty input yields nothing', async () => {
+    expect(await run(Buffer.alloc(0), 'empty.txt')).toEqual([]);
+  });
+});
+
+describe('binary detection', () => {
+  test('images and executables are CONTENT_UNSUPPORTED with a clear message', async () => {
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(100)]);
+    const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(100)]);
+    expect(errorsOf(await run(png, 'logo.txt'))).toEqual([
+      { componentPath: 'logo.txt', type: ErrorType.CONTENT_UNSUPPORTED, message: 'PNG image: no extractable text' },
+    ]);
+    expect(errorsOf(await run(elf, 'tool'))).toEqual([
+      { componentPath: 'tool', type: ErrorType.CONTENT_UNSUPPORTED, message: 'ELF executable: no extractable text' },
+    ]);
+  });
+
+  test('unknown binary is unsupported; unknown mostly-printable bytes are text', async () => {
+    const binary = Buffer.alloc(4096);
+    for (let i = 0; i < binary.length; i++) binary[i] = (i * 7) % 32;
+    expect(errorsOf(await run(binary, 'blob.dat'))[0].type).toBe(ErrorType.CONTENT_UNSUPPORTED);
+    const mostlyText = Buffer.from(`ssn=123-45-6789\u0001${'x'.repeat(200)}\n`);
+    const components = await run(mostlyText, 'record.dat');
+    expect(textOf(components, 'record.dat')).toBe(mostlyText.toString());
+  });
+});
+
+describe('CSV / TSV', () => {
+  test('quotes, escaped quotes, embedded newlines and delimiters, CRLF', async () => {
+    const csv = 'name,email,note\r\n"Smith, John",john@example.com,"said ""hi""\r\nthen left"\r\nJane,jane@example.com,\r\n';
+    const components = await run(csv, 'people.csv');
+    expect(components).toHaveLength(1);
+    expect(components[0]).toMatchObject({ kind: 'table', componentPath: 'people.csv', rowOffset: 0, bytes: csv.length });
+    expect(tableOf(components, 'people.csv')).toEqual({
+      columns: ['name', 'email', 'note'],
+      rows: [
+        ['Smith, John', 'john@example.com', 'said "hi"\r\nthen left'],
+        ['Jane', 'jane@example.com', ''],
+      ],
+    });
+  });
+
+  test('delimiter sniffing: semicolon and pipe; TSV by extension', async () => {
+    expect(tableOf(await run('a;b\n1;"x;y"\n', 'eu.csv'), 'eu.csv')).toEqual({ columns: ['a', 'b'], rows: [['1', 'x;y']] });
+    expect(tableOf(await run('a|b|c\n1|2|3\n', 'pipes.csv'), 'pipes.csv')).toEqual({
+      columns: ['a', 'b', 'c'],
+      rows: [['1', '2', '3']],
+    });
+    expect(tableOf(await run('a,b\tc\n1,2\t3', 'x.tsv'), 'x.tsv')).toEqual({ columns: ['a,b', 'c'], rows: [['1,2', '3']] });
+  });
+
+  test('rows come in batches of tableBatchRows with exact rowOffsets; header-only CSV still yields columns', async () => {
+    const small = new ContentExtractor({ tableBatchRows: 1000 });
+    const lines = ['id,card'];
+    for (let i = 0; i < 2500; i++) lines.push(`${i},4111111111111111`);
+    const components = await run(`${lines.join('\n')}\n`, 'cards.csv', small);
+    expect(components.map((c) => [c.rowOffset, c.rows!.length])).toEqual([
+      [0, 1000],
+      [1000, 1000],
+      [2000, 500],
+    ]);
+    expect(tableOf(components, 'cards.csv').rows[2499]).toEqual(['2499', '4111111111111111']);
+    expect(await run('only,header\n', 'h.csv')).toEqual([
+      { objectId: OBJECT, componentPath: 'h.csv', kind: 'table', columns: ['only', 'header'], rows: [], rowOffset: 0, bytes: 12 },
+    ]);
+  });
+});
+
+describe('JSON / NDJSON', () => {
+  test('JSON values come out as key-path lines (strings and numbers, exact spelling)', async () => {
+    const json = JSON.stringify({
+      customers: [
+        { name: 'Ann "A" Lee', email: 'ann@example.com', card: 4111111111111111, active: true, notes: null },
+        { name: 'Bob', tags: ['x', 'y'], 'home address': 'Main St 1\nSpringfield' },
+      ],
+      total: 2.5e3,
+    }, null, 2);
+    expect(textOf(await run(json, 'export.json'), 'export.json')).toBe(
+      [
+        'customers[0].name: Ann "A" Lee',
+        'customers[0].email: ann@example.com',
+        'customers[0].card: 4111111111111111',
+        'customers[1].name: Bob',
+        'customers[1].tags[0]: x',
+        'customers[1].tags[1]: y',
+        'customers[1]."home address": Main St 1\nSpringfield',
+        'total: 2500',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('NDJSON (detected by content) flattens each record; a bad line passes through raw', async () => {
+    const ndjson = '{"user":{"email":"a@b.io"},"n":1}\nnot json at all\n{"user":{"email":"c@d.io"},"esc":"\\u00e9\\n"}\n';
+    expect(textOf(await run(ndjson, 'events'), 'events')).toBe(
+      'user.email: a@b.io\nn: 1\nnot json at all\nuser.email: c@d.io\nesc: é\n\n',
+    );
+  });
+
+  test('JSON split across many chunks gives the same text', async () => {
+    const json = JSON.stringify({ a: 'x'.repeat(100), b: [1, 2, { c: 'déjà' }] });
+    const stream = Readable.from(Buffer.from(json).toString('utf8').split('').map((ch) => Buffer.from(ch)));
+    const components = await collectAll(extractor.extractFromStream(stream, OBJECT, { componentPath: 'c.json' }));
+    expect(textOf(components, 'c.json')).toBe(`a: ${'x'.repeat(100)}\nb[0]: 1\nb[1]: 2\nb[2].c: déjà\n`);
+  });
+});
+
+describe('XML and HTML', () => {
+  test('XML: text nodes one per line, entities and CDATA decoded, comments dropped', async () => {
+    const xml = '<?xml version="1.0"?>\n<!-- secret comment -->\n<people><person id="1"><name>O&apos;Brien &amp; Co</name><email>ob@example.com</email><bio><![CDATA[<b>raw</b>]]></bio><n>&#169;&#x20AC;</n></person></people>';
+    expect(textOf(await run(xml, 'people.xml'), 'people.xml')).toBe("O'Brien & Co\nob@example.com\n<b>raw</b>\n©€\n");
+  });
+
+  test('HTML: script/style dropped, blocks on lines, inline joined, named entities decoded', async () => {
+    const html = `<!DOCTYPE html><html><head><title>Staff</title><style>p{color:red}</style><script>var x = "<p>no</p>";</script></head>
+<body><h1>Contact&nbsp;list</h1><p>Call <b>Ann</b>   at
+ +1&nbsp;555 0100 &eacute;t&eacute;</p><ul><li>one</li><li>two &lt;3</li></ul><!-- <p>hidden</p> --><form><input name="q" value="prefilled@example.com"></form></body></html>`;
+    expect(textOf(await run(html, 'staff.html'), 'staff.html')).toBe(
+      'Staff\nContact list\nCall Ann at +1 555 0100 été\none\ntwo <3\nprefilled@example.com\n',
+    );
+  });
+
+  test('HTML detected by content without an extension', async () => {
+    expect(textOf(await run('<html><body><p>hi &amp; bye</p></body></html>', 'page'), 'page')).toBe('hi & bye\n');
+  });
+});
+
+describe('EML', () => {
+  const mail = [
+    'From: =?UTF-8?B?Sm9zw6kgR2FyY8OtYQ==?= <jose@example.com>',
+    'To: ann@example.com',
+    'Subject: =?ISO-8859-1?Q?Caf=E9_order?=',
+    'Date: Mon, 2 Sep 2024 10:00:00 +0000',
+    'Message-ID: <1@example.com>',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="outer"',
+    '',
+    '--outer',
+    'Content-Type: multipart/alternative; boundary="alt"',
+    '',
+    '--alt',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    'Card: 4111 1111 1111 1111 =E2=82=AC',
+    'soft=',
+    'break',
+    '--alt',
+    'Content-Type: text/html; charset=utf-8',
+    '',
+    '<p>Card: 4111 1111 1111 1111</p>',
+    '--alt--',
+    '--outer',
+    'Content-Type: text/csv; name="list.csv"',
+    'Content-Disposition: attachment; filename="list.csv"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    Buffer.from('name,ssn\nAnn,123-45-6789\n').toString('base64'),
+    '--outer',
+    'Content-Type: image/png',
+    'Content-Disposition: attachment; filename*=UTF-8\'\'logo%C3%A9.png',
+    'Content-Transfer-Encoding: base64',
+    '',
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0]).toString('base64'),
+    '--outer--',
+    '',
+  ].join('\r\n');
+
+  test('headers (encoded words), plain body (quoted-printable), attachments recursively as mail.eml!/name', async () => {
+    const components = await run(mail, 'inbox/mail.eml');
+    expect(textOf(components, 'inbox/mail.eml')).toBe(
+      [
+        'From: José García <jose@example.com>',
+        'To: ann@example.com',
+        'Date: Mon, 2 Sep 2024 10:00:00 +0000',
+        'Subject: Café order',
+        '',
+        'Card: 4111 1111 1111 1111 €\r\nsoftbreak',
+        '',
+      ].join('\n'),
+    );
+    expect(tableOf(components, 'inbox/mail.eml!/list.csv')).toEqual({ columns: ['name', 'ssn'], rows: [['Ann', '123-45-6789']] });
+    expect(errorsOf(components)).toEqual([
+      {
+        componentPath: 'inbox/mail.eml!/logoé.png',
+        type: ErrorType.CONTENT_UNSUPPORTED,
+        message: 'PNG image: no extractable text',
+      },
+    ]);
+  });
+
+  test('EML detected by content; HTML-only body converted', async () => {
+    const htmlOnly = 'From: a@b.c\nTo: d@e.f\nSubject: hi\nContent-Type: text/html\n\n<div>Hello <b>there</b></div>\n';
+    expect(textOf(await run(htmlOnly, 'message'), 'message')).toBe('From: a@b.c\nTo: d@e.f\nSubject: hi\n\nHello there\n');
+  });
+});
+
+describe('PDF', () => {
+  test('text of FlateDecoded pages, Tj/T*/TJ, escapes and WinAnsi', async () => {
+    const pdf = buildPdf([
+      ['Employee record', 'SSN 123-45-6789 (confidential)', 'Caf\u00e9 \u20ac costs'],
+      ['Page two'],
+    ]);
+    const components = await run(pdf, 'docs/hr.pdf');
+    expect(errorsOf(components)).toEqual([]);
+    expect(textOf(components, 'docs/hr.pdf')).toBe(
+      'Employee record\nSSN 123-45-6789 (confidential)\nCafé € costs\n\nPage two\n',
+    );
+  });
+
+  test('TJ kerning gaps become spaces; uncompressed streams work', async () => {
+    const pdf = buildPdf([['card number 4111111111111111']], { compress: false, kerned: true });
+    expect(textOf(await run(pdf, 'k.pdf'), 'k.pdf')).toBe('card number 4111111111111111\n');
+  });
+
+  test('corrupt PDF → CONTENT_CORRUPT; truncated PDF keeps its text and reports CONTENT_CORRUPT', async () => {
+    expect(errorsOf(await run('%PDF-1.7\ngarbage with no objects\n', 'bad.pdf'))).toEqual([
+      { componentPath: 'bad.pdf', type: ErrorType.CONTENT_CORRUPT, message: 'damaged PDF: no PDF objects found' },
+    ]);
+    const full = buildPdf([['First page text'], ['Second page text']], { compress: false });
+    const cut = full.subarray(0, full.indexOf('Second page'));
+    const components = await run(cut, 'cut.pdf');
+    expect(textOf(components, 'cut.pdf')).toBe('First page text\n');
+    expect(errorsOf(components)).toEqual([
+      expect.objectContaining({ componentPath: 'cut.pdf', type: ErrorType.CONTENT_CORRUPT }),
+    ]);
+  });
+
+  test('encrypted PDF → CONTENT_UNSUPPORTED', async () => {
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< /Root 1 0 R /Encrypt 5 0 R >>\n%%EOF\n');
+    expect(errorsOf(await run(pdf, 'locked.pdf'))).toEqual([
+      { componentPath: 'locked.pdf', type: ErrorType.CONTENT_UNSUPPORTED, message: 'encrypted PDF: text not extractable' },
+    ]);
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * Durability: worker processes killed with SIGKILL mid-enumeration and mid-classification, two
+ * workers sharing one scan, the Temporal server restarted from its database file, and the S3 server
+ * stopped for 20 s. Every scan must end with exactly the fixture's inventory and findings.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { ManagedProcess } from '../../src/services/managed-process';
+import { sleep } from '../../src/services/managed-process';
+import { startLocalS3 } from '../../src/services/seaweedfs';
+import { startTemporalDevServer } from '../../src/services/temporal';
+import type { ScanProgress } from '../../src/scan/types';
+import { SCAN_WORKFLOW_TYPE, progressQuery } from '../../workflows/definitions';
+import type { EnumerateCheckpoint, EnumerateResult, ScanWorkflowInput } from '../../workflows/types';
+import {
+  activityStarts,
+  findingCounts,
+  inProcessWorker,
+  services,
+  setupScanTestEnv,
+  startScan,
+  startWorkerProcess,
+  unique,
+  waitFor,
+  waitForWorkerReady,
+  workflowBundle,
+  type ScanTestEnv,
+} from './helpers';
+
+const FILES = 8000;
+let env: ScanTestEnv;
+let dir: string;
+const processes: ManagedProcess[] = [];
+
+async function objectCount(scanId: string, status?: string): Promise<number> {
+  const { rows } = await env.store.pool.query(
+    `SELECT count(*) AS n FROM assay.objects WHERE scan_id = $1 AND ($2::text IS NULL OR status = $2)`,
+    [scanId, status ?? null],
+  );
+  return Number(rows[0].n);
+}
+
+/** The heartbeat details Temporal holds for the pending `enumerate` activity, if any. */
+async function enumerateCheckpoint(handle: WorkflowHandle): Promise<EnumerateCheckpoint | undefined> {
+  const description = await handle.describe();
+  for (const pending of description.raw.pendingActivities ?? []) {
+    if (pending.activityType?.name !== 'enumerate') continue;
+    const payload = pending.heartbeatDetails?.payloads?.[0];
+    if (payload) return defaultPayloadConverter.fromPayload<EnumerateCheckpoint>(payload);
+  }
+  return undefined;
+}
+
+async function completedResults<T>(handle: WorkflowHandle, activityType: string): Promise<Array<{ result: T; attempt: number }>> {
+  const history = await handle.fetchHistory();
+  const scheduled = new Map<string, string>();
+  const attempts = new Map<string, number>();
+  const results: Array<{ result: T; attempt: number }> = [];
+  for (const event of history.events ?? []) {
+    if (event.activityTaskScheduledEventAttributes) scheduled.set(String(event.eventId), event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+    if (event.activityTaskStartedEventAttributes) {
+      attempts.set(String(event.activityTaskStartedEventAttributes.scheduledEventId), event.activityTaskStartedEventAttributes.attempt ?? 1);
+    }
+    const done = event.activityTaskCompletedEventAttributes;
+    if (done && scheduled.get(String(done.scheduledEventId)) === activityType) {
+      const payload = done.result?.payloads?.[0];
+      results.push({ result: defaultPayloadConverter.fromPayload<T>(payload!), attempt: attempts.get(String(done.scheduledEventId)) ?? 1 });
+    }
+  }
+  return results;
+}
+
+async function spawnWorker(taskQueue: string, extraEnv: Record<string, string> = {}, address?: string): Promise<ManagedProcess> {
+  const proc = await startWorkerProcess(env, taskQueue, extraEnv, { address });
+  processes.push(proc);
+  await waitForWorkerReady(proc);
+  return proc;
+}
+
+beforeAll(async () => {
+  env = await setupScanTestEnv();
+  await workflowBundle();
+  dir = await mkdtemp(path.join(os.tmpdir(), 'assay-durable-'));
+  const writes: Array<Promise<void>> = [];
+  for (let i = 0; i < FILES; i++) {
+    const sub = path.join(dir, `d${String(i % 40).padStart(2, '0')}`);
+    if (i < 40) await import('node:fs/promises').then((fs) => fs.mkdir(sub));
+    writes.push(writeFile(path.join(sub, `f${String(i).padStart(5, '0')}.txt`), `record ${i}\ncontact: person${i}@example.com\n`));
+    if (writes.length >= 256) await Promise.all(writes.splice(0));
+  }
+  await Promise.all(writes);
+});
+
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.kill()));
+  await rm(dir, { recursive: true, force: true });
+  await env?.close();
+});
+
+const fileScan = (options: ScanWorkflowInput['options']): ScanWorkflowInput => ({
+  datasource: { id: 'durable', type: 'filesystem', config: { roots: [dir] } },
+  options: { heartbeatTimeoutSeconds: 3, ...options },
+});
+
+test('kill -9 during enumeration and again during classification: resumes from checkpoints, nothing lost or doubled', async () => {
+  const taskQueue = unique('crash');
+  const first = await spawnWorker(taskQueue);
+  const workflowId = unique('scan-crash');
+  // One long enumeration slice of small batches, so the kill lands mid-slice.
+  const handle = await startScan(env, taskQueue, fileScan({ batchSize: 20, sliceBatches: 10_000, sliceSeconds: 600, maxConcurrentBatches: 4 }), workflowId);
+
+  let checkpoint: EnumerateCheckpoint | undefined;
+  await waitFor('an enumeration checkpoint', async () => {
+    checkpoint = await enumerateCheckpoint(handle);
+    return (checkpoint?.nextBatchNo ?? 0) >= 10;
+  }, 60_000, 50);
+  await first.kill();
+  const killedAt = checkpoint as EnumerateCheckpoint;
+  expect(await objectCount(workflowId)).toBeLessThan(FILES);
+
+  const second = await spawnWorker(taskQueue);
+  await waitFor('classification under way', async () => (await objectCount(workflowId, 'classified')) >= FILES / 5, 120_000, 50);
+  await second.kill();
+  await spawnWorker(taskQueue);
+
+  const result = (await handle.result()) as ScanProgress;
+  expect(result).toMatchObject({ phase: 'completed', enumerated: FILES, classified: FILES, failed: 0, skipped: 0 });
+  expect(await findingCounts(env.store, workflowId)).toEqual({ EMAIL_ADDRESS: FILES });
+  const report = await env.store.report(workflowId);
+  expect(report.coverage).toEqual({ enumerated: FILES, classified: FILES, failed: 0, skipped: 0 });
+
+  // Enumeration resumed from the heartbeat checkpoint on the retried attempt, not from batch 0.
+  const slices = await completedResults<EnumerateResult>(handle, 'enumerate');
+  const resumed = slices.find((s) => s.result.resumedFromBatchNo !== undefined);
+  expect(resumed?.attempt).toBeGreaterThanOrEqual(2);
+  expect(resumed?.result.resumedFromBatchNo).toBeGreaterThanOrEqual(killedAt.nextBatchNo);
+  expect(resumed?.result.firstBatchNo).toBe(0);
+  const log = await readFile(processes[1].logFile, 'utf8');
+  expect(log).toMatch(/enumeration resumed from checkpoint/);
+  // Some batch was retried after the second kill.
+  const starts = await activityStarts(handle);
+  expect(starts.some((s) => s.type === 'classifyBatch' && s.attempt >= 2)).toBe(true);
+});
+
+test('two worker processes on one task queue share a scan with the same results as one', async () => {
+  const taskQueue = unique('shared');
+  await Promise.all([spawnWorker(taskQueue), spawnWorker(taskQueue)]);
+  const workflowId = unique('scan-shared');
+  const handle = await startScan(env, taskQueue, fileScan({ batchSize: 100, maxConcurrentBatches: 8, sliceBatches: 10 }), workflowId);
+  const result = (await handle.result()) as ScanProgress;
+  expect(result).toMatchObject({ phase: 'completed', enumerated: FILES, classified: FILES, failed: 0 });
+  expect(await findingCounts(env.store, workflowId)).toEqual({ EMAIL_ADDRESS: FILES });
+  const identities = new Map<string, number>();
+  for (const start of await activityStarts(handle)) {
+    if (start.type === 'classifyBatch') identities.set(start.identity, (identities.get(start.identity) ?? 0) + 1);
+  }
+  expect(identities.size).toBe(2);
+  for (const count of identities.values()) expect(count).toBeGreaterThanOrEqual(1);
+});
+
+test('the Temporal server restarted from its database file mid-scan: the scan completes', async () => {
+  const dbFile = path.join(services.tmpRoot, unique('temporal-restart'), 'temporal.db');
+  let server = await startTemporalDevServer({ dbFile, uiPort: false });
+  const taskQueue = unique('restart');
+  let connection: Connection | undefined;
+  const worker = await inProcessWorker(env, taskQueue, { address: server.address });
+  const running = worker.worker.run();
+  try {
+    connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const workflowId = unique('scan-restart');
+    await waitFor('namespace ready', async () =>
+      client.workflow
+        .start(SCAN_WORKFLOW_TYPE, { taskQueue, workflowId, args: [fileScan({ batchSize: 40, maxConcurrentBatches: 2, sliceBatches: 5 })] })
+        .then(() => true)
+        .catch(() => false),
+    );
+    const handle = client.workflow.getHandle(workflowId);
+    await waitFor('some progress', async () => (await objectCount(workflowId, 'classified')) >= 400, 60_000, 50);
+    await server.stop();
+    await sleep(1000);
+    server = await startTemporalDevServer({ dbFile, uiPort: false, port: server.port });
+    let result: ScanProgress | undefined;
+    await waitFor('the scan result', async () => {
+      result = (await handle.result().catch(() => undefined)) as ScanProgress | undefined;
+      return result !== undefined;
+    }, 180_000, 500);
+    expect(result).toMatchObject({ phase: 'completed', enumerated: FILES, classified: FILES, failed: 0 });
+    expect(await findingCounts(env.store, workflowId)).toEqual({ EMAIL_ADDRESS: FILES });
+  } finally {
+    worker.worker.shutdown();
+    await running.catch(() => undefined);
+    await worker.close();
+    await connection?.close();
+    await server.stop();
+  }
+});
+
+test('the S3 server stopped for 20 s: activities retry, then the scan completes', async () => {
+  const s3Dir = path.join(services.tmpRoot, unique('s3-outage'));
+  const identity = { name: 'admin', accessKey: 'outageadmin', secretKey: 'outage-secret-key', actions: ['Admin', 'Read', 'List', 'Write'] };
+  let s3Server = await startLocalS3({ dir: s3Dir, identities: [identity] });
+  const client = new S3Client({
+    endpoint: s3Server.endpoint,
+    region: s3Server.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: identity.accessKey, secretAccessKey: identity.secretKey },
+  });
+  const objects = 300;
+  process.env.ASSAY_OUTAGE_KEY = identity.accessKey;
+  process.env.ASSAY_OUTAGE_SECRET = identity.secretKey;
+  const taskQueue = unique('s3-outage');
+  const worker = await inProcessWorker(env, taskQueue);
+  const running = worker.worker.run();
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: 'outage' }));
+    for (let i = 0; i < objects; i++) {
+      await client.send(new PutObjectCommand({ Bucket: 'outage', Key: `docs/${String(i).padStart(4, '0')}.txt`, Body: `mail: s3user${i}@example.com\n` }));
+    }
+    const workflowId = unique('scan-s3-outage');
+    const handle = await startScan(
+      env,
+      taskQueue,
+      {
+        datasource: {
+          id: 'outage',
+          type: 's3',
+          config: {
+            bucket: 'outage',
+            endpoint: s3Server.endpoint,
+            forcePathStyle: true,
+            accessKeyIdEnv: 'ASSAY_OUTAGE_KEY',
+            secretAccessKeyEnv: 'ASSAY_OUTAGE_SECRET',
+            connectTimeoutMs: 1000,
+            requestTimeoutMs: 5000,
+          },
+        },
+        options: { batchSize: 10, maxConcurrentBatches: 1, heartbeatTimeoutSeconds: 10 },
+      },
+      workflowId,
+    );
+    await waitFor('some progress', async () => (await handle.query(progressQuery)).classified >= 30, 60_000, 20);
+    await s3Server.stop();
+    await sleep(20_000);
+    const during = await handle.query(progressQuery);
+    expect(during.classified).toBeLessThan(objects);
+    s3Server = await startLocalS3({ dir: s3Dir, identities: [identity], ports: s3Server.allPorts });
+    const result = (await handle.result()) as ScanProgress;
+    expect(result).toMatchObject({ phase: 'completed', enumerated: objects, classified: objects, failed: 0 });
+    expect(await findingCounts(env.store, workflowId)).toEqual({ EMAIL_ADDRESS: objects });
+    const starts = await activityStarts(handle);
+    expect(starts.some((s) => s.attempt >= 2)).toBe(true);
+  } finally {
+    worker.worker.shutdown();
+    await running.catch(() => undefined);
+    await worker.close();
+    client.destroy();
+    await s3Server.stop();
+  }
+});

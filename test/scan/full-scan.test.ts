@@ -1,0 +1,216 @@
+/**
+ * Full scans through a real Temporal dev server, a real worker and real sources, ending with exactly
+ * the findings the fixtures hold; failures that must end a scan fast; the replay (determinism) guard.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Worker } from '@temporalio/worker';
+import mysql from 'mysql2/promise';
+import { Client as PgClient } from 'pg';
+import { PROJECT_ROOT } from '../../src/services/tools';
+import { progressQuery } from '../../workflows/definitions';
+import { findingCounts, luhnCard, runScan, services, setupScanTestEnv, startScan, unique, withWorker, workflowBundle, type ScanTestEnv } from './helpers';
+
+const HISTORY_DIR = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
+
+// Fixture: 3 documents, 4 e-mail addresses and 2 valid card numbers in all, one clean file.
+const CARD_A = luhnCard('453201511283036');
+const CARD_B = luhnCard('542523343010990');
+const DOCUMENTS: Record<string, string> = {
+  'contacts.txt': 'Team contacts\nalice.smith@example.com\nbob.jones@example.org\ncarol@example.net\n',
+  'billing/payment.txt': `Customer email: dave@example.com\nCredit card number: ${CARD_A}\nBackup card: ${CARD_B}\n`,
+  'notes/readme.txt': 'Nothing sensitive here, just notes about the quarterly plan.\n',
+};
+const EXPECTED_DOCUMENT_FINDINGS = { EMAIL_ADDRESS: 4, CREDIT_CARD_NUMBER: 2 };
+
+// Tables: 5 customers with an email and a card each; a clean table.
+const CUSTOMERS = Array.from({ length: 5 }, (_, i) => ({
+  id: i + 1,
+  email: `customer${i + 1}@example.com`,
+  card: luhnCard(`4556737586899${String(i).padStart(2, '0')}`),
+}));
+const EXPECTED_TABLE_FINDINGS = { EMAIL_ADDRESS: 5, CREDIT_CARD_NUMBER: 5 };
+
+let env: ScanTestEnv;
+let docsDir: string;
+const taskQueue = unique('full-scan');
+
+beforeAll(async () => {
+  env = await setupScanTestEnv();
+  await workflowBundle();
+  docsDir = await mkdtemp(path.join(os.tmpdir(), 'assay-docs-'));
+  for (const [name, text] of Object.entries(DOCUMENTS)) {
+    await mkdir(path.dirname(path.join(docsDir, name)), { recursive: true });
+    await writeFile(path.join(docsDir, name), text);
+  }
+});
+
+afterAll(async () => {
+  await rm(docsDir, { recursive: true, force: true });
+  await env?.close();
+});
+
+test('filesystem: a full scan finds exactly the fixture findings; its history replays deterministically', async () => {
+  await withWorker(env, taskQueue, async () => {
+    const workflowId = unique('scan-fs');
+    const handle = await startScan(env, taskQueue, {
+      datasource: { id: 'docs', type: 'filesystem', config: { roots: [docsDir] } },
+      options: { batchSize: 2, maxConcurrentBatches: 2 },
+    }, workflowId);
+    const result = await handle.result();
+    expect(result).toMatchObject({ scanId: workflowId, phase: 'completed', enumerated: 3, classified: 3, failed: 0, skipped: 0 });
+    expect(result.findingsByInfoType).toEqual(EXPECTED_DOCUMENT_FINDINGS);
+    expect(await findingCounts(env.store, workflowId)).toEqual(EXPECTED_DOCUMENT_FINDINGS);
+    const report = await env.store.report(workflowId);
+    expect(report.scan.phase).toBe('completed');
+    expect(report.coverage).toEqual({ enumerated: 3, classified: 3, failed: 0, skipped: 0 });
+    // The query answers after completion too.
+    expect((await handle.query(progressQuery)).phase).toBe('completed');
+    // The Temporal UI sees where the scan stands.
+    const description = await handle.describe();
+    expect(description.searchAttributes).toMatchObject({ AssayPhase: ['completed'], AssayDatasource: ['docs'], AssayDatasourceType: ['filesystem'] });
+
+    // Determinism guard: this history, and every saved one, replays on the current workflow code.
+    const history = await handle.fetchHistory();
+    await mkdir(HISTORY_DIR, { recursive: true });
+    const saved = path.join(HISTORY_DIR, 'scan-filesystem.json');
+    if (process.env.ASSAY_RECORD_HISTORIES || !(await readFile(saved).catch(() => undefined))) {
+      await writeFile(saved, JSON.stringify(history, null, 1));
+    }
+    const histories = [{ workflowId, history }];
+    for (const file of (await readdir(HISTORY_DIR)).filter((f) => f.endsWith('.json'))) {
+      histories.push({ workflowId: file, history: JSON.parse(await readFile(path.join(HISTORY_DIR, file), 'utf8')) });
+    }
+    const { code } = await workflowBundle();
+    for await (const replay of Worker.runReplayHistories({ workflowBundle: { code } }, histories)) {
+      expect({ workflowId: replay.workflowId, error: replay.error?.message }).toEqual({ workflowId: replay.workflowId, error: undefined });
+    }
+  });
+});
+
+test('S3: a full scan of a bucket finds exactly the fixture findings', async () => {
+  const s3 = new S3Client({ endpoint: services.s3.endpoint, region: services.s3.region, forcePathStyle: true, credentials: services.s3.admin });
+  const bucket = unique('scan').toLowerCase();
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  process.env.ASSAY_TEST_S3_KEY = services.s3.admin.accessKeyId;
+  process.env.ASSAY_TEST_S3_SECRET = services.s3.admin.secretAccessKey;
+  try {
+    for (const [key, text] of Object.entries(DOCUMENTS)) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: text }));
+    const result = await withWorker(env, taskQueue, () =>
+      runScan(env, taskQueue, {
+        datasource: {
+          id: 'bucket',
+          type: 's3',
+          config: {
+            bucket,
+            endpoint: services.s3.endpoint,
+            region: services.s3.region,
+            forcePathStyle: true,
+            accessKeyIdEnv: 'ASSAY_TEST_S3_KEY',
+            secretAccessKeyEnv: 'ASSAY_TEST_S3_SECRET',
+          },
+        },
+      }),
+    );
+    expect(result).toMatchObject({ phase: 'completed', enumerated: 3, classified: 3, failed: 0 });
+    expect(await findingCounts(env.store, result.scanId)).toEqual(EXPECTED_DOCUMENT_FINDINGS);
+  } finally {
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    for (const object of listed.Contents ?? []) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key }));
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    s3.destroy();
+  }
+});
+
+describe('databases', () => {
+  const database = `scan_src_${Date.now().toString(36)}`;
+
+  test('PostgreSQL: a full scan finds exactly the fixture findings; a wrong password fails fast, non-retryably', async () => {
+    const admin = new PgClient({ ...services.postgres, database: 'postgres' });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    const db = new PgClient({ ...services.postgres, database });
+    await db.connect();
+    process.env.ASSAY_TEST_PG_PASSWORD = services.postgres.password;
+    process.env.ASSAY_TEST_PG_WRONG = 'not-the-password';
+    try {
+      await db.query('CREATE TABLE customers (id int PRIMARY KEY, email text, card text)');
+      await db.query('CREATE TABLE plans (id int PRIMARY KEY, title text)');
+      for (const c of CUSTOMERS) await db.query('INSERT INTO customers VALUES ($1, $2, $3)', [c.id, c.email, c.card]);
+      await db.query(`INSERT INTO plans VALUES (1, 'quarterly plan'), (2, 'annual review')`);
+      const config = { host: services.postgres.host, port: services.postgres.port, user: services.postgres.user, database };
+
+      await withWorker(env, taskQueue, async () => {
+        const result = await runScan(env, taskQueue, { datasource: { id: 'crm', type: 'postgres', config: { ...config, passwordEnv: 'ASSAY_TEST_PG_PASSWORD' } } });
+        expect(result).toMatchObject({ phase: 'completed', enumerated: 2, classified: 2, failed: 0 });
+        expect(await findingCounts(env.store, result.scanId)).toEqual(EXPECTED_TABLE_FINDINGS);
+        const report = await env.store.report(result.scanId);
+        expect(new Set(report.columns.map((c) => `${c.column}:${c.infoType}`))).toEqual(new Set(['email:EMAIL_ADDRESS', 'card:CREDIT_CARD_NUMBER']));
+
+        const started = Date.now();
+        const handle = await startScan(env, taskQueue, { datasource: { id: 'crm', type: 'postgres', config: { ...config, passwordEnv: 'ASSAY_TEST_PG_WRONG' } } });
+        const failure = await handle.result().then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(failure).toBeInstanceOf(WorkflowFailedError);
+        const cause = (failure as WorkflowFailedError).cause;
+        expect(cause).toBeInstanceOf(ApplicationFailure);
+        expect((cause as ApplicationFailure).type).toBe('RIGHTS_AUTHENTICATION_FAILED');
+        expect((cause as ApplicationFailure).nonRetryable).toBe(true);
+        expect(Date.now() - started).toBeLessThan(20_000);
+        // Failed once, not retried.
+        const history = await handle.fetchHistory();
+        const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes?.attempt);
+        expect(attempts).toEqual([1]);
+      });
+    } finally {
+      await db.end();
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+
+  test('MariaDB: a full scan finds exactly the fixture findings', async () => {
+    const conn = await mysql.createConnection({ ...services.mariadb });
+    process.env.ASSAY_TEST_MARIADB_PASSWORD = services.mariadb.password;
+    try {
+      await conn.query(`CREATE DATABASE ${database}`);
+      await conn.query(`CREATE TABLE ${database}.customers (id int PRIMARY KEY, email varchar(100), card varchar(32))`);
+      await conn.query(`CREATE TABLE ${database}.plans (id int PRIMARY KEY, title varchar(100))`);
+      for (const c of CUSTOMERS) await conn.query(`INSERT INTO ${database}.customers VALUES (?, ?, ?)`, [c.id, c.email, c.card]);
+      await conn.query(`INSERT INTO ${database}.plans VALUES (1, 'quarterly plan'), (2, 'annual review')`);
+      const result = await withWorker(env, taskQueue, () =>
+        runScan(env, taskQueue, {
+          datasource: {
+            id: 'shop',
+            type: 'mysql',
+            config: { host: services.mariadb.host, port: services.mariadb.port, user: services.mariadb.user, passwordEnv: 'ASSAY_TEST_MARIADB_PASSWORD', database },
+          },
+        }),
+      );
+      expect(result).toMatchObject({ phase: 'completed', enumerated: 2, classified: 2, failed: 0 });
+      expect(await findingCounts(env.store, result.scanId)).toEqual(EXPECTED_TABLE_FINDINGS);
+    } finally {
+      await conn.query(`DROP DATABASE IF EXISTS ${database}`);
+      await conn.end();
+    }
+  });
+});
+
+test('an invalid config fails the scan at once with CONFIGURATION_INVALID naming the field', async () => {
+  await withWorker(env, taskQueue, async () => {
+    const handle = await startScan(env, taskQueue, { datasource: { id: 'docs', type: 'filesystem', config: { roots: ['relative/path'] } } });
+    const failure = (await handle.result().catch((err: unknown) => err)) as WorkflowFailedError;
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure.cause as ApplicationFailure).type).toBe('CONFIGURATION_INVALID');
+    expect(failure.cause?.message).toMatch(/datasource\.config\.roots/);
+    const bad = await startScan(env, taskQueue, { datasource: { id: 'docs', type: 'filesystem', config: { roots: [docsDir] } }, options: { batchSize: 0 } });
+    const badFailure = (await bad.result().catch((err: unknown) => err)) as WorkflowFailedError;
+    expect(badFailure.cause?.message).toMatch(/options\.batchSize/);
+  });
+});
