@@ -364,57 +364,71 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
         }
       }
 
-      // Content and classification, object by object, in the connector's order.
-      let remaining = candidates.map((r) => r.objectId);
-      while (remaining.length > 0) {
-        const seen = new Set<string>();
-        try {
-          const contentPacket = packet(scanId, datasource, remaining, {}, options);
-          if (connector.kind === 'file') {
-            for await (const group of groupByObject<ContentComponent>(connector.getObjectContent(contentPacket))) {
-              throwIfCancelled();
-              seen.add(group.objectId);
-              const errors = group.items.filter((c) => c.kind === 'error');
-              if (errors.length > 0 && errors.length === group.items.length) {
-                const first = errors[0].error ?? { type: ErrorType.INTERNAL, message: 'unreadable content' };
-                await fail(group.objectId, first.type, first.message);
-              } else {
-                await classified(await classifier.classifyComponents(group.objectId, group.items));
+      // Content and classification: chunks of the batch read in parallel lanes (I/O overlaps CPU).
+      const readChunk = async (chunk: string[]) => {
+        let remaining = chunk;
+        while (remaining.length > 0) {
+          const seen = new Set<string>();
+          try {
+            const contentPacket = packet(scanId, datasource, remaining, {}, options);
+            if (connector.kind === 'file') {
+              for await (const group of groupByObject<ContentComponent>(connector.getObjectContent(contentPacket))) {
+                throwIfCancelled();
+                seen.add(group.objectId);
+                const errors = group.items.filter((c) => c.kind === 'error');
+                if (errors.length > 0 && errors.length === group.items.length) {
+                  const first = errors[0].error ?? { type: ErrorType.INTERNAL, message: 'unreadable content' };
+                  await fail(group.objectId, first.type, first.message);
+                } else {
+                  await classified(await classifier.classifyComponents(group.objectId, group.items));
+                }
+              }
+            } else {
+              for await (const group of groupByObject<DatabaseRow>(connector.getObjectContent(contentPacket))) {
+                throwIfCancelled();
+                seen.add(group.objectId);
+                const errorRow = group.items.find((row) => row.error);
+                const rows = group.items.filter((row) => !row.error);
+                if (errorRow?.error && rows.length === 0) {
+                  await fail(group.objectId, errorRow.error.type, errorRow.error.message);
+                  continue;
+                }
+                const results = await classifier.classifyRows(rows);
+                const result = results.find((r) => r.objectId === group.objectId) ?? emptyClassification(group.objectId);
+                if (errorRow?.error) {
+                  result.failures.push({ componentPath: group.objectId, type: errorRow.error.type, message: errorRow.error.message });
+                }
+                await classified(result);
               }
             }
-          } else {
-            for await (const group of groupByObject<DatabaseRow>(connector.getObjectContent(contentPacket))) {
-              throwIfCancelled();
-              seen.add(group.objectId);
-              const errorRow = group.items.find((row) => row.error);
-              const rows = group.items.filter((row) => !row.error);
-              if (errorRow?.error && rows.length === 0) {
-                await fail(group.objectId, errorRow.error.type, errorRow.error.message);
-                continue;
-              }
-              const results = await classifier.classifyRows(rows);
-              const result = results.find((r) => r.objectId === group.objectId) ?? emptyClassification(group.objectId);
-              if (errorRow?.error) {
-                result.failures.push({ componentPath: group.objectId, type: errorRow.error.type, message: errorRow.error.message });
-              }
-              await classified(result);
+            // Objects the connector yielded nothing for (empty files, empty tables) have no findings.
+            for (const objectId of remaining) if (!seen.has(objectId)) await classified(emptyClassification(objectId));
+            remaining = [];
+          } catch (err) {
+            const platform = err instanceof PlatformError ? err : errorHandler.wrap(err, {}, 'read content');
+            const objectId = typeof platform.context.objectId === 'string' ? platform.context.objectId : undefined;
+            // An object-level failure the connector threw instead of yielding: record it, go on with the rest.
+            if (
+              platform.scope === 'object' &&
+              platform.type !== ErrorType.INTERNAL &&
+              objectId &&
+              remaining.includes(objectId) &&
+              !ctx.cancellationSignal.aborted
+            ) {
+              await fail(objectId, platform.type, platform.message);
+              remaining = remaining.filter((id) => id !== objectId && !seen.has(id));
+              continue;
             }
+            throw platform;
           }
-          // Objects the connector yielded nothing for (empty files, empty tables) have no findings.
-          for (const objectId of remaining) if (!seen.has(objectId)) await classified(emptyClassification(objectId));
-          remaining = [];
-        } catch (err) {
-          const platform = err instanceof PlatformError ? err : errorHandler.wrap(err, {}, 'read content');
-          const objectId = typeof platform.context.objectId === 'string' ? platform.context.objectId : undefined;
-          // An object-level failure the connector threw instead of yielding: record it, go on with the rest.
-          if (platform.scope === 'object' && platform.type !== ErrorType.INTERNAL && objectId && remaining.includes(objectId) && !ctx.cancellationSignal.aborted) {
-            await fail(objectId, platform.type, platform.message);
-            remaining = remaining.filter((id) => id !== objectId && !seen.has(id));
-            continue;
-          }
-          throw platform;
         }
-      }
+      };
+      const ids = candidates.map((r) => r.objectId);
+      const lanes = options.contentConcurrency ?? (connector.kind === 'file' ? 8 : 2);
+      const chunkSize = connector.kind === 'file' ? Math.max(1, Math.min(32, Math.ceil(ids.length / lanes))) : 1;
+      const chunks: string[][] = [];
+      for (let i = 0; i < ids.length; i += chunkSize) chunks.push(ids.slice(i, i + chunkSize));
+      await runLanes(chunks, lanes, readChunk);
       await flush(true);
       logger.debug('batch classified', { batchNo: input.batchNo, ...counts, findingsByInfoType: undefined });
       return counts;
@@ -441,6 +455,24 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
   });
 
   return { prepareScan, enumerate, classifyBatch, finishScan };
+}
+
+/** Runs `fn` over `items` with at most `lanes` at once; the first failure stops new work and is thrown. */
+async function runLanes<T>(items: readonly T[], lanes: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(lanes, items.length)) }, lane));
+  if (failure) throw failure.error;
 }
 
 /**

@@ -38,6 +38,7 @@ export const scanOptionsSchema = z.strictObject({
   sliceSeconds: int('sliceSeconds', 1, 3600),
   heartbeatTimeoutSeconds: int('heartbeatTimeoutSeconds', 2, 3600),
   maxBatchesPerRun: int('maxBatchesPerRun', 1, 1_000_000),
+  contentConcurrency: int('contentConcurrency', 1, 64),
 });
 
 /** Defaults applied where the workflow input leaves an option out. */

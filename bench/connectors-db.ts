@@ -41,7 +41,10 @@ interface Figure {
 const figures: Figure[] = [];
 
 function packet(objectId: string): WorkPacket {
-  return { header: { taskId: 'b', traceId: 'b', scanId: 'b', datasourceId }, payload: { objectIds: [objectId] } };
+  return {
+    header: { taskId: 'b', traceId: 'b', scanId: 'b', datasourceId },
+    payload: { objectIds: [objectId] },
+  };
 }
 
 async function timed(target: string, pathName: string, run: () => Promise<number>): Promise<void> {
@@ -51,7 +54,9 @@ async function timed(target: string, pathName: string, run: () => Promise<number
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (rows !== ROWS) throw new Error(`${target} ${pathName}: read ${rows} rows, expected ${ROWS}`);
     figures.push({ target, path: pathName, rows, seconds });
-    console.log(`${target.padEnd(10)} ${pathName.padEnd(8)} ${rows} rows in ${seconds.toFixed(2)} s = ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`);
+    console.log(
+      `${target.padEnd(10)} ${pathName.padEnd(8)} ${rows} rows in ${seconds.toFixed(2)} s = ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`,
+    );
   }
 }
 
@@ -68,7 +73,13 @@ async function countBatches(iterable: AsyncIterable<DatabaseRow[]>): Promise<num
 }
 
 async function benchPostgres(pg: LocalPostgres): Promise<void> {
-  const admin = new Client({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: 'postgres' });
+  const admin = new Client({
+    host: pg.host,
+    port: pg.port,
+    user: pg.user,
+    password: pg.password,
+    database: 'postgres',
+  });
   await admin.connect();
   const started = Date.now();
   await admin.query(`CREATE TABLE bench AS
@@ -102,7 +113,12 @@ async function benchPostgres(pg: LocalPostgres): Promise<void> {
     maxConnections: 1,
     fetchRows: FETCH_ROWS,
   });
-  const connector = postgresConnector.create({ datasourceId, logger, errorHandler, config }) as PostgresConnector;
+  const connector = postgresConnector.create({
+    datasourceId,
+    logger,
+    errorHandler,
+    config,
+  }) as PostgresConnector;
   const objectId = `${datasourceId}:public.bench`;
   await timed('postgres', 'batches', () => countBatches(connector.getObjectContentBatches(packet(objectId))));
   await timed('postgres', 'rows', () => countRows(connector.getObjectContent(packet(objectId))));
@@ -111,11 +127,18 @@ async function benchPostgres(pg: LocalPostgres): Promise<void> {
 }
 
 async function benchMariadb(db: LocalMariadb): Promise<void> {
-  const admin = await mysql.createConnection({ host: db.host, port: db.port, user: db.user, password: db.password });
+  const admin = await mysql.createConnection({
+    host: db.host,
+    port: db.port,
+    user: db.user,
+    password: db.password,
+  });
   await admin.query('CREATE DATABASE bench');
   await admin.query('USE bench');
   const started = Date.now();
-  await admin.query(`CREATE TABLE bench (id INT PRIMARY KEY, name VARCHAR(40), email VARCHAR(60), token CHAR(32), note VARCHAR(80))`);
+  await admin.query(
+    `CREATE TABLE bench (id INT PRIMARY KEY, name VARCHAR(40), email VARCHAR(60), token CHAR(32), note VARCHAR(80))`,
+  );
   await admin.query(`INSERT INTO bench
     SELECT seq, CONCAT('Person ', seq), CONCAT('user', seq, '@example.com'), MD5(seq),
            CONCAT('note number ', seq, ' about nothing in particular')
@@ -162,16 +185,24 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
   try {
     const [pg, maria] = await Promise.all([
-      startLocalPostgres({ dataDir: path.join(tmpRoot, 'postgres', 'data'), superuserPassword: randomBytes(12).toString('hex') }).then((s) => {
+      startLocalPostgres({
+        dataDir: path.join(tmpRoot, 'postgres', 'data'),
+        superuserPassword: randomBytes(12).toString('hex'),
+      }).then((s) => {
         stops.push(() => s.stop());
         return s;
       }),
-      startLocalMariadb({ dataDir: path.join(tmpRoot, 'mariadb'), rootPassword: randomBytes(12).toString('hex') }).then((s) => {
+      startLocalMariadb({
+        dataDir: path.join(tmpRoot, 'mariadb'),
+        rootPassword: randomBytes(12).toString('hex'),
+      }).then((s) => {
         stops.push(() => s.stop());
         return s;
       }),
     ]);
-    console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${ROWS} rows, fetchRows ${FETCH_ROWS}`);
+    console.log(
+      `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${ROWS} rows, fetchRows ${FETCH_ROWS}`,
+    );
     if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'postgres') await benchPostgres(pg);
     if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'mariadb') await benchMariadb(maria);
     console.log('\nbest of runs (rows/s per connection):');
@@ -180,7 +211,8 @@ async function main(): Promise<void> {
       const key = `${f.target} ${f.path}`;
       best.set(key, Math.max(best.get(key) ?? 0, f.rows / f.seconds));
     }
-    for (const [key, rate] of best) console.log(`  ${key.padEnd(18)} ${Math.round(rate).toLocaleString('en-US')}`);
+    for (const [key, rate] of best)
+      console.log(`  ${key.padEnd(18)} ${Math.round(rate).toLocaleString('en-US')}`);
     console.log('  targets: postgres ≥ 500,000; mysql ≥ 750,000');
   } finally {
     await cleanup();

@@ -9,12 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mapWithConcurrency } from '../src/connectors/common';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { S3Connector, s3ConfigSchema } from '../src/connectors/s3';
 import { ErrorHandler } from '../src/core/error-handler';
 import { SystemLogger } from '../src/core/logger';
 import { startLocalS3 } from '../src/services/seaweedfs';
+import { putEmptyObjects } from '../test/connectors/s3-fast-put';
 
 const KEYS = Number(process.env.BENCH_S3_KEYS ?? 50_000);
 const ROUNDS = Number(process.env.BENCH_S3_ROUNDS ?? 3);
@@ -56,9 +56,7 @@ async function main(): Promise<void> {
     await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const uploadStart = performance.now();
     const keys = Array.from({ length: KEYS }, (_, i) => key(i));
-    await mapWithConcurrency(keys, 64, (k) =>
-      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: k, Body: '', ContentLength: 0 })),
-    );
+    await putEmptyObjects({ ...credentials, endpoint: s3.endpoint, region: s3.region }, BUCKET, keys);
     const uploadSeconds = (performance.now() - uploadStart) / 1000;
     console.log(
       `uploaded ${KEYS} keys in ${uploadSeconds.toFixed(1)} s (${(KEYS / uploadSeconds).toFixed(0)} puts/s)`,

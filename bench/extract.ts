@@ -55,11 +55,13 @@ async function main(): Promise<void> {
   await measure('text', 'big.txt', () => Readable.from(generate(SIZE, textLine)), SIZE);
   const csvLine = (n: number) => `${n},"Doe, Jane ${n}",user${n}@example.com,4111111111111111\n`;
   await measure('csv', 'big.csv', () => Readable.from(generate(SIZE, csvLine, 'id,name,email,card\n')), SIZE);
-  const jsonLine = (n: number) => `{"id":${n},"user":{"name":"Jane ${n}","email":"user${n}@example.com"},"tags":["a","b"]}\n`;
+  const jsonLine = (n: number) =>
+    `{"id":${n},"user":{"name":"Jane ${n}","email":"user${n}@example.com"},"tags":["a","b"]}\n`;
   await measure('ndjson', 'big.ndjson', () => Readable.from(generate(SIZE, jsonLine)), SIZE);
   const tarSize = Math.min(SIZE, 64 * 1024 * 1024);
   const files = [];
-  for (let i = 0; i < 8; i++) files.push({ name: `part${i}.txt`, data: Buffer.concat([...generate(tarSize / 8, textLine)]) });
+  for (let i = 0; i < 8; i++)
+    files.push({ name: `part${i}.txt`, data: Buffer.concat([...generate(tarSize / 8, textLine)]) });
   const tgz = zlib.gzipSync(await buildTar(files), { level: 1 });
   await measure('tar.gz', 'big.tar.gz', () => Readable.from([tgz]), tarSize);
 }

@@ -13,6 +13,8 @@ export interface ScanRunOptions extends ScanOptions {
   sliceSeconds?: number;
   /** Activity heartbeat timeout in seconds: how soon a crashed worker's activity is retried. Default 30. */
   heartbeatTimeoutSeconds?: number;
+  /** Objects read and classified at once inside one batch. Default 8 for files, 2 for databases. */
+  contentConcurrency?: number;
   /** Continue-as-new after this many classified batches in one run (tests); default: only when Temporal suggests. */
   maxBatchesPerRun?: number;
 }

@@ -11,12 +11,16 @@ import { EXIT, EXIT_CODES_HELP } from './exit-codes';
 import { processIo, type CliIo } from './io';
 import { registerClassify } from './integrations';
 
+/** package.json is two levels up from src/cli, three from dist/src/cli. */
 const VERSION: string = (() => {
-  try {
-    return (require('../../package.json') as { version: string }).version;
-  } catch {
-    return '0.0.0';
+  for (const candidate of ['../../package.json', '../../../package.json']) {
+    try {
+      return (require(candidate) as { version: string }).version;
+    } catch {
+      // try the next location
+    }
   }
+  return '0.0.0';
 })();
 
 const ENVIRONMENT_HELP = `Environment:

@@ -9,8 +9,8 @@ export interface TemporalSession {
   close(): Promise<void>;
 }
 
-/** Default 5 s: long enough for a remote cluster, short enough that a typo fails fast. */
-export async function connectTemporal(settings: Settings, connectTimeoutMs = 5000): Promise<TemporalSession> {
+/** Default 10 s: long enough for a remote or busy cluster, short enough that a typo fails fast. */
+export async function connectTemporal(settings: Settings, connectTimeoutMs = 10_000): Promise<TemporalSession> {
   let connection: Connection;
   try {
     connection = await Connection.connect({

@@ -79,7 +79,11 @@ export type MysqlConfig = z.output<typeof mysqlConfigSchema>;
 
 const SYSTEM_DATABASES = ['mysql', 'performance_schema', 'sys', 'information_schema'];
 /** MariaDB's system-versioned tables are plain tables for scanning; sequences are skipped. */
-const TABLE_TYPES: Record<string, ObjectType> = { 'BASE TABLE': 'table', 'SYSTEM VERSIONED': 'table', VIEW: 'view' };
+const TABLE_TYPES: Record<string, ObjectType> = {
+  'BASE TABLE': 'table',
+  'SYSTEM VERSIONED': 'table',
+  VIEW: 'view',
+};
 
 /** MariaDB's max_statement_time error (1969) has no mysql2 code name. */
 const MARIADB_STATEMENT_TIMEOUT_ERRNO = 1969;
@@ -121,7 +125,9 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
     this.logger = deps.logger.child({ connector: 'mysql', datasourceId: deps.datasourceId });
     this.errorHandler = deps.errorHandler;
     this.config = deps.config;
-    this.databases = (this.config.databases ?? [this.config.database]).filter((d) => !SYSTEM_DATABASES.includes(d.toLowerCase()));
+    this.databases = (this.config.databases ?? [this.config.database]).filter(
+      (d) => !SYSTEM_DATABASES.includes(d.toLowerCase()),
+    );
     this.filter = tableFilter(this.config.include, this.config.exclude);
   }
 
@@ -135,7 +141,11 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
     const pageSize = Math.max(batchSize, 500);
     for (;;) {
       this.throwIfAborted(packet);
-      const rows = await this.withConnection(packet, (conn) => this.catalogPage(conn, after, pageSize), 'enumerate tables');
+      const rows = await this.withConnection(
+        packet,
+        (conn) => this.catalogPage(conn, after, pageSize),
+        'enumerate tables',
+      );
       for (const row of rows) {
         after = { schema: row.schema, table: row.name };
         if (!this.filter(row.schema, row.name)) continue;
@@ -151,7 +161,11 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
     if (pending.length > 0 && lastEmitted) yield discoveredBatch(pending, tableCursor(lastEmitted));
   }
 
-  private async catalogPage(conn: PoolConnection, after: TableRef | undefined, limit: number): Promise<CatalogRow[]> {
+  private async catalogPage(
+    conn: PoolConnection,
+    after: TableRef | undefined,
+    limit: number,
+  ): Promise<CatalogRow[]> {
     if (this.databases.length === 0) return [];
     // information_schema names compare case-insensitively; binary casts give one exact byte order.
     const resume = after
@@ -174,7 +188,8 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
   private toDiscovered(row: CatalogRow): DiscoveredObject {
     const objectPath = tableObjectPath({ schema: row.schema, table: row.name });
     const objectType = TABLE_TYPES[row.type] ?? 'table';
-    const bytes = objectType === 'table' ? Number(row.dataLength ?? 0) + Number(row.indexLength ?? 0) : undefined;
+    const bytes =
+      objectType === 'table' ? Number(row.dataLength ?? 0) + Number(row.indexLength ?? 0) : undefined;
     // Statistics only (no checksums): rows estimate, data size, last update. Views: none, always rescanned.
     const etag =
       objectType === 'table'
@@ -216,7 +231,10 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
         objectId,
         objectPath: objectPath ?? objectId,
         objectType: 'table',
-        error: { type: ErrorType.OBJECT_NOT_FOUND, message: `table ${objectPath ?? objectId} does not exist` },
+        error: {
+          type: ErrorType.OBJECT_NOT_FOUND,
+          message: `table ${objectPath ?? objectId} does not exist`,
+        },
       };
     }
     // MySQL has no has_table_privilege(): an empty SELECT is the exact check.
@@ -225,7 +243,12 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
     } catch (err) {
       const wrapped = this.wrap(err, { datasourceId: this.datasourceId, objectId }, `read ${objectPath}`);
       if (!isPerObjectError(wrapped)) throw wrapped;
-      return { objectId, objectPath, objectType: table.objectType, error: { type: wrapped.type, message: wrapped.message } };
+      return {
+        objectId,
+        objectPath,
+        objectType: table.objectType,
+        error: { type: wrapped.type, message: wrapped.message },
+      };
     }
     const [rows] = await conn.query(
       `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS nullable, COLUMN_KEY AS \`key\`
@@ -234,7 +257,9 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
        ORDER BY ORDINAL_POSITION`,
       [table.schema, table.table, table.table],
     );
-    const columns: ColumnMetadata[] = (rows as Array<{ name: string; type: string; nullable: string; key: string }>).map((r) => ({
+    const columns: ColumnMetadata[] = (
+      rows as Array<{ name: string; type: string; nullable: string; key: string }>
+    ).map((r) => ({
       name: String(r.name),
       dataType: String(r.type),
       nullable: r.nullable === 'YES',
@@ -305,7 +330,7 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
       throw this.wrap(err, { datasourceId: this.datasourceId }, 'read tables');
     } finally {
       if (state.reusable) conn.release();
-      else conn.destroy();
+      else destroyConnection(conn);
     }
   }
 
@@ -323,14 +348,27 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
       const objectPath = this.safeObjectPath(objectId);
       const table = objectPath === undefined ? undefined : await this.resolve(conn, objectPath);
       if (!table) {
-        yield [errorRow(objectId, platformError(ErrorType.OBJECT_NOT_FOUND, `table ${objectPath ?? objectId} does not exist`, context))];
+        yield [
+          errorRow(
+            objectId,
+            platformError(
+              ErrorType.OBJECT_NOT_FOUND,
+              `table ${objectPath ?? objectId} does not exist`,
+              context,
+            ),
+          ),
+        ];
         return;
       }
       const select = this.selectStatement(table, await this.keyColumns(conn, table), sampling);
       await conn.query('START TRANSACTION READ ONLY');
       inTransaction = true;
       streaming = true;
-      for await (const { names, rows } of streamBatches(coreConnection(conn), select, this.config.fetchRows)) {
+      for await (const { names, rows } of streamBatches(
+        coreConnection(conn),
+        select,
+        this.config.fetchRows,
+      )) {
         if (packet.payload.options?.abortSignal?.aborted) {
           // The result set is still on the wire: no ROLLBACK possible, the connection is dropped.
           state.reusable = false;
@@ -365,7 +403,10 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
   }
 
   /** Primary-key columns in key order; every column when the table has no primary key (views). */
-  private async keyColumns(conn: PoolConnection, table: ResolvedTable): Promise<{ primaryKey: string[]; all: string[] }> {
+  private async keyColumns(
+    conn: PoolConnection,
+    table: ResolvedTable,
+  ): Promise<{ primaryKey: string[]; all: string[] }> {
     const [pk] = await conn.query(
       `SELECT COLUMN_NAME AS name FROM information_schema.STATISTICS
        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CAST(TABLE_NAME AS BINARY) = CAST(? AS BINARY) AND INDEX_NAME = 'PRIMARY'
@@ -391,13 +432,18 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
    * given seed (default 0), independent of physical order; without a primary key every column is
    * hashed instead (identical duplicate rows are then kept or dropped together).
    */
-  private selectStatement(table: ResolvedTable, keys: { primaryKey: string[]; all: string[] }, sampling: SamplingOptions): string {
+  private selectStatement(
+    table: ResolvedTable,
+    keys: { primaryKey: string[]; all: string[] },
+    sampling: SamplingOptions,
+  ): string {
     const from = qualified(table);
     switch (sampling.mode) {
       case 'full':
         return `SELECT * FROM ${from}`;
       case 'limit': {
-        const order = keys.primaryKey.length > 0 ? ` ORDER BY ${keys.primaryKey.map(quoteMysqlIdent).join(', ')}` : '';
+        const order =
+          keys.primaryKey.length > 0 ? ` ORDER BY ${keys.primaryKey.map(quoteMysqlIdent).join(', ')}` : '';
         return `SELECT * FROM ${from}${order} LIMIT ${sampling.rows}`;
       }
       case 'percent': {
@@ -423,7 +469,8 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
 
   private serverFlavour(conn: PoolConnection): Promise<'mariadb' | 'mysql'> {
     this.flavour ??= conn.query('SELECT VERSION() AS version').then(
-      ([rows]) => (/mariadb/i.test(String((rows as Array<{ version: string }>)[0]?.version)) ? 'mariadb' : 'mysql'),
+      ([rows]) =>
+        /mariadb/i.test(String((rows as Array<{ version: string }>)[0]?.version)) ? 'mariadb' : 'mysql',
       (err: unknown) => {
         this.flavour = undefined;
         throw err;
@@ -446,7 +493,9 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
 
   private pool(): Promise<Pool> {
     if (this.closed) {
-      return Promise.reject(platformError(ErrorType.CANCELLED, 'connector is closed', { datasourceId: this.datasourceId }));
+      return Promise.reject(
+        platformError(ErrorType.CANCELLED, 'connector is closed', { datasourceId: this.datasourceId }),
+      );
     }
     this.poolPromise ??= this.createPool().catch((err: unknown) => {
       this.poolPromise = undefined;
@@ -456,7 +505,11 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
   }
 
   private async createPool(): Promise<Pool> {
-    const password = await resolveSecret({ envName: this.config.passwordEnv, file: this.config.passwordFile, field: 'password' });
+    const password = await resolveSecret({
+      envName: this.config.passwordEnv,
+      file: this.config.passwordFile,
+      field: 'password',
+    });
     const options: PoolOptions = {
       host: this.config.host,
       port: this.config.port,
@@ -477,7 +530,12 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
       jsonStrings: true,
       multipleStatements: false,
       charset: 'utf8mb4',
-      ssl: this.config.ssl === false ? undefined : this.config.ssl === true ? { rejectUnauthorized: true } : this.config.ssl,
+      ssl:
+        this.config.ssl === false
+          ? undefined
+          : this.config.ssl === true
+            ? { rejectUnauthorized: true }
+            : this.config.ssl,
     };
     return mysql.createPool(options);
   }
@@ -514,7 +572,11 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
     );
   }
 
-  private async withConnection<T>(packet: WorkPacket, fn: (conn: PoolConnection) => Promise<T>, what: string): Promise<T> {
+  private async withConnection<T>(
+    packet: WorkPacket,
+    fn: (conn: PoolConnection) => Promise<T>,
+    what: string,
+  ): Promise<T> {
     const conn = await this.connect(packet);
     let failed = false;
     try {
@@ -524,7 +586,7 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
       failed = wrapped.scope === 'source';
       throw wrapped;
     } finally {
-      if (failed) conn.destroy();
+      if (failed) destroyConnection(conn);
       else conn.release();
     }
   }
@@ -533,7 +595,12 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
     if (err instanceof PlatformError) return err;
     const raw = err as { code?: unknown; errno?: unknown; message?: string } | undefined;
     if (raw && raw.errno === MARIADB_STATEMENT_TIMEOUT_ERRNO && raw.code === undefined) {
-      return platformError(ErrorType.QUERY_TIMEOUT, `${what} failed: statement timed out (${raw.message})`, context, err);
+      return platformError(
+        ErrorType.QUERY_TIMEOUT,
+        `${what} failed: statement timed out (${raw.message})`,
+        context,
+        err,
+      );
     }
     return this.errorHandler.wrap(err, context, what);
   }
@@ -556,6 +623,16 @@ function coreConnection(conn: PoolConnection): CoreConnection {
   return (conn as unknown as { connection: CoreConnection }).connection;
 }
 
+/**
+ * Drops a connection for good. mysql2's destroy() only half-closes the socket; with a result set
+ * still streaming, the server would then block writing to it until net_write_timeout (holding
+ * its locks), so the socket is closed outright too.
+ */
+function destroyConnection(conn: PoolConnection): void {
+  conn.destroy();
+  (coreConnection(conn) as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+}
+
 function qualified(table: TableRef): string {
   return `${quoteMysqlIdent(table.schema)}.${quoteMysqlIdent(table.table)}`;
 }
@@ -564,7 +641,8 @@ function toDatabaseRow(objectId: string, names: string[], values: unknown[]): Da
   const row: Record<string, unknown> = {};
   for (let i = 0; i < names.length; i++) {
     const value = values[i];
-    row[names[i]] = typeof value === 'string' || typeof value === 'number' ? value : toClassifiableValue(value);
+    row[names[i]] =
+      typeof value === 'string' || typeof value === 'number' ? value : toClassifiableValue(value);
   }
   return { objectId, row };
 }

@@ -52,13 +52,20 @@ export const postgresConfigSchema = z
   .strictObject({
     ...sqlCommonConfigFields,
     port: portSchema(5432),
-    database: z.string({ error: 'database must be a string' }).min(1, { error: 'database must not be empty' }),
+    database: z
+      .string({ error: 'database must be a string' })
+      .min(1, { error: 'database must not be empty' }),
     ...secretRefSchema,
     /** Schemas to scan. Default: every non-system schema. */
     schemas: z
-      .array(z.string({ error: 'schemas entries must be strings' }).min(1, { error: 'schemas entries must not be empty' }), {
-        error: 'schemas must be an array of schema names',
-      })
+      .array(
+        z
+          .string({ error: 'schemas entries must be strings' })
+          .min(1, { error: 'schemas entries must not be empty' }),
+        {
+          error: 'schemas must be an array of schema names',
+        },
+      )
       .min(1, { error: 'schemas must name at least one schema (omit it to scan all)' })
       .optional(),
     /**
@@ -66,7 +73,9 @@ export const postgresConfigSchema = z
      * bounding the whole read of a table. 'cursor': `DECLARE … CURSOR` + `FETCH fetchRows`, the
      * timeout bounding each FETCH (use it when slow consumers read very large tables).
      */
-    readMethod: z.enum(['copy', 'cursor'], { error: "readMethod must be 'copy' or 'cursor'" }).default('copy'),
+    readMethod: z
+      .enum(['copy', 'cursor'], { error: "readMethod must be 'copy' or 'cursor'" })
+      .default('copy'),
     /** TLS: false (default), true (verify the server certificate) or `{rejectUnauthorized}`. */
     ssl: z
       .union([z.boolean(), z.strictObject({ rejectUnauthorized: z.boolean().default(true) })], {
@@ -139,7 +148,11 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
     const pageSize = Math.max(batchSize, 500);
     for (;;) {
       this.throwIfAborted(packet);
-      const rows = await this.withClient(packet, (client) => this.catalogPage(client, after, pageSize), 'enumerate tables');
+      const rows = await this.withClient(
+        packet,
+        (client) => this.catalogPage(client, after, pageSize),
+        'enumerate tables',
+      );
       for (const row of rows) {
         after = { schema: row.schema, table: row.name };
         if (!this.filter(row.schema, row.name)) continue;
@@ -155,7 +168,11 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
     if (pending.length > 0 && lastEmitted) yield discoveredBatch(pending, tableCursor(lastEmitted));
   }
 
-  private async catalogPage(client: PoolClient, after: TableRef | undefined, limit: number): Promise<CatalogRow[]> {
+  private async catalogPage(
+    client: PoolClient,
+    after: TableRef | undefined,
+    limit: number,
+  ): Promise<CatalogRow[]> {
     const result = await client.query<CatalogRow>(
       `SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS relkind,
               c.relfilenode::text AS relfilenode,
@@ -181,7 +198,10 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
     const objectPath = tableObjectPath({ schema: row.schema, table: row.name });
     const objectType: ObjectType = row.relkind === 'v' || row.relkind === 'm' ? 'view' : 'table';
     // Plain views and partitioned parents have no storage of their own: no etag, always rescanned.
-    const etag = row.relkind === 'r' || row.relkind === 'm' || row.relkind === 'f' ? `${row.relfilenode}:${row.changes}` : undefined;
+    const etag =
+      row.relkind === 'r' || row.relkind === 'm' || row.relkind === 'f'
+        ? `${row.relfilenode}:${row.changes}`
+        : undefined;
     return {
       objectId: `${this.datasourceId}:${objectPath}`,
       datasourceId: this.datasourceId,
@@ -217,7 +237,10 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
         objectId,
         objectPath: objectPath ?? objectId,
         objectType: 'table',
-        error: { type: ErrorType.OBJECT_NOT_FOUND, message: `table ${objectPath ?? objectId} does not exist` },
+        error: {
+          type: ErrorType.OBJECT_NOT_FOUND,
+          message: `table ${objectPath ?? objectId} does not exist`,
+        },
       };
     }
     const objectType: ObjectType = table.relkind === 'v' || table.relkind === 'm' ? 'view' : 'table';
@@ -238,7 +261,12 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
        ORDER BY a.attnum`,
       [table.oid],
     );
-    const columns: ColumnMetadata[] = rows.map((r) => ({ name: r.name, dataType: r.type, nullable: r.nullable, primaryKey: r.pk }));
+    const columns: ColumnMetadata[] = rows.map((r) => ({
+      name: r.name,
+      dataType: r.type,
+      nullable: r.nullable,
+      primaryKey: r.pk,
+    }));
     return {
       objectId,
       objectPath,
@@ -252,7 +280,9 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
 
   /** The first (schema, table) split of `objectPath` that names a scannable relation. */
   private async resolve(client: PoolClient, objectPath: string): Promise<ResolvedTable | undefined> {
-    const candidates = tableRefCandidates(objectPath).filter((c) => !this.config.schemas || this.config.schemas.includes(c.schema));
+    const candidates = tableRefCandidates(objectPath).filter(
+      (c) => !this.config.schemas || this.config.schemas.includes(c.schema),
+    );
     if (candidates.length === 0) return undefined;
     const { rows } = await client.query<{
       oid: number;
@@ -317,6 +347,11 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
       throw err;
     } finally {
       client.release(state.broken);
+      // end() only half-closes: a backend still sending COPY data would block on the full socket.
+      if (state.broken)
+        (
+          client as unknown as { connection?: { stream?: { destroy(): void } } }
+        ).connection?.stream?.destroy();
     }
   }
 
@@ -334,7 +369,16 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
       const objectPath = this.safeObjectPath(objectId);
       const table = objectPath === undefined ? undefined : await this.resolve(client, objectPath);
       if (!table) {
-        yield [errorRow(objectId, platformError(ErrorType.OBJECT_NOT_FOUND, `table ${objectPath ?? objectId} does not exist`, context))];
+        yield [
+          errorRow(
+            objectId,
+            platformError(
+              ErrorType.OBJECT_NOT_FOUND,
+              `table ${objectPath ?? objectId} does not exist`,
+              context,
+            ),
+          ),
+        ];
         return;
       }
       const primaryKey = await this.primaryKeyColumns(client, table.oid);
@@ -344,7 +388,10 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
       await client.query(`SET LOCAL statement_timeout = ${this.config.statementTimeoutMs}`);
       if (this.config.readMethod === 'copy') {
         // COPY carries no column descriptions: an empty SELECT gives names and types (and checks rights).
-        const probe = await client.query({ text: `SELECT * FROM ${qualifiedPg(table)} LIMIT 0`, rowMode: 'array' });
+        const probe = await client.query({
+          text: `SELECT * FROM ${qualifiedPg(table)} LIMIT 0`,
+          rowMode: 'array',
+        });
         const names = probe.fields.map((f) => f.name);
         const converters = probe.fields.map((f) => copyValueConverter(f.dataTypeID));
         streaming = true;
@@ -457,7 +504,9 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
 
   private pool(): Promise<Pool> {
     if (this.closed) {
-      return Promise.reject(platformError(ErrorType.CANCELLED, 'connector is closed', { datasourceId: this.datasourceId }));
+      return Promise.reject(
+        platformError(ErrorType.CANCELLED, 'connector is closed', { datasourceId: this.datasourceId }),
+      );
     }
     this.poolPromise ??= this.createPool().catch((err: unknown) => {
       this.poolPromise = undefined;
@@ -467,7 +516,11 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
   }
 
   private async createPool(): Promise<Pool> {
-    const password = await resolveSecret({ envName: this.config.passwordEnv, file: this.config.passwordFile, field: 'password' });
+    const password = await resolveSecret({
+      envName: this.config.passwordEnv,
+      file: this.config.passwordFile,
+      field: 'password',
+    });
     const options: PoolConfig = {
       host: this.config.host,
       port: this.config.port,
@@ -477,7 +530,12 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
       max: this.config.maxConnections,
       connectionTimeoutMillis: this.config.connectTimeoutMs,
       idleTimeoutMillis: 30_000,
-      ssl: this.config.ssl === false ? false : this.config.ssl === true ? { rejectUnauthorized: true } : this.config.ssl,
+      ssl:
+        this.config.ssl === false
+          ? false
+          : this.config.ssl === true
+            ? { rejectUnauthorized: true }
+            : this.config.ssl,
       types: typeParsers,
       application_name: 'assay',
       // Stable text for dates and times whatever the server's defaults.
@@ -503,14 +561,22 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
         try {
           return await pool.connect();
         } catch (err) {
-          throw this.wrap(err, context, `connect to PostgreSQL ${this.config.host}:${this.config.port}/${this.config.database}`);
+          throw this.wrap(
+            err,
+            context,
+            `connect to PostgreSQL ${this.config.host}:${this.config.port}/${this.config.database}`,
+          );
         }
       },
       { attempts: this.config.connectAttempts, abortSignal: packet.payload.options?.abortSignal },
     );
   }
 
-  private async withClient<T>(packet: WorkPacket, fn: (client: PoolClient) => Promise<T>, what: string): Promise<T> {
+  private async withClient<T>(
+    packet: WorkPacket,
+    fn: (client: PoolClient) => Promise<T>,
+    what: string,
+  ): Promise<T> {
     const client = await this.connect(packet);
     let failure: Error | undefined;
     try {
@@ -520,7 +586,9 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
       failure = wrapped;
       throw wrapped;
     } finally {
-      client.release(failure && failure instanceof PlatformError && failure.scope === 'source' ? failure : undefined);
+      client.release(
+        failure && failure instanceof PlatformError && failure.scope === 'source' ? failure : undefined,
+      );
     }
   }
 
@@ -528,9 +596,15 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
     if (err instanceof PlatformError) return err;
     if (!this.errorHandler.classify(err) && err instanceof Error) {
       // `pg` raises code-less errors for connect timeouts and dropped connections.
-      if (/timeout/i.test(err.message)) return platformError(ErrorType.NETWORK_TIMEOUT, `${what} failed: ${err.message}`, context, err);
+      if (/timeout/i.test(err.message))
+        return platformError(ErrorType.NETWORK_TIMEOUT, `${what} failed: ${err.message}`, context, err);
       if (/Connection terminated|connection.*(closed|ended)/i.test(err.message)) {
-        return platformError(ErrorType.NETWORK_CONNECTION_FAILED, `${what} failed: ${err.message}`, context, err);
+        return platformError(
+          ErrorType.NETWORK_CONNECTION_FAILED,
+          `${what} failed: ${err.message}`,
+          context,
+          err,
+        );
       }
     }
     return this.errorHandler.wrap(err, context, what);
@@ -604,7 +678,10 @@ function unescapeCopy(field: string): string {
 }
 
 /** Splits a COPY text stream into rows of raw fields (null for `\N`), in arrays of at least `batchRows` rows. */
-async function* copyTextRows(stream: AsyncIterable<Buffer>, batchRows: number): AsyncGenerator<Array<Array<string | null>>> {
+async function* copyTextRows(
+  stream: AsyncIterable<Buffer>,
+  batchRows: number,
+): AsyncGenerator<Array<Array<string | null>>> {
   const decoder = new StringDecoder('utf8');
   let rest = '';
   let batch: Array<Array<string | null>> = [];
@@ -629,7 +706,12 @@ async function* copyTextRows(stream: AsyncIterable<Buffer>, batchRows: number): 
   if (batch.length > 0) yield batch;
 }
 
-function copyDatabaseRow(objectId: string, names: string[], converters: CopyConverter[], fields: Array<string | null>): DatabaseRow {
+function copyDatabaseRow(
+  objectId: string,
+  names: string[],
+  converters: CopyConverter[],
+  fields: Array<string | null>,
+): DatabaseRow {
   const row: Record<string, unknown> = {};
   for (let i = 0; i < names.length; i++) {
     const field = fields[i];
@@ -642,7 +724,8 @@ function toDatabaseRow(objectId: string, names: string[], values: unknown[]): Da
   const row: Record<string, unknown> = {};
   for (let i = 0; i < names.length; i++) {
     const value = values[i];
-    row[names[i]] = typeof value === 'string' || typeof value === 'number' ? value : toClassifiableValue(value);
+    row[names[i]] =
+      typeof value === 'string' || typeof value === 'number' ? value : toClassifiableValue(value);
   }
   return { objectId, row };
 }

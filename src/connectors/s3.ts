@@ -6,6 +6,7 @@
  * (each with its own paginator) and yielded one after the other, so the order is the same as one
  * paginator's and the cursor stays small: partition index + the page it was on + the last key.
  */
+import { setMaxListeners } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -198,6 +199,8 @@ export class S3Connector implements IFileDataSourceConnector {
 
     // Listing stops when the consumer stops: no request outlives the generator.
     const stop = new AbortController();
+    // Every in-flight list request listens on it; more than Node's default warning threshold of 10.
+    setMaxListeners(this.config.listPartitions * PAGES_AHEAD + this.config.maxConcurrency + 10, stop.signal);
     const onAbort = () => stop.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     const first = cursor?.partition ?? 0;

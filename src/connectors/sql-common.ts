@@ -41,9 +41,14 @@ export const samplingSchema = z.discriminatedUnion(
 );
 
 const patternList = (field: string) =>
-  z.array(z.string({ error: `${field} entries must be strings` }).min(1, { error: `${field} entries must not be empty` }), {
-    error: `${field} must be an array of glob patterns`,
-  });
+  z.array(
+    z
+      .string({ error: `${field} entries must be strings` })
+      .min(1, { error: `${field} entries must not be empty` }),
+    {
+      error: `${field} must be an array of glob patterns`,
+    },
+  );
 
 const positiveInt = (field: string, max?: number) => {
   let schema = z
@@ -104,9 +109,13 @@ export function effectiveSampling(packet: WorkPacket, configured: SamplingOption
 export function batchSizeOf(packet: WorkPacket): number {
   const size = packet.payload.options?.batchSize ?? 100;
   if (!Number.isInteger(size) || size < 1) {
-    throw platformError(ErrorType.CONFIGURATION_INVALID, `payload.options.batchSize must be a positive integer`, {
-      field: 'payload.options.batchSize',
-    });
+    throw platformError(
+      ErrorType.CONFIGURATION_INVALID,
+      `payload.options.batchSize must be a positive integer`,
+      {
+        field: 'payload.options.batchSize',
+      },
+    );
   }
   return size;
 }
@@ -129,7 +138,10 @@ function globToRegExp(glob: string): RegExp {
  * dots included) and `?` (one character); a pattern containing `.` is matched against
  * `schema.table`, one without against the table name alone. Exclude wins over include.
  */
-export function tableFilter(include: readonly string[], exclude: readonly string[]): (schema: string, table: string) => boolean {
+export function tableFilter(
+  include: readonly string[],
+  exclude: readonly string[],
+): (schema: string, table: string) => boolean {
   const compile = (patterns: readonly string[]) =>
     patterns.map((p) => ({ qualified: p.includes('.'), re: globToRegExp(p) }));
   const inc = compile(include);
@@ -174,7 +186,8 @@ export function tableObjectPath(ref: TableRef): string {
 export function tableRefCandidates(objectPath: string): TableRef[] {
   const candidates: TableRef[] = [];
   for (let i = objectPath.indexOf('.'); i >= 0; i = objectPath.indexOf('.', i + 1)) {
-    if (i > 0 && i < objectPath.length - 1) candidates.push({ schema: objectPath.slice(0, i), table: objectPath.slice(i + 1) });
+    if (i > 0 && i < objectPath.length - 1)
+      candidates.push({ schema: objectPath.slice(0, i), table: objectPath.slice(i + 1) });
   }
   return candidates;
 }
@@ -187,9 +200,13 @@ export function tableCursor(ref: TableRef): EnumerationCursor {
 export function parseTableCursor(cursor: EnumerationCursor | undefined): TableRef | undefined {
   if (cursor === undefined) return undefined;
   if (typeof cursor.schema !== 'string' || typeof cursor.table !== 'string') {
-    throw platformError(ErrorType.CONFIGURATION_INVALID, 'payload.cursor must be {schema: string, table: string}', {
-      field: 'payload.cursor',
-    });
+    throw platformError(
+      ErrorType.CONFIGURATION_INVALID,
+      'payload.cursor must be {schema: string, table: string}',
+      {
+        field: 'payload.cursor',
+      },
+    );
   }
   return { schema: cursor.schema, table: cursor.table };
 }
@@ -226,7 +243,8 @@ export function toClassifiableValue(value: unknown): unknown {
     case 'bigint':
       return value.toString();
     case 'object':
-      if (Buffer.isBuffer(value)) return isUtf8(value) ? value.toString('utf8') : `\\x${value.toString('hex')}`;
+      if (Buffer.isBuffer(value))
+        return isUtf8(value) ? value.toString('utf8') : `\\x${value.toString('hex')}`;
       if (value instanceof Date) return Number.isNaN(value.getTime()) ? String(value) : value.toISOString();
       try {
         return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));

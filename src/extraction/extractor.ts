@@ -78,7 +78,12 @@ class ObjectExtraction {
   }
 
   error(componentPath: string, type: ErrorType, message: string, bytes?: number): ContentComponent {
-    const component: ContentComponent = { objectId: this.objectId, componentPath, kind: 'error', error: { type, message } };
+    const component: ContentComponent = {
+      objectId: this.objectId,
+      componentPath,
+      kind: 'error',
+      error: { type, message },
+    };
     if (bytes !== undefined) component.bytes = bytes;
     return component;
   }
@@ -96,7 +101,7 @@ class ObjectExtraction {
 
 /** Errors that must stop the scan of this object rather than become an error component. */
 function isFatal(err: unknown): boolean {
-  return err instanceof PlatformError && err.scope === 'source' ? true : err instanceof PlatformError && !(err.type in CONTENT_TYPES);
+  return err instanceof PlatformError && !(err.type in CONTENT_TYPES);
 }
 const CONTENT_TYPES: Record<string, true> = {
   [ErrorType.CONTENT_CORRUPT]: true,
@@ -176,7 +181,11 @@ export class ContentExtractor {
   }
 
   /** Extracts a local file (random access for zip-based formats without spooling). */
-  async *extractFromFile(filePath: string, objectId: string, options: ExtractOptions = {}): AsyncIterable<ContentComponent> {
+  async *extractFromFile(
+    filePath: string,
+    objectId: string,
+    options: ExtractOptions = {},
+  ): AsyncIterable<ContentComponent> {
     const componentPath = options.componentPath ?? defaultComponentPath(objectId);
     const ctx = new ObjectExtraction(objectId, this.limits, options.abortSignal);
     try {
@@ -215,7 +224,11 @@ export class ContentExtractor {
   }
 
   /** Extracts a byte stream; zip-based formats are spooled to a temporary file (removed before returning). */
-  async *extractFromStream(stream: Readable, objectId: string, options: ExtractOptions = {}): AsyncIterable<ContentComponent> {
+  async *extractFromStream(
+    stream: Readable,
+    objectId: string,
+    options: ExtractOptions = {},
+  ): AsyncIterable<ContentComponent> {
     const componentPath = options.componentPath ?? defaultComponentPath(objectId);
     const ctx = new ObjectExtraction(objectId, this.limits, options.abortSignal);
     try {
@@ -246,6 +259,12 @@ export class ContentExtractor {
 
   /** The caller's stream: its failures are not content problems; they are wrapped and thrown. */
   private async *sourceChunks(stream: Readable, ctx: ObjectExtraction): AsyncGenerator<Buffer> {
+    // Abort interrupts a read that is waiting on the source, not only between chunks.
+    const onAbort = () =>
+      stream.destroy(
+        platformError(ErrorType.CANCELLED, 'content extraction cancelled', { objectId: ctx.objectId }),
+      );
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       for await (const chunk of stream) {
         ctx.checkAbort();
@@ -254,6 +273,7 @@ export class ContentExtractor {
     } catch (err) {
       throw this.errorHandler.wrap(err, { objectId: ctx.objectId }, 'reading object content');
     } finally {
+      ctx.signal?.removeEventListener('abort', onAbort);
       stream.destroy();
     }
   }
@@ -289,7 +309,11 @@ export class ContentExtractor {
         ) {
           ctx.exhausted = `object decompresses more than ${limits.maxCompressionRatio}x its size (zip bomb guard)`;
           cut = ctx.exhausted;
-        } else if (bytes > limits.compressionRatioMinBytes && compressed > 0 && bytes > limits.maxCompressionRatio * compressed) {
+        } else if (
+          bytes > limits.compressionRatioMinBytes &&
+          compressed > 0 &&
+          bytes > limits.maxCompressionRatio * compressed
+        ) {
           cut = `compression ratio above maxCompressionRatio (${limits.maxCompressionRatio}); zip bomb guard`;
         }
       }
@@ -307,24 +331,37 @@ export class ContentExtractor {
     const peeked = await peek(source.chunks, HEAD_BYTES).catch((err: unknown) => ({ failed: err }) as const);
     if ('failed' in peeked) {
       if (isFatal(peeked.failed) || !(peeked.failed instanceof Error)) throw peeked.failed;
-      yield ctx.error(source.componentPath, ErrorType.CONTENT_CORRUPT, `unreadable: ${messageOf(peeked.failed)}`);
+      yield ctx.error(
+        source.componentPath,
+        ErrorType.CONTENT_CORRUPT,
+        `unreadable: ${messageOf(peeked.failed)}`,
+      );
       return;
     }
     try {
       if (peeked.head.length === 0) {
-        if (source.cut) yield ctx.error(source.componentPath, ErrorType.CONTENT_TOO_LARGE, source.cut.message);
+        if (source.cut)
+          yield ctx.error(source.componentPath, ErrorType.CONTENT_TOO_LARGE, source.cut.message);
         return;
       }
       const detection = detectFormat(peeked.head, source.name);
       const bytes = peeked.all;
       yield* this.extractFormat(detection.format, detection.description, source, peeked.head, bytes, ctx);
       if (source.cut) {
-        yield ctx.error(source.componentPath, ErrorType.CONTENT_TOO_LARGE, `extraction stopped: ${source.cut.message}`);
+        yield ctx.error(
+          source.componentPath,
+          ErrorType.CONTENT_TOO_LARGE,
+          `extraction stopped: ${source.cut.message}`,
+        );
       }
     } catch (err) {
       if (isFatal(err)) throw err;
       const type = err instanceof PlatformError ? err.type : ErrorType.CONTENT_CORRUPT;
-      yield ctx.error(source.componentPath, type, `unreadable ${source.name.slice(source.name.lastIndexOf('/') + 1)}: ${messageOf(err)}`);
+      yield ctx.error(
+        source.componentPath,
+        type,
+        `unreadable ${source.name.slice(source.name.lastIndexOf('/') + 1)}: ${messageOf(err)}`,
+      );
     } finally {
       await peeked.close();
     }
@@ -343,15 +380,36 @@ export class ContentExtractor {
         return this.extractText(source, head, bytes, ctx, (text) => text);
       case 'json': {
         const flattener = new JsonFlattener();
-        return this.extractText(source, head, bytes, ctx, (text) => flattener.push(text), () => flattener.end());
+        return this.extractText(
+          source,
+          head,
+          bytes,
+          ctx,
+          (text) => flattener.push(text),
+          () => flattener.end(),
+        );
       }
       case 'xml': {
         const xml = new XmlToText();
-        return this.extractText(source, head, bytes, ctx, (text) => xml.push(text), () => xml.end());
+        return this.extractText(
+          source,
+          head,
+          bytes,
+          ctx,
+          (text) => xml.push(text),
+          () => xml.end(),
+        );
       }
       case 'html': {
         const html = new HtmlToText();
-        return this.extractText(source, head, bytes, ctx, (text) => html.push(text), () => html.end());
+        return this.extractText(
+          source,
+          head,
+          bytes,
+          ctx,
+          (text) => html.push(text),
+          () => html.end(),
+        );
       }
       case 'csv':
       case 'tsv':
@@ -403,7 +461,6 @@ export class ContentExtractor {
     const batcher = new TableBatcher(ctx.objectId, source.componentPath, this.limits.tableBatchRows);
     let parser: CsvParser | undefined;
     let sample = '';
-    let sampleBytes = 0;
     const feed = function* (text: string): Generator<ContentComponent> {
       for (const record of parser!.push(text)) {
         if (isBlankRecord(record)) continue;
@@ -415,7 +472,6 @@ export class ContentExtractor {
       batcher.addBytes(decoded.bytes);
       if (!parser) {
         sample += decoded.text;
-        sampleBytes += decoded.bytes;
         if (sample.length < 64 * 1024) continue;
         parser = new CsvParser(fixedDelimiter ?? sniffDelimiter(sample));
         yield* feed(sample);
@@ -428,7 +484,6 @@ export class ContentExtractor {
       parser = new CsvParser(fixedDelimiter ?? sniffDelimiter(sample));
       yield* feed(sample);
     }
-    void sampleBytes;
     for (const record of parser.end()) {
       if (isBlankRecord(record)) continue;
       const component = batcher.push(record);
@@ -444,12 +499,21 @@ export class ContentExtractor {
     return source.cut ? undefined : data;
   }
 
-  private async *extractPdf(source: Source, bytes: AsyncIterable<Buffer>, ctx: ObjectExtraction): AsyncGenerator<ContentComponent> {
+  private async *extractPdf(
+    source: Source,
+    bytes: AsyncIterable<Buffer>,
+    ctx: ObjectExtraction,
+  ): AsyncGenerator<ContentComponent> {
     const data = await this.readWhole(source, this.limitComponent(source, bytes, ctx));
     if (!data) return; // extractSource reports the cut
     const pdf = await extractPdfText(data, this.limits.maxComponentBytes);
     if (pdf.encrypted) {
-      yield ctx.error(source.componentPath, ErrorType.CONTENT_UNSUPPORTED, 'encrypted PDF: text not extractable', data.length);
+      yield ctx.error(
+        source.componentPath,
+        ErrorType.CONTENT_UNSUPPORTED,
+        'encrypted PDF: text not extractable',
+        data.length,
+      );
       return;
     }
     const chunker = new TextChunker(ctx.objectId, source.componentPath, this.limits.textChunkChars);
@@ -458,13 +522,26 @@ export class ContentExtractor {
     }
     yield* chunker.flush();
     if (pdf.problems.length > 0) {
-      yield ctx.error(source.componentPath, ErrorType.CONTENT_CORRUPT, `damaged PDF: ${pdf.problems.slice(0, 5).join('; ')}`);
+      yield ctx.error(
+        source.componentPath,
+        ErrorType.CONTENT_CORRUPT,
+        `damaged PDF: ${pdf.problems.slice(0, 5).join('; ')}`,
+      );
     } else if (pdf.texts.length === 0) {
-      yield ctx.error(source.componentPath, ErrorType.CONTENT_UNSUPPORTED, 'PDF has no text layer (scanned or image-only?)', data.length);
+      yield ctx.error(
+        source.componentPath,
+        ErrorType.CONTENT_UNSUPPORTED,
+        'PDF has no text layer (scanned or image-only?)',
+        data.length,
+      );
     }
   }
 
-  private async *extractMail(source: Source, bytes: AsyncIterable<Buffer>, ctx: ObjectExtraction): AsyncGenerator<ContentComponent> {
+  private async *extractMail(
+    source: Source,
+    bytes: AsyncIterable<Buffer>,
+    ctx: ObjectExtraction,
+  ): AsyncGenerator<ContentComponent> {
     const data = await this.readWhole(source, this.limitComponent(source, bytes, ctx));
     if (!data) return;
     const mail = parseMail(data);
@@ -482,6 +559,12 @@ export class ContentExtractor {
     yield* chunker.push(text, data.length);
     yield* chunker.flush();
     const attachments = mail.attachments;
+    if (attachments.length === 0) return;
+    const refused = this.tooDeep(source, ctx);
+    if (refused) {
+      yield refused;
+      return;
+    }
     yield* this.extractMembers(
       source,
       ctx,
@@ -499,7 +582,11 @@ export class ContentExtractor {
   }
 
   /** Bounds a component read whole into memory by maxComponentBytes. */
-  private limitComponent(source: Source, bytes: AsyncIterable<Buffer>, ctx: ObjectExtraction): AsyncIterable<Buffer> {
+  private limitComponent(
+    source: Source,
+    bytes: AsyncIterable<Buffer>,
+    ctx: ObjectExtraction,
+  ): AsyncIterable<Buffer> {
     return this.meter(
       bytes,
       source,
@@ -522,7 +609,11 @@ export class ContentExtractor {
     );
   }
 
-  private async *extractGzip(source: Source, bytes: AsyncIterable<Buffer>, ctx: ObjectExtraction): AsyncGenerator<ContentComponent> {
+  private async *extractGzip(
+    source: Source,
+    bytes: AsyncIterable<Buffer>,
+    ctx: ObjectExtraction,
+  ): AsyncGenerator<ContentComponent> {
     const refused = this.tooDeep(source, ctx);
     if (refused) {
       yield refused;
@@ -539,9 +630,18 @@ export class ContentExtractor {
     const done = pipeline(counted, gunzip).catch(() => undefined); // errors surface through the iteration below
     const extension = extensionOf(source.name);
     const innerName =
-      extension === 'tgz' ? `${source.name.slice(0, -4)}.tar` : extension === 'gz' ? source.name.slice(0, -3) : source.name;
+      extension === 'tgz'
+        ? `${source.name.slice(0, -4)}.tar`
+        : extension === 'gz'
+          ? source.name.slice(0, -3)
+          : source.name;
     // The gzip layer is transparent in paths: `backup.tar.gz!/a.csv`, `notes.txt.gz`.
-    const inner: Source = { name: innerName, componentPath: source.componentPath, depth: source.depth + 1, chunks: NO_CHUNKS };
+    const inner: Source = {
+      name: innerName,
+      componentPath: source.componentPath,
+      depth: source.depth + 1,
+      chunks: NO_CHUNKS,
+    };
     inner.chunks = this.meter(
       slices(gunzip as AsyncIterable<Buffer>),
       inner,
@@ -561,7 +661,11 @@ export class ContentExtractor {
     }
   }
 
-  private async *extractTar(source: Source, bytes: AsyncIterable<Buffer>, ctx: ObjectExtraction): AsyncGenerator<ContentComponent> {
+  private async *extractTar(
+    source: Source,
+    bytes: AsyncIterable<Buffer>,
+    ctx: ObjectExtraction,
+  ): AsyncGenerator<ContentComponent> {
     const refused = this.tooDeep(source, ctx);
     if (refused) {
       yield refused;
@@ -607,7 +711,11 @@ export class ContentExtractor {
     }
   }
 
-  private async *extractZip(source: Source, bytes: AsyncIterable<Buffer>, ctx: ObjectExtraction): AsyncGenerator<ContentComponent> {
+  private async *extractZip(
+    source: Source,
+    bytes: AsyncIterable<Buffer>,
+    ctx: ObjectExtraction,
+  ): AsyncGenerator<ContentComponent> {
     let zipPath = source.filePath;
     let spooled: string | undefined;
     try {
@@ -634,7 +742,11 @@ export class ContentExtractor {
     }
   }
 
-  private async *extractZipEntries(source: Source, zip: ZipReader, ctx: ObjectExtraction): AsyncGenerator<ContentComponent> {
+  private async *extractZipEntries(
+    source: Source,
+    zip: ZipReader,
+    ctx: ObjectExtraction,
+  ): AsyncGenerator<ContentComponent> {
     // Office documents are their parts' XML; the part limit is the entry limit (a docx has tens of parts).
     let entries: ZipEntry[];
     try {
@@ -666,7 +778,11 @@ export class ContentExtractor {
         tableBatchRows: this.limits.tableBatchRows,
       });
       if (source.cut) {
-        yield ctx.error(source.componentPath, ErrorType.CONTENT_TOO_LARGE, `extraction stopped: ${source.cut.message}`);
+        yield ctx.error(
+          source.componentPath,
+          ErrorType.CONTENT_TOO_LARGE,
+          `extraction stopped: ${source.cut.message}`,
+        );
         source.cut = undefined;
       }
       return;
@@ -700,11 +816,18 @@ export class ContentExtractor {
   ): AsyncGenerator<{ text: string; bytes: number }> {
     if (!entry) return;
     if (entry.uncompressedSize > this.limits.maxComponentBytes) {
-      source.cut = { message: `part ${entry.fileName} exceeds maxComponentBytes (${this.limits.maxComponentBytes})` };
+      source.cut = {
+        message: `part ${entry.fileName} exceeds maxComponentBytes (${this.limits.maxComponentBytes})`,
+      };
       return;
     }
     const stream = await zip.openStream(entry);
-    const part: Source = { name: entry.fileName, componentPath: source.componentPath, depth: source.depth, chunks: NO_CHUNKS };
+    const part: Source = {
+      name: entry.fileName,
+      componentPath: source.componentPath,
+      depth: source.depth,
+      chunks: NO_CHUNKS,
+    };
     try {
       const metered = this.meter(
         slices(stream),
@@ -743,7 +866,11 @@ export class ContentExtractor {
           next = await iterator.next();
         } catch (err) {
           if (isFatal(err)) throw err;
-          yield ctx.error(archive.componentPath, ErrorType.CONTENT_CORRUPT, `corrupt archive: ${messageOf(err)}`);
+          yield ctx.error(
+            archive.componentPath,
+            ErrorType.CONTENT_CORRUPT,
+            `corrupt archive: ${messageOf(err)}`,
+          );
           return;
         }
         if (next.done) return;
@@ -752,12 +879,20 @@ export class ContentExtractor {
           ctx.checkAbort();
           const memberPath = `${archive.componentPath}!/${member.name}`;
           if (ctx.exhausted) {
-            yield ctx.error(archive.componentPath, ErrorType.CONTENT_TOO_LARGE, `remaining members not extracted: ${ctx.exhausted}`);
+            yield ctx.error(
+              archive.componentPath,
+              ErrorType.CONTENT_TOO_LARGE,
+              `remaining members not extracted: ${ctx.exhausted}`,
+            );
             return;
           }
           if (++ctx.entries > limits.maxArchiveEntries) {
             ctx.exhausted = `more than maxArchiveEntries (${limits.maxArchiveEntries}) archive members`;
-            yield ctx.error(archive.componentPath, ErrorType.CONTENT_TOO_LARGE, `remaining members not extracted: ${ctx.exhausted}`);
+            yield ctx.error(
+              archive.componentPath,
+              ErrorType.CONTENT_TOO_LARGE,
+              `remaining members not extracted: ${ctx.exhausted}`,
+            );
             return;
           }
           const size = member.size;
@@ -766,7 +901,11 @@ export class ContentExtractor {
             continue;
           }
           if (size !== undefined && size > limits.maxComponentBytes) {
-            yield ctx.error(memberPath, ErrorType.CONTENT_TOO_LARGE, `${size} bytes exceeds maxComponentBytes (${limits.maxComponentBytes})`);
+            yield ctx.error(
+              memberPath,
+              ErrorType.CONTENT_TOO_LARGE,
+              `${size} bytes exceeds maxComponentBytes (${limits.maxComponentBytes})`,
+            );
             continue;
           }
           if (
@@ -782,7 +921,11 @@ export class ContentExtractor {
             );
             continue;
           }
-          if (countsAsDecompressed && size !== undefined && ctx.decompressedBytes + size > limits.maxTotalDecompressedBytes) {
+          if (
+            countsAsDecompressed &&
+            size !== undefined &&
+            ctx.decompressedBytes + size > limits.maxTotalDecompressedBytes
+          ) {
             ctx.exhausted = `object decompresses to more than maxTotalDecompressedBytes (${limits.maxTotalDecompressedBytes})`;
             yield ctx.error(memberPath, ErrorType.CONTENT_TOO_LARGE, ctx.exhausted);
             continue;
@@ -795,8 +938,15 @@ export class ContentExtractor {
             yield ctx.error(memberPath, ErrorType.CONTENT_CORRUPT, `unreadable entry: ${messageOf(err)}`);
             continue;
           }
-          const child: Source = { name: member.name, componentPath: memberPath, depth: archive.depth + 1, chunks: NO_CHUNKS };
-          const raw = member.keepOpen ? withoutReturn(stream as AsyncIterable<Buffer>) : (stream as AsyncIterable<Buffer>);
+          const child: Source = {
+            name: member.name,
+            componentPath: memberPath,
+            depth: archive.depth + 1,
+            chunks: NO_CHUNKS,
+          };
+          const raw = member.keepOpen
+            ? withoutReturn(stream as AsyncIterable<Buffer>)
+            : (stream as AsyncIterable<Buffer>);
           child.chunks = this.meter(
             slices(raw as AsyncIterable<Buffer>),
             child,

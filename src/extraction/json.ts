@@ -27,6 +27,18 @@ type State =
 
 const MAX_LITERAL = 4096;
 
+/** Characters that can continue a number or a true/false/null literal. */
+function isLiteralChar(code: number): boolean {
+  return (
+    (code >= 0x30 && code <= 0x39) || // 0-9
+    (code >= 0x61 && code <= 0x7a) || // a-z
+    (code >= 0x41 && code <= 0x5a) || // A-Z
+    code === 0x2e || // .
+    code === 0x2b || // +
+    code === 0x2d // -
+  );
+}
+
 function joinKey(path: string, key: string): string {
   const safe = /^[A-Za-z_$][\w$-]*$/.test(key) ? key : JSON.stringify(key);
   return path ? `${path}.${safe}` : safe;
@@ -52,17 +64,25 @@ export class JsonFlattener {
         case 'string':
           i = this.inString(text, i);
           break;
-        case 'literal':
-          if (/[\w.+-]/.test(ch) && this.buffer.length < MAX_LITERAL) {
-            this.buffer += ch;
-            break;
-          }
-          if (!this.endLiteral()) {
+        case 'literal': {
+          let j = i;
+          while (j < text.length && isLiteralChar(text.charCodeAt(j))) j++;
+          if (this.buffer.length + (j - i) > MAX_LITERAL) {
             i = this.fail(text, i);
             break;
           }
-          i--; // re-read ch in the new state
+          this.buffer += text.slice(i, j);
+          if (j === text.length) {
+            i = j;
+            break;
+          }
+          if (!this.endLiteral()) {
+            i = this.fail(text, j);
+            break;
+          }
+          i = j - 1; // re-read text[j] in the new state
           break;
+        }
         case 'skipLine': {
           const newline = text.indexOf('\n', i);
           if (newline === -1) {
@@ -140,7 +160,8 @@ export class JsonFlattener {
       this.startString(false);
       return true;
     }
-    if (/[-0-9tfn]/.test(ch)) {
+    const code = ch.charCodeAt(0);
+    if (code === 0x2d || (code >= 0x30 && code <= 0x39) || ch === 't' || ch === 'f' || ch === 'n') {
       this.state = 'literal';
       this.buffer = ch;
       return true;

@@ -47,7 +47,8 @@ export function resolveLimits(limits: ExtractionLimits = {}): ResolvedExtraction
   const resolved = { ...DEFAULT_EXTRACTION_LIMITS };
   for (const [key, value] of Object.entries(limits) as [keyof ExtractionLimits, number | undefined][]) {
     if (value !== undefined) {
-      if (!Number.isFinite(value) || value <= 0) throw new ConfigurationError(`extraction limit ${key} must be a number > 0`, { limit: key });
+      if (!Number.isFinite(value) || value <= 0)
+        throw new ConfigurationError(`extraction limit ${key} must be a number > 0`, { limit: key });
       resolved[key] = value;
     }
   }

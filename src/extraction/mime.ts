@@ -96,7 +96,10 @@ function splitParams(value: string): string[] {
 }
 
 function percentDecode(text: string, charset: string): string {
-  const bytes = Buffer.from(text.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+  const bytes = Buffer.from(
+    text.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+    'latin1',
+  );
   return decodeCharset(bytes, charset);
 }
 
@@ -121,16 +124,21 @@ export function decodeCharset(bytes: Buffer, charset: string): string {
 export function decodeEncodedWords(value: string): string {
   return value
     .replace(/(=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[bBqQ]\?)/g, '$1')
-    .replace(/=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g, (_whole, charset: string, encoding: string, text: string) => {
-      const bytes =
-        encoding.toUpperCase() === 'B'
-          ? Buffer.from(text, 'base64')
-          : Buffer.from(
-              text.replace(/_/g, ' ').replace(/=([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
-              'latin1',
-            );
-      return decodeCharset(bytes, charset.replace(/\*.*$/, ''));
-    });
+    .replace(
+      /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g,
+      (_whole, charset: string, encoding: string, text: string) => {
+        const bytes =
+          encoding.toUpperCase() === 'B'
+            ? Buffer.from(text, 'base64')
+            : Buffer.from(
+                text
+                  .replace(/_/g, ' ')
+                  .replace(/=([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+                'latin1',
+              );
+        return decodeCharset(bytes, charset.replace(/\*.*$/, ''));
+      },
+    );
 }
 
 export function decodeQuotedPrintable(body: Buffer): Buffer {
@@ -159,9 +167,18 @@ export function parseMimePart(data: Buffer, depth = 0): MimePart {
   const headers = parseHeaders(headerBlock);
   const [contentType, params] = parseHeaderValue(headers.get('content-type') ?? 'text/plain');
   const [disposition, dispositionParams] = parseHeaderValue(headers.get('content-disposition') ?? '');
-  const part: MimePart = { headers, contentType, params, disposition, dispositionParams, body: Buffer.alloc(0), children: [] };
+  const part: MimePart = {
+    headers,
+    contentType,
+    params,
+    disposition,
+    dispositionParams,
+    body: Buffer.alloc(0),
+    children: [],
+  };
   if (contentType.startsWith('multipart/') && params.boundary && depth < MAX_MIME_DEPTH) {
-    for (const child of splitMultipart(rawBody, params.boundary)) part.children.push(parseMimePart(child, depth + 1));
+    for (const child of splitMultipart(rawBody, params.boundary))
+      part.children.push(parseMimePart(child, depth + 1));
   } else {
     part.body = decodeTransfer(rawBody, headers.get('content-transfer-encoding') ?? '');
   }
@@ -198,7 +215,10 @@ export function parseMail(data: Buffer): ParsedMail {
   const mail: ParsedMail = { headerLines: [], bodies: [], attachments: [] };
   for (const name of SHOWN_HEADERS) {
     const value = root.headers.get(name);
-    if (value) mail.headerLines.push(`${name.replace(/(^|-)[a-z]/g, (m) => m.toUpperCase())}: ${decodeEncodedWords(value)}`);
+    if (value)
+      mail.headerLines.push(
+        `${name.replace(/(^|-)[a-z]/g, (m) => m.toUpperCase())}: ${decodeEncodedWords(value)}`,
+      );
   }
   let unnamed = 0;
   const walk = (part: MimePart): void => {
@@ -213,26 +233,45 @@ export function parseMail(data: Buffer): ParsedMail {
       return;
     }
     if (!isAttachment(part) && (part.contentType === 'text/plain' || part.contentType === 'text/html')) {
-      mail.bodies.push({ contentType: part.contentType, charset: part.params.charset ?? '', body: part.body });
+      mail.bodies.push({
+        contentType: part.contentType,
+        charset: part.params.charset ?? '',
+        body: part.body,
+      });
       return;
     }
     if (part.body.length === 0 && part.contentType.startsWith('multipart/')) return;
     const fileName =
-      partFileName(part) ?? (part.contentType === 'message/rfc822' ? `message-${++unnamed}.eml` : `part-${++unnamed}${extensionFor(part.contentType)}`);
-    mail.attachments.push({ fileName: fileName.replace(/[/\\]/g, '_'), contentType: part.contentType, body: part.body });
+      partFileName(part) ??
+      (part.contentType === 'message/rfc822'
+        ? `message-${++unnamed}.eml`
+        : `part-${++unnamed}${extensionFor(part.contentType)}`);
+    mail.attachments.push({
+      fileName: fileName.replace(/[/\\]/g, '_'),
+      contentType: part.contentType,
+      body: part.body,
+    });
   };
   walk(root);
   return mail;
 }
 
 function isAttachment(part: MimePart): boolean {
-  return part.disposition === 'attachment' || (partFileName(part) !== undefined && part.disposition !== 'inline');
+  return (
+    part.disposition === 'attachment' || (partFileName(part) !== undefined && part.disposition !== 'inline')
+  );
 }
 
 function extensionFor(contentType: string): string {
   const known: Record<string, string> = {
-    'text/plain': '.txt', 'text/html': '.html', 'text/csv': '.csv', 'application/pdf': '.pdf', 'application/zip': '.zip',
-    'application/json': '.json', 'message/rfc822': '.eml', 'text/calendar': '.ics',
+    'text/plain': '.txt',
+    'text/html': '.html',
+    'text/csv': '.csv',
+    'application/pdf': '.pdf',
+    'application/zip': '.zip',
+    'application/json': '.json',
+    'message/rfc822': '.eml',
+    'text/calendar': '.ics',
   };
   return known[contentType] ?? '.bin';
 }

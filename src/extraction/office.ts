@@ -23,7 +23,10 @@ export interface OfficeTarget {
 }
 
 /** Which office format a zip holds, from its part names (and the ODF mimetype part's content). */
-export function detectOfficeFormat(names: Set<string>, odfMimetype: string | undefined): OfficeFormat | undefined {
+export function detectOfficeFormat(
+  names: Set<string>,
+  odfMimetype: string | undefined,
+): OfficeFormat | undefined {
   if (names.has('word/document.xml')) return 'docx';
   if (names.has('xl/workbook.xml')) return 'xlsx';
   if (names.has('ppt/presentation.xml')) return 'pptx';
@@ -35,9 +38,13 @@ export function detectOfficeFormat(names: Set<string>, odfMimetype: string | und
   return undefined;
 }
 
-async function* events(parts: OfficeParts, name: string): AsyncGenerator<{ events: MarkupEvent[]; bytes: number }> {
+async function* events(
+  parts: OfficeParts,
+  name: string,
+): AsyncGenerator<{ events: MarkupEvent[]; bytes: number }> {
   const tokenizer = new MarkupTokenizer();
-  for await (const chunk of parts.text(name)) yield { events: tokenizer.push(chunk.text), bytes: chunk.bytes };
+  for await (const chunk of parts.text(name))
+    yield { events: tokenizer.push(chunk.text), bytes: chunk.bytes };
   yield { events: tokenizer.end(), bytes: 0 };
 }
 
@@ -47,7 +54,11 @@ const numberIn = (name: string) => Number(/(\d+)\.xml$/.exec(name)?.[1] ?? 0);
  * OOXML paragraphs: text of `t` elements, `tab` as a tab, `br`/`cr` as newlines, one line per paragraph.
  * Field codes (instrText) and deleted text (delText) are not `t` and so are left out.
  */
-async function* ooxmlText(parts: OfficeParts, names: string[], chunker: TextChunker): AsyncGenerator<ContentComponent> {
+async function* ooxmlText(
+  parts: OfficeParts,
+  names: string[],
+  chunker: TextChunker,
+): AsyncGenerator<ContentComponent> {
   let wroteBefore = false;
   for (const name of names) {
     let inText = 0;
@@ -80,7 +91,8 @@ async function* ooxmlText(parts: OfficeParts, names: string[], chunker: TextChun
 }
 
 async function* docx(parts: OfficeParts, target: OfficeTarget): AsyncGenerator<ContentComponent> {
-  const extra = (pattern: RegExp) => parts.names.filter((n) => pattern.test(n)).sort((a, b) => numberIn(a) - numberIn(b));
+  const extra = (pattern: RegExp) =>
+    parts.names.filter((n) => pattern.test(n)).sort((a, b) => numberIn(a) - numberIn(b));
   const names = [
     'word/document.xml',
     ...extra(/^word\/header\d*\.xml$/),
@@ -102,7 +114,11 @@ async function* pptx(parts: OfficeParts, target: OfficeTarget): AsyncGenerator<C
   for (const [pattern, label] of groups) {
     const names = parts.names.filter((n) => pattern.test(n)).sort((a, b) => numberIn(a) - numberIn(b));
     for (const name of names) {
-      const chunker = new TextChunker(target.objectId, `${target.componentPath}!/${label}${numberIn(name)}`, target.textChunkChars);
+      const chunker = new TextChunker(
+        target.objectId,
+        `${target.componentPath}!/${label}${numberIn(name)}`,
+        target.textChunkChars,
+      );
       yield* ooxmlText(parts, [name], chunker);
       yield* chunker.flush();
     }
@@ -164,8 +180,15 @@ async function* xlsx(parts: OfficeParts, target: OfficeTarget): AsyncGenerator<C
   if (parts.names.includes('xl/_rels/workbook.xml.rels')) {
     const rels = await collectText(parts, 'xl/_rels/workbook.xml.rels');
     for (const event of new MarkupTokenizer().push(rels)) {
-      if (event.type === 'open' && localName(event.name) === 'Relationship' && event.attrs.Id && event.attrs.Target) {
-        const targetPath = event.attrs.Target.startsWith('/') ? event.attrs.Target.slice(1) : `xl/${event.attrs.Target}`;
+      if (
+        event.type === 'open' &&
+        localName(event.name) === 'Relationship' &&
+        event.attrs.Id &&
+        event.attrs.Target
+      ) {
+        const targetPath = event.attrs.Target.startsWith('/')
+          ? event.attrs.Target.slice(1)
+          : `xl/${event.attrs.Target}`;
         relationships.set(event.attrs.Id, targetPath.replace(/\/\.\//g, '/'));
       }
     }
@@ -176,12 +199,19 @@ async function* xlsx(parts: OfficeParts, target: OfficeTarget): AsyncGenerator<C
     if (event.type !== 'open' || localName(event.name) !== 'sheet') continue;
     const relId = Object.entries(event.attrs).find(([key]) => key === 'r:id' || key.endsWith(':id'))?.[1];
     const part = relId ? relationships.get(relId) : undefined;
-    sheets.push({ name: event.attrs.name ?? `Sheet${sheets.length + 1}`, part: part ?? `xl/worksheets/sheet${sheets.length + 1}.xml` });
+    sheets.push({
+      name: event.attrs.name ?? `Sheet${sheets.length + 1}`,
+      part: part ?? `xl/worksheets/sheet${sheets.length + 1}.xml`,
+    });
   }
 
   for (const sheet of sheets) {
     if (!parts.names.includes(sheet.part)) continue;
-    const batcher = new TableBatcher(target.objectId, `${target.componentPath}!/${sheet.name}`, target.tableBatchRows);
+    const batcher = new TableBatcher(
+      target.objectId,
+      `${target.componentPath}!/${sheet.name}`,
+      target.tableBatchRows,
+    );
     let row: (string | null)[] | undefined;
     let column = -1;
     let cellType = '';
@@ -282,7 +312,11 @@ async function* ods(parts: OfficeParts, target: OfficeTarget): AsyncGenerator<Co
         if (local === 'table' && !event.selfClosing) {
           sheetCount++;
           const name = event.attrs['table:name'] ?? `Sheet${sheetCount}`;
-          batcher = new TableBatcher(target.objectId, `${target.componentPath}!/${name}`, target.tableBatchRows);
+          batcher = new TableBatcher(
+            target.objectId,
+            `${target.componentPath}!/${name}`,
+            target.tableBatchRows,
+          );
         } else if (local === 'table-row') {
           row = [];
           pendingEmpty = 0;
@@ -291,7 +325,11 @@ async function* ods(parts: OfficeParts, target: OfficeTarget): AsyncGenerator<Co
         } else if ((local === 'table-cell' || local === 'covered-table-cell') && row) {
           const repeat = Math.max(1, Number(event.attrs['table:number-columns-repeated'] ?? 1) || 1);
           const value =
-            event.attrs['office:value'] ?? event.attrs['office:date-value'] ?? event.attrs['office:time-value'] ?? event.attrs['office:boolean-value'] ?? event.attrs['office:string-value'];
+            event.attrs['office:value'] ??
+            event.attrs['office:date-value'] ??
+            event.attrs['office:time-value'] ??
+            event.attrs['office:boolean-value'] ??
+            event.attrs['office:string-value'];
           cell = { text: '', paragraphs: 0, repeat, value };
           if (event.selfClosing) {
             addOdsCell();
@@ -329,13 +367,18 @@ async function* ods(parts: OfficeParts, target: OfficeTarget): AsyncGenerator<Co
       // Empty cells only materialise when a value follows them.
       for (let i = 0; i < pendingEmpty && row.length < MAX_COLUMNS; i++) row.push(null);
       pendingEmpty = 0;
-      for (let i = 0; i < Math.min(cell.repeat, MAX_REPEAT) && row.length < MAX_COLUMNS; i++) row.push(content);
+      for (let i = 0; i < Math.min(cell.repeat, MAX_REPEAT) && row.length < MAX_COLUMNS; i++)
+        row.push(content);
     }
     cell = undefined;
   }
 }
 
-export function extractOffice(format: OfficeFormat, parts: OfficeParts, target: OfficeTarget): AsyncGenerator<ContentComponent> {
+export function extractOffice(
+  format: OfficeFormat,
+  parts: OfficeParts,
+  target: OfficeTarget,
+): AsyncGenerator<ContentComponent> {
   switch (format) {
     case 'docx':
       return docx(parts, target);

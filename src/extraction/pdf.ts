@@ -60,7 +60,11 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
     OBJECT_START.lastIndex = endStream + 9;
     if (NON_TEXT_STREAM.test(dictionary)) continue;
     let raw = data.subarray(dataStart, endStream);
-    const filters = [...dictionary.matchAll(/\/(FlateDecode|Fl|ASCIIHexDecode|AHx|ASCII85Decode|A85|LZWDecode|DCTDecode|JPXDecode|CCITTFaxDecode|JBIG2Decode|RunLengthDecode)\b/g)].map((m) => m[1]);
+    const filters = [
+      ...dictionary.matchAll(
+        /\/(FlateDecode|Fl|ASCIIHexDecode|AHx|ASCII85Decode|A85|LZWDecode|DCTDecode|JPXDecode|CCITTFaxDecode|JBIG2Decode|RunLengthDecode)\b/g,
+      ),
+    ].map((m) => m[1]);
     let usable = true;
     for (const filter of filters) {
       if (filter === 'FlateDecode' || filter === 'Fl') {
@@ -103,7 +107,11 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
   return result;
 }
 
-type Operand = { kind: 'string'; value: string } | { kind: 'number'; value: number } | { kind: 'array'; items: Operand[] } | { kind: 'other' };
+type Operand =
+  | { kind: 'string'; value: string }
+  | { kind: 'number'; value: number }
+  | { kind: 'array'; items: Operand[] }
+  | { kind: 'other' };
 
 /** Interprets the text operators of a content stream. */
 export function contentStreamText(content: string): string {
@@ -124,7 +132,10 @@ export function contentStreamText(content: string): string {
     } else if (ch === '<' && content[i + 1] !== '<') {
       const end = content.indexOf('>', i);
       const hex = content.slice(i + 1, end === -1 ? content.length : end).replace(/[^0-9a-fA-F]/g, '');
-      push({ kind: 'string', value: decodePdfString(Buffer.from(hex.length % 2 ? `${hex}0` : hex, 'hex').toString('latin1')) });
+      push({
+        kind: 'string',
+        value: decodePdfString(Buffer.from(hex.length % 2 ? `${hex}0` : hex, 'hex').toString('latin1')),
+      });
       i = end === -1 ? content.length : end + 1;
     } else if (ch === '[') {
       arrays.push([]);
@@ -211,7 +222,16 @@ function readLiteralString(content: string, start: number): [string, number] {
     if (ch === '\\') {
       const next = content[++i];
       if (next === undefined) break;
-      const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', '(': '(', ')': ')', '\\': '\\' };
+      const escapes: Record<string, string> = {
+        n: '\n',
+        r: '\r',
+        t: '\t',
+        b: '\b',
+        f: '\f',
+        '(': '(',
+        ')': ')',
+        '\\': '\\',
+      };
       if (escapes[next] !== undefined) out += escapes[next];
       else if (/[0-7]/.test(next)) {
         let octal = next;

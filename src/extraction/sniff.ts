@@ -4,18 +4,7 @@
  */
 
 export type Format =
-  | 'text'
-  | 'csv'
-  | 'tsv'
-  | 'json'
-  | 'xml'
-  | 'html'
-  | 'eml'
-  | 'pdf'
-  | 'zip'
-  | 'gzip'
-  | 'tar'
-  | 'unsupported';
+  'text' | 'csv' | 'tsv' | 'json' | 'xml' | 'html' | 'eml' | 'pdf' | 'zip' | 'gzip' | 'tar' | 'unsupported';
 
 export interface Detection {
   format: Format;
@@ -62,7 +51,11 @@ const MAGICS: Magic[] = [
   { offset: 0, bytes: [0xce, 0xfa, 0xed, 0xfe], result: unsupported('Mach-O executable') },
   { offset: 0, bytes: [0xfe, 0xed, 0xfa, 0xce], result: unsupported('Mach-O executable') },
   { offset: 0, bytes: [0xfe, 0xed, 0xfa, 0xcf], result: unsupported('Mach-O executable') },
-  { offset: 0, bytes: [0xca, 0xfe, 0xba, 0xbe], result: unsupported('Java class or Mach-O universal binary') },
+  {
+    offset: 0,
+    bytes: [0xca, 0xfe, 0xba, 0xbe],
+    result: unsupported('Java class or Mach-O universal binary'),
+  },
   { offset: 0, bytes: [0x00, 0x61, 0x73, 0x6d], result: unsupported('WebAssembly module') },
   { offset: 0, bytes: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], result: unsupported('7-Zip archive') },
   { offset: 0, bytes: 'Rar!', result: unsupported('RAR archive') },
@@ -124,12 +117,43 @@ export function extensionOf(name: string): string {
   return dot > 0 ? base.slice(dot + 1).toLowerCase() : '';
 }
 
+/** True when `bytes` is valid UTF-8, allowing a sequence cut off at the end. */
+export function isValidUtf8Prefix(bytes: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether bytes without a BOM look like text: few NULs, mostly printable ASCII/whitespace, and bytes >= 0x80
+ * either forming valid UTF-8 or rare enough to be a single-byte encoding's accents (random binary is ~50% high).
+ */
+export function looksLikeText(head: Buffer): boolean {
+  if (head.length === 0) return true;
+  let nul = 0;
+  let high = 0;
+  for (const byte of head) {
+    if (byte === 0) nul++;
+    else if (byte >= 0x80) high++;
+  }
+  if (nul > head.length * 0.01) return false;
+  if (high > head.length * 0.3 && !isValidUtf8Prefix(head)) return false;
+  return printableRatio(head) >= 0.85;
+}
+
 /** Share of bytes that look like text (printable ASCII, whitespace, or any byte >= 0x80). */
 export function printableRatio(head: Buffer): number {
   if (head.length === 0) return 1;
   let printable = 0;
   for (const byte of head) {
-    if (byte >= 0x20 ? byte !== 0x7f : byte === 0x09 || byte === 0x0a || byte === 0x0d || byte === 0x0c || byte === 0x1b)
+    if (
+      byte >= 0x20
+        ? byte !== 0x7f
+        : byte === 0x09 || byte === 0x0a || byte === 0x0d || byte === 0x0c || byte === 0x1b
+    )
       printable++;
   }
   return printable / head.length;
@@ -151,7 +175,8 @@ export function utf16WithoutBom(head: Buffer): 'utf-16le' | 'utf-16be' | undefin
 }
 
 const HEADER_LINE = /^[A-Za-z][A-Za-z0-9-]*:[ \t]/;
-const MAIL_HEADERS = /^(from|to|subject|date|message-id|mime-version|received|return-path|delivered-to|reply-to|content-type)$/i;
+const MAIL_HEADERS =
+  /^(from|to|subject|date|message-id|mime-version|received|return-path|delivered-to|reply-to|content-type)$/i;
 
 /** An RFC 5322 message: starts with header lines and has at least two well-known mail headers. */
 function looksLikeMail(text: string): boolean {
@@ -170,7 +195,11 @@ function looksLikeMail(text: string): boolean {
 function sniffText(text: string): Format {
   const start = text.replace(/^\uFEFF/, '').trimStart();
   const lower = start.slice(0, 512).toLowerCase();
-  if (lower.startsWith('<!doctype html') || lower.startsWith('<html') || /^<\?xml[^>]*>\s*<!doctype html/.test(lower))
+  if (
+    lower.startsWith('<!doctype html') ||
+    lower.startsWith('<html') ||
+    /^<\?xml[^>]*>\s*<!doctype html/.test(lower)
+  )
     return 'html';
   if (lower.startsWith('<?xml')) return 'xml';
   if (start.startsWith('{') || start.startsWith('[')) return 'json';
@@ -193,7 +222,7 @@ export function detectFormat(head: Buffer, name: string): Detection {
     (head[0] === 0xff && head[1] === 0xfe) ||
     (head[0] === 0xfe && head[1] === 0xff);
   const utf16 = hasBom ? undefined : utf16WithoutBom(head);
-  if (!hasBom && !utf16 && printableRatio(head) < 0.85) return unsupported('binary content with no text layer');
+  if (!hasBom && !utf16 && !looksLikeText(head)) return unsupported('binary content with no text layer');
   if (byExtension) return { format: byExtension };
   const encoding = utf16 ?? (head[0] === 0xff ? 'utf-16le' : head[0] === 0xfe ? 'utf-16be' : 'utf-8');
   return { format: sniffText(new TextDecoder(encoding).decode(head)) };

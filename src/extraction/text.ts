@@ -1,6 +1,6 @@
 /** Streaming text decoding (encoding detection) and chunking into text/table components. */
 import type { ContentComponent } from '../core/models';
-import { utf16WithoutBom } from './sniff';
+import { isValidUtf8Prefix, utf16WithoutBom } from './sniff';
 
 export type TextEncodingName = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
 
@@ -15,15 +15,6 @@ export function detectEncoding(head: Buffer): TextEncodingName {
   const utf16 = utf16WithoutBom(head);
   if (utf16) return utf16;
   return isValidUtf8Prefix(head) ? 'utf-8' : 'windows-1252';
-}
-
-function isValidUtf8Prefix(bytes: Buffer): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Windows-1252 bytes 0x80–0x9F (the rest is Latin-1); undefined bytes map to themselves as C1 controls. */
@@ -206,7 +197,9 @@ export class TableBatcher {
   /** The first row added becomes the header unless columns were set. */
   push(row: unknown[]): ContentComponent | undefined {
     if (!this.columns) {
-      this.columns = row.map((cell, i) => (cell === null || cell === undefined ? '' : String(cell)) || `column_${i + 1}`);
+      this.columns = row.map(
+        (cell, i) => (cell === null || cell === undefined ? '' : String(cell)) || `column_${i + 1}`,
+      );
       return undefined;
     }
     this.rows.push(row);

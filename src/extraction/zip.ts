@@ -4,6 +4,20 @@ import type { Readable } from 'node:stream';
 
 export type ZipEntry = yauzl.Entry;
 
+/** UTF-8 when flagged (bit 11) or valid; otherwise Latin-1 as an approximation of CP437. Backslashes become '/'. */
+function decodeEntryName(raw: Buffer, flags: number): string {
+  let name: string;
+  if (flags & 0x800) name = raw.toString('utf8');
+  else {
+    try {
+      name = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch {
+      name = raw.toString('latin1');
+    }
+  }
+  return name.replace(/\\/g, '/');
+}
+
 export class ZipReader {
   private constructor(private readonly zipfile: yauzl.ZipFile) {}
 
@@ -11,7 +25,13 @@ export class ZipReader {
     const zipfile = await new Promise<yauzl.ZipFile>((resolve, reject) =>
       yauzl.open(
         filePath,
-        { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false, decodeStrings: true },
+        {
+          lazyEntries: true,
+          autoClose: false,
+          validateEntrySizes: true,
+          strictFileNames: false,
+          decodeStrings: true,
+        },
         (err, zip) => (err ? reject(err) : resolve(zip)),
       ),
     );
@@ -34,6 +54,9 @@ export class ZipReader {
         zipfile.removeListener('error', onError);
       };
       const onEntry = (entry: ZipEntry) => {
+        // Names are decoded here, not by yauzl: its validation rejects the whole archive for one `../x` or
+        // `/abs` name, and a scanner must still read such archives (those are the interesting ones).
+        entry.fileName = decodeEntryName(entry.fileName as unknown as Buffer, entry.generalPurposeBitFlag);
         entries.push(entry);
         if (entries.length >= max) {
           cleanup();

@@ -34,7 +34,8 @@ function barChart(
   if (rows.length === 0) return `<p class="empty" data-testid="${testId}-empty">No findings.</p>`;
   const max = Math.max(...rows.map((r) => r.value), 1);
   const rowHeight = 26;
-  const labelWidth = 200;
+  // Wide enough for the longest label (about 7.5 px per character at 12 px).
+  const labelWidth = Math.max(120, Math.ceil(Math.max(...rows.map((r) => r.label.length)) * 7.5) + 16);
   const barWidth = 420;
   const height = rows.length * rowHeight + 10;
   const bars = rows

@@ -116,4 +116,78 @@ CREATE TABLE assay.component_failures (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'record_classifications: one round trip per batch',
+    // Same steps as a client-side transaction (lock the object rows in order, upsert them, replace
+    // their child rows), run server-side so one call costs one round trip.
+    sql: `
+CREATE OR REPLACE FUNCTION assay.record_classifications(
+  p_scan_id text, p_ruleset text, p_objects jsonb, p_findings jsonb, p_columns jsonb, p_counts jsonb, p_failures jsonb)
+RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_ids text[];
+  v_replaced text[];
+BEGIN
+  SELECT array_agg(t.object_id ORDER BY t.object_id) INTO v_ids
+  FROM jsonb_to_recordset(p_objects) AS t(object_id text);
+
+  -- Lock every existing row first (a statement of its own, so no status filter can skip a row a
+  -- concurrent writer is about to classify); the next statement's snapshot then sees its commit.
+  PERFORM 1 FROM assay.objects o
+  WHERE o.scan_id = p_scan_id AND o.object_id = ANY(v_ids)
+  ORDER BY o.object_id FOR UPDATE;
+
+  SELECT coalesce(array_agg(o.object_id), '{}') INTO v_replaced FROM assay.objects o
+  WHERE o.scan_id = p_scan_id AND o.object_id = ANY(v_ids) AND o.status IN ('classified', 'skipped');
+
+  INSERT INTO assay.objects AS o
+    (scan_id, object_id, path, object_type, status, ruleset_version, finding_count, bytes_scanned)
+  SELECT p_scan_id, t.object_id, t.path, 'file', 'classified', p_ruleset, t.finding_count, t.bytes_scanned
+  FROM jsonb_to_recordset(p_objects) AS t(object_id text, path text, finding_count bigint, bytes_scanned bigint)
+  ORDER BY t.object_id
+  ON CONFLICT (scan_id, object_id) DO UPDATE SET
+    status = 'classified', error_type = NULL, error_message = NULL,
+    ruleset_version = EXCLUDED.ruleset_version, finding_count = EXCLUDED.finding_count,
+    bytes_scanned = EXCLUDED.bytes_scanned, updated_at = now();
+
+  IF cardinality(v_replaced) > 0 THEN
+    DELETE FROM assay.findings WHERE scan_id = p_scan_id AND object_id = ANY(v_replaced);
+    DELETE FROM assay.column_classifications WHERE scan_id = p_scan_id AND object_id = ANY(v_replaced);
+    DELETE FROM assay.finding_counts WHERE scan_id = p_scan_id AND object_id = ANY(v_replaced);
+    DELETE FROM assay.component_failures WHERE scan_id = p_scan_id AND object_id = ANY(v_replaced);
+  END IF;
+
+  INSERT INTO assay.findings (scan_id, object_id, component_path, start_offset, end_offset, line, column_name,
+    row_index, info_type, category, likelihood, masked, fingerprint, detector_version)
+  SELECT p_scan_id, t.object_id, t.component_path, t.start_offset, t.end_offset, t.line, t.column_name,
+    t.row_index, t.info_type, t.category, t.likelihood, t.masked, t.fingerprint, t.detector_version
+  FROM jsonb_to_recordset(p_findings) AS t(object_id text, component_path text, start_offset bigint,
+    end_offset bigint, line integer, column_name text, row_index bigint, info_type text, category text,
+    likelihood text, masked text, fingerprint text, detector_version text)
+  ON CONFLICT DO NOTHING;
+
+  INSERT INTO assay.column_classifications (scan_id, object_id, component_path, column_name, info_type,
+    category, likelihood, matched_rows, sampled_rows, ratio)
+  SELECT p_scan_id, t.object_id, t.component_path, t.column_name, t.info_type, t.category, t.likelihood,
+    t.matched_rows, t.sampled_rows, t.ratio
+  FROM jsonb_to_recordset(p_columns) AS t(object_id text, component_path text, column_name text, info_type text,
+    category text, likelihood text, matched_rows bigint, sampled_rows bigint, ratio double precision)
+  ON CONFLICT (scan_id, object_id, component_path, column_name, info_type) DO UPDATE SET
+    category = EXCLUDED.category, likelihood = EXCLUDED.likelihood, matched_rows = EXCLUDED.matched_rows,
+    sampled_rows = EXCLUDED.sampled_rows, ratio = EXCLUDED.ratio;
+
+  INSERT INTO assay.finding_counts (scan_id, object_id, info_type, category, count)
+  SELECT p_scan_id, t.object_id, t.info_type, t.category, t.count
+  FROM jsonb_to_recordset(p_counts) AS t(object_id text, info_type text, category text, count bigint)
+  ON CONFLICT (scan_id, object_id, info_type) DO UPDATE SET category = EXCLUDED.category, count = EXCLUDED.count;
+
+  INSERT INTO assay.component_failures (scan_id, object_id, component_path, error_type, error_message)
+  SELECT p_scan_id, t.object_id, t.component_path, t.error_type, t.error_message
+  FROM jsonb_to_recordset(p_failures) AS t(object_id text, component_path text, error_type text, error_message text)
+  ON CONFLICT (scan_id, object_id, component_path, error_type) DO UPDATE SET error_message = EXCLUDED.error_message;
+END
+$fn$;
+`,
+  },
 ];

@@ -465,130 +465,71 @@ export class PostgresResultsStore implements ResultsStore {
       totals.push(total);
     }
 
-    await this.transaction(
+    // One call: the function runs the whole replacement in this statement's transaction.
+    const json = (rows: unknown[]): string =>
+      JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'string' ? clean(value) : value));
+    await this.query(
       'record classification results',
       { scanId, objects: unique.length },
-      async (client) => {
-        // Lock the object rows first (sorted): concurrent retries for one object serialise here, and
-        // only objects that already had results need their old rows deleted.
-        const { rows: existing } = await client.query(
-          `SELECT object_id, status FROM assay.objects WHERE scan_id = $1 AND object_id = ANY($2::text[])
-           ORDER BY object_id FOR UPDATE`,
-          [scanId, objectIds],
-        );
-        const replaced = existing
-          .filter((row) => row.status === 'classified' || row.status === 'skipped')
-          .map((row) => row.object_id as string);
-        await client.query(
-          `INSERT INTO assay.objects AS o
-           (scan_id, object_id, path, object_type, status, ruleset_version, finding_count, bytes_scanned)
-         SELECT $1, t.object_id, t.path, 'file', 'classified', $2, t.finding_count, t.bytes_scanned
-         FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS t(object_id, path, finding_count, bytes_scanned)
-         ON CONFLICT (scan_id, object_id) DO UPDATE SET
-           status = 'classified', error_type = NULL, error_message = NULL,
-           ruleset_version = EXCLUDED.ruleset_version, finding_count = EXCLUDED.finding_count,
-           bytes_scanned = EXCLUDED.bytes_scanned, updated_at = now()`,
-          [
-            scanId,
-            rulesetVersion,
-            objectIds,
-            objectIds.map(pathFromObjectId),
-            totals,
-            unique.map((r) => Math.trunc(r.bytesScanned ?? 0)),
-          ],
-        );
-        if (replaced.length > 0) {
-          for (const table of [
-            'findings',
-            'column_classifications',
-            'finding_counts',
-            'component_failures',
-          ]) {
-            await client.query(
-              `DELETE FROM assay.${table} WHERE scan_id = $1 AND object_id = ANY($2::text[])`,
-              [scanId, replaced],
-            );
-          }
-        }
-        if (findings.length > 0) {
-          await client.query(
-            `INSERT INTO assay.findings (scan_id, object_id, component_path, start_offset, end_offset, line, column_name,
-             row_index, info_type, category, likelihood, masked, fingerprint, detector_version)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::integer[], $7::text[],
-             $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
-           ON CONFLICT DO NOTHING`,
-            [
-              scanId,
-              findings.map((f) => f.objectId),
-              findings.map((f) => clean(f.componentPath)),
-              findings.map((f) => f.start),
-              findings.map((f) => f.end),
-              findings.map((f) => f.line),
-              findings.map((f) => clean(f.column)),
-              findings.map((f) => (f.row === undefined ? null : f.row)),
-              findings.map((f) => f.infoType),
-              findings.map((f) => f.category),
-              findings.map((f) => f.likelihood),
-              findings.map((f) => clean(f.masked)),
-              findings.map((f) => f.fingerprint),
-              findings.map((f) => f.detectorVersion),
-            ],
-          );
-        }
-        if (columns.length > 0) {
-          await client.query(
-            `INSERT INTO assay.column_classifications (scan_id, object_id, component_path, column_name, info_type,
-             category, likelihood, matched_rows, sampled_rows, ratio)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-             $8::bigint[], $9::bigint[], $10::double precision[])
-           ON CONFLICT (scan_id, object_id, component_path, column_name, info_type) DO UPDATE SET
-             category = EXCLUDED.category, likelihood = EXCLUDED.likelihood, matched_rows = EXCLUDED.matched_rows,
-             sampled_rows = EXCLUDED.sampled_rows, ratio = EXCLUDED.ratio`,
-            [
-              scanId,
-              columns.map((c) => c.objectId),
-              columns.map((c) => clean(c.componentPath)),
-              columns.map((c) => clean(c.column)),
-              columns.map((c) => c.infoType),
-              columns.map((c) => c.category),
-              columns.map((c) => c.likelihood),
-              columns.map((c) => c.matchedRows),
-              columns.map((c) => c.sampledRows),
-              columns.map((c) => c.ratio),
-            ],
-          );
-        }
-        if (counts.length > 0) {
-          await client.query(
-            `INSERT INTO assay.finding_counts (scan_id, object_id, info_type, category, count)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[])
-           ON CONFLICT (scan_id, object_id, info_type) DO UPDATE SET
-             category = EXCLUDED.category, count = EXCLUDED.count`,
-            [
-              scanId,
-              counts.map((c) => c.objectId),
-              counts.map((c) => c.infoType),
-              counts.map((c) => c.category),
-              counts.map((c) => c.count),
-            ],
-          );
-        }
-        if (failures.length > 0) {
-          await client.query(
-            `INSERT INTO assay.component_failures (scan_id, object_id, component_path, error_type, error_message)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
-           ON CONFLICT (scan_id, object_id, component_path, error_type) DO UPDATE SET
-             error_message = EXCLUDED.error_message`,
-            [
-              scanId,
-              failures.map((f) => f.objectId),
-              failures.map((f) => clean(f.componentPath)),
-              failures.map((f) => f.type),
-              failures.map((f) => cleanMessage(f.message)),
-            ],
-          );
-        }
-      },
+      'SELECT assay.record_classifications($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb)',
+      [
+        scanId,
+        rulesetVersion,
+        json(
+          unique.map((r, index) => ({
+            object_id: objectIds[index],
+            path: pathFromObjectId(objectIds[index]),
+            finding_count: totals[index],
+            bytes_scanned: Math.trunc(r.bytesScanned ?? 0),
+          })),
+        ),
+        json(
+          findings.map((f) => ({
+            object_id: f.objectId,
+            component_path: f.componentPath,
+            start_offset: f.start,
+            end_offset: f.end,
+            line: f.line,
+            column_name: f.column ?? null,
+            row_index: f.row ?? null,
+            info_type: f.infoType,
+            category: f.category,
+            likelihood: f.likelihood,
+            masked: f.masked,
+            fingerprint: f.fingerprint,
+            detector_version: f.detectorVersion,
+          })),
+        ),
+        json(
+          columns.map((c) => ({
+            object_id: c.objectId,
+            component_path: c.componentPath,
+            column_name: c.column,
+            info_type: c.infoType,
+            category: c.category,
+            likelihood: c.likelihood,
+            matched_rows: c.matchedRows,
+            sampled_rows: c.sampledRows,
+            ratio: c.ratio,
+          })),
+        ),
+        json(
+          counts.map((c) => ({
+            object_id: c.objectId,
+            info_type: c.infoType,
+            category: c.category,
+            count: c.count,
+          })),
+        ),
+        json(
+          failures.map((f) => ({
+            object_id: f.objectId,
+            component_path: f.componentPath,
+            error_type: f.type,
+            error_message: cleanMessage(f.message),
+          })),
+        ),
+      ],
     );
   }
 

@@ -52,11 +52,11 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     }),
     { mode: 0o600 },
   );
-  const ports: Record<string, number> = {};
-  for (const name of ['s3', 'master', 'volume', 'filer', 'admin', 'webdav', 'debug'])
-    ports[name] = await getFreePort();
-  const grpc: Record<string, number> = {};
-  for (const name of ['master', 'volume', 'filer', 's3', 'admin']) grpc[name] = await getFreePort();
+  // Restarts pass the previous ports, so clients keep their endpoint.
+  const ports: Record<string, number> = { ...options.ports?.http };
+  for (const name of ['s3', 'master', 'volume', 'filer', 'admin', 'webdav', 'debug']) ports[name] ??= await getFreePort();
+  const grpc: Record<string, number> = { ...options.ports?.grpc };
+  for (const name of ['master', 'volume', 'filer', 's3', 'admin']) grpc[name] ??= await getFreePort();
   const args = [
     'mini',
     `-dir=${dir}`,

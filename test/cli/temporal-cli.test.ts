@@ -92,8 +92,14 @@ test('temporal workflow start → assay worker → temporal workflow query progr
       '--output',
       'json',
     ]);
-    const parsed = JSON.parse(stdout) as { queryResult: Array<Record<string, unknown>> };
-    expect(parsed.queryResult[0]).toMatchObject({
+    // `--output json` prints {"queryResult": [<progress>]} (older CLIs: the bare result).
+    const parsed = JSON.parse(stdout) as { queryResult?: unknown[] } | unknown[];
+    const progress = Array.isArray(parsed)
+      ? parsed[0]
+      : Array.isArray(parsed.queryResult)
+        ? parsed.queryResult[0]
+        : parsed;
+    expect(progress).toMatchObject({
       scanId: workflowId,
       datasourceId: 'docs',
       phase: 'completed',

@@ -42,7 +42,11 @@ function connector(overrides: Partial<Record<keyof MysqlConfig, unknown>> = {}):
   return created;
 }
 
-function packet(objectIds: string[] = [], options: WorkPacketOptions = {}, cursor?: WorkPacket['payload']['cursor']): WorkPacket {
+function packet(
+  objectIds: string[] = [],
+  options: WorkPacketOptions = {},
+  cursor?: WorkPacket['payload']['cursor'],
+): WorkPacket {
   return {
     header: { taskId: 't', traceId: 'tr', scanId: 's', datasourceId },
     payload: { objectIds, options, ...(cursor ? { cursor } : {}) },
@@ -66,11 +70,10 @@ const q = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 let admin: Connection;
 
 const TABLES_PER_DB = 7;
-const numbered = (db: string) => Array.from({ length: TABLES_PER_DB }, (_, i) => `${db}.t${String(i + 1).padStart(2, '0')}`);
+const numbered = (db: string) =>
+  Array.from({ length: TABLES_PER_DB }, (_, i) => `${db}.t${String(i + 1).padStart(2, '0')}`);
 
 beforeAll(async () => {
-  const t0 = Date.now();
-  const mark = (what: string) => process.stderr.write(`[setup] ${what} ${Date.now() - t0} ms\n`);
   process.env[passwordEnv] = scannerPassword;
   admin = await mysql.createConnection({ ...services.mariadb, multipleStatements: true });
   await admin.query(`CREATE USER ${scannerAccount} IDENTIFIED BY '${scannerPassword}'`);
@@ -80,12 +83,15 @@ beforeAll(async () => {
     for (let i = 1; i <= TABLES_PER_DB; i++) {
       const table = `t${String(i).padStart(2, '0')}`;
       await admin.query(`CREATE TABLE ${q(db)}.${table} (id INT PRIMARY KEY, note TEXT)`);
-      await admin.query(`INSERT INTO ${q(db)}.${table} SELECT seq, CONCAT('${table}-', seq) FROM seq_1_to_${i}`);
+      await admin.query(
+        `INSERT INTO ${q(db)}.${table} SELECT seq, CONCAT('${table}-', seq) FROM seq_1_to_${i}`,
+      );
     }
     await admin.query(`GRANT SELECT ON ${q(db)}.* TO ${scannerAccount}`);
   }
-  await admin.query(`CREATE TABLE ${q(dbB)}.\`dotted.name\` (v TEXT); INSERT INTO ${q(dbB)}.\`dotted.name\` VALUES ('dot')`);
-  mark('small tables');
+  await admin.query(
+    `CREATE TABLE ${q(dbB)}.\`dotted.name\` (v TEXT); INSERT INTO ${q(dbB)}.\`dotted.name\` VALUES ('dot')`,
+  );
   const m = q(mainDb);
   await admin.query(`
     CREATE TABLE ${m}.people (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, name VARCHAR(100), born DATE);
@@ -103,7 +109,6 @@ beforeAll(async () => {
     INSERT INTO ${m}.big SELECT seq, MD5(seq), CONCAT('name ', seq) FROM seq_1_to_${BIG_ROWS};
     ANALYZE TABLE ${m}.people;
   `);
-  mark('main');
   for (const table of ['people', 'v_people', 'y', HOSTILE, 'types', 'big']) {
     await admin.query(`GRANT SELECT ON ${m}.${q(table)} TO ${scannerAccount}`);
   }
@@ -119,6 +124,19 @@ afterAll(async () => {
   delete process.env[passwordEnv];
 });
 
+/** Server threads of the scanner still reading `big`, after up to 5 s for them to notice the closed socket. */
+async function lingeringBigReads(): Promise<number> {
+  for (let i = 0; ; i++) {
+    const [rows] = await admin.query(
+      'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE ?',
+      [scanner, '%`big`%'],
+    );
+    const n = Number((rows as Array<{ n: number }>)[0].n);
+    if (n === 0 || i >= 50) return n;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('config validation', () => {
   test('messages name the bad field', () => {
     const bad = (config: unknown) => {
@@ -130,11 +148,23 @@ describe('config validation', () => {
     expect(bad({ ...base, port: 'x' })).toMatch(/^port: port must be a number/);
     expect(bad({ ...base, database: '' })).toMatch(/^database: database must not be empty/);
     expect(bad({ ...base, databases: [] })).toMatch(/^databases: databases must name at least one database/);
-    expect(bad({ ...base, sampling: { mode: 'limit', rows: 1.5 } })).toMatch(/sampling\.rows must be an integer/);
+    expect(bad({ ...base, sampling: { mode: 'limit', rows: 1.5 } })).toMatch(
+      /sampling\.rows must be an integer/,
+    );
     expect(bad({ ...base, statementTimeoutMs: -1 })).toMatch(/statementTimeoutMs must be at least 1/);
     expect(bad({ ...base, include: 'a*' })).toMatch(/^include: include must be an array/);
-    const ok = mysqlConnector.configSchema.parse({ ...base, passwordEnv: 'MYSQL_PWD', sampling: { mode: 'full' } });
-    expect(ok).toMatchObject({ port: 3306, include: ['*'], exclude: [], maxConnections: 4, statementTimeoutMs: 60000 });
+    const ok = mysqlConnector.configSchema.parse({
+      ...base,
+      passwordEnv: 'MYSQL_PWD',
+      sampling: { mode: 'full' },
+    });
+    expect(ok).toMatchObject({
+      port: 3306,
+      include: ['*'],
+      exclude: [],
+      maxConnections: 4,
+      statementTimeoutMs: 60000,
+    });
   });
 });
 
@@ -163,7 +193,9 @@ describe('enumeration', () => {
     const only = await enumerateAll(connector({ databases: undefined }));
     expect(only.every((o) => o.objectPath.startsWith(`${mainDb}.`))).toBe(true);
     expect(only).toHaveLength(7);
-    const paths = (await enumerateAll(connector({ include: [`${dbA}.*`, 't0?'], exclude: ['*t03'] }))).map((o) => o.objectPath);
+    const paths = (await enumerateAll(connector({ include: [`${dbA}.*`, 't0?'], exclude: ['*t03'] }))).map(
+      (o) => o.objectPath,
+    );
     const tables = (db: string) => [1, 2, 4, 5, 6, 7].map((i) => `${db}.t0${i}`);
     expect(paths).toEqual([...tables(dbA), ...tables(dbB)]);
   });
@@ -173,8 +205,16 @@ describe('enumeration', () => {
     const all = await collect(c.enumerateObjects(packet([], { batchSize: 4 })));
     const uninterrupted = all.flat().map((o) => o.objectId);
     for (const cut of [1, 3, all.length - 1]) {
-      const resumed = (await collect(c.enumerateObjects(packet([], { batchSize: 4 }, all[cut - 1].cursor)))).flat();
-      expect([...all.slice(0, cut).flat().map((o) => o.objectId), ...resumed.map((o) => o.objectId)]).toEqual(uninterrupted);
+      const resumed = (
+        await collect(c.enumerateObjects(packet([], { batchSize: 4 }, all[cut - 1].cursor)))
+      ).flat();
+      expect([
+        ...all
+          .slice(0, cut)
+          .flat()
+          .map((o) => o.objectId),
+        ...resumed.map((o) => o.objectId),
+      ]).toEqual(uninterrupted);
     }
   });
 
@@ -197,7 +237,13 @@ describe('details', () => {
     const [doomed] = (await enumerateAll(c)).filter((o) => o.objectPath === `${dbA}.doomed`);
     await admin.query(`DROP TABLE ${q(dbA)}.doomed`);
     const details = await c.getObjectDetails(
-      packet([id(mainDb, 'people'), doomed.objectId, id(mainDb, 'secret'), id(mainDb, 'v_people'), id(dbB, 'dotted.name')]),
+      packet([
+        id(mainDb, 'people'),
+        doomed.objectId,
+        id(mainDb, 'secret'),
+        id(mainDb, 'v_people'),
+        id(dbB, 'dotted.name'),
+      ]),
     );
     expect(details[0]).toMatchObject({
       objectId: id(mainDb, 'people'),
@@ -211,11 +257,20 @@ describe('details', () => {
       ],
     });
     expect(details[0].estimatedBytes).toBeGreaterThan(0);
-    expect(details[1]).toMatchObject({ objectId: doomed.objectId, error: { type: ErrorType.OBJECT_NOT_FOUND } });
-    expect(details[2]).toMatchObject({ objectId: id(mainDb, 'secret'), error: { type: ErrorType.RIGHTS_ACCESS_DENIED } });
+    expect(details[1]).toMatchObject({
+      objectId: doomed.objectId,
+      error: { type: ErrorType.OBJECT_NOT_FOUND },
+    });
+    expect(details[2]).toMatchObject({
+      objectId: id(mainDb, 'secret'),
+      error: { type: ErrorType.RIGHTS_ACCESS_DENIED },
+    });
     expect(details[3]).toMatchObject({ objectType: 'view', columns: [{ name: 'id' }, { name: 'email' }] });
     expect(details[3].error).toBeUndefined();
-    expect(details[4]).toMatchObject({ objectPath: `${dbB}.dotted.name`, columns: [{ name: 'v', dataType: 'text' }] });
+    expect(details[4]).toMatchObject({
+      objectPath: `${dbB}.dotted.name`,
+      columns: [{ name: 'v', dataType: 'text' }],
+    });
   });
 });
 
@@ -224,7 +279,13 @@ describe('content', () => {
     const c = connector();
     const rows = await collect(
       c.getObjectContent(
-        packet([id(mainDb, 'secret'), id(mainDb, 'people'), id(mainDb, HOSTILE), id(mainDb, 'gone'), id(dbB, 'dotted.name')]),
+        packet([
+          id(mainDb, 'secret'),
+          id(mainDb, 'people'),
+          id(mainDb, HOSTILE),
+          id(mainDb, 'gone'),
+          id(dbB, 'dotted.name'),
+        ]),
       ),
     );
     const of = (objectId: string) => rows.filter((r) => r.objectId === objectId);
@@ -232,14 +293,26 @@ describe('content', () => {
       {
         objectId: id(mainDb, 'secret'),
         row: {},
-        error: { type: ErrorType.RIGHTS_ACCESS_DENIED, message: expect.stringMatching(/SELECT command denied/) },
+        error: {
+          type: ErrorType.RIGHTS_ACCESS_DENIED,
+          message: expect.stringMatching(/SELECT command denied/),
+        },
       },
     ]);
     expect(of(id(mainDb, 'people'))).toHaveLength(500);
-    expect(of(id(mainDb, 'people'))[0].row).toEqual({ id: 1, email: 'user1@example.com', name: 'Person 1', born: '1980-01-02' });
+    expect(of(id(mainDb, 'people'))[0].row).toEqual({
+      id: 1,
+      email: 'user1@example.com',
+      name: 'Person 1',
+      born: '1980-01-02',
+    });
     expect(of(id(mainDb, HOSTILE)).map((r) => r.row)).toEqual([{ v: 'hostile-1' }, { v: 'hostile-2' }]);
     expect(of(id(mainDb, 'gone'))).toEqual([
-      { objectId: id(mainDb, 'gone'), row: {}, error: { type: ErrorType.OBJECT_NOT_FOUND, message: expect.any(String) } },
+      {
+        objectId: id(mainDb, 'gone'),
+        row: {},
+        error: { type: ErrorType.OBJECT_NOT_FOUND, message: expect.any(String) },
+      },
     ]);
     expect(of(id(dbB, 'dotted.name')).map((r) => r.row)).toEqual([{ v: 'dot' }]);
     const [ys] = await admin.query(`SELECT COUNT(*) AS n FROM ${q(mainDb)}.y`);
@@ -264,7 +337,9 @@ describe('content', () => {
   test('limit and percent sampling are repeatable; the packet overrides the config', async () => {
     const c = connector({ sampling: { mode: 'limit', rows: 10 } });
     const ids = (rows: DatabaseRow[]) => rows.map((r) => r.row.id as number).sort((a, b) => a - b);
-    expect(ids(await collect(c.getObjectContent(packet([id(mainDb, 'people')]))))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(ids(await collect(c.getObjectContent(packet([id(mainDb, 'people')]))))).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
 
     const percent = { sampling: { mode: 'percent' as const, percent: 10, seed: 42 } };
     const first = ids(await collect(c.getObjectContent(packet([id(mainDb, 'people')], percent))));
@@ -273,7 +348,11 @@ describe('content', () => {
     expect(first.length).toBeGreaterThan(15);
     expect(first.length).toBeLessThan(100);
     const otherSeed = ids(
-      await collect(c.getObjectContent(packet([id(mainDb, 'people')], { sampling: { mode: 'percent', percent: 10, seed: 7 } }))),
+      await collect(
+        c.getObjectContent(
+          packet([id(mainDb, 'people')], { sampling: { mode: 'percent', percent: 10, seed: 7 } }),
+        ),
+      ),
     );
     expect(otherSeed).not.toEqual(first);
     // No primary key on a view: every column is hashed.
@@ -311,6 +390,8 @@ describe('content', () => {
       if (++seen === 10) break;
     }
     expect(await collect(c.getObjectContent(packet([id(mainDb, 'people')])))).toHaveLength(500);
+    // …and the server stopped sending: no query of ours lingers on the abandoned connection.
+    expect(await lingeringBigReads()).toBe(0);
   }, 60_000);
 
   test('an aborted packet stops with CANCELLED and the pool stays usable', async () => {
@@ -319,12 +400,15 @@ describe('content', () => {
     let seen = 0;
     await expect(
       (async () => {
-        for await (const _row of c.getObjectContent(packet([id(mainDb, 'big')], { abortSignal: controller.signal }))) {
+        for await (const _row of c.getObjectContent(
+          packet([id(mainDb, 'big')], { abortSignal: controller.signal }),
+        )) {
           if (++seen === 5) controller.abort();
         }
       })(),
     ).rejects.toMatchObject({ type: ErrorType.CANCELLED });
     expect(await collect(c.getObjectContent(packet([id(mainDb, 'y')])))).toHaveLength(1);
+    expect(await lingeringBigReads()).toBe(0);
   });
 
   test('the statement timeout ends a slow read with QUERY_TIMEOUT for that table only', async () => {

@@ -35,12 +35,21 @@ function connector(overrides: Partial<Record<keyof PostgresConfig, unknown>> = {
     passwordEnv,
     ...overrides,
   });
-  const created = postgresConnector.create({ datasourceId, logger, errorHandler, config }) as PostgresConnector;
+  const created = postgresConnector.create({
+    datasourceId,
+    logger,
+    errorHandler,
+    config,
+  }) as PostgresConnector;
   open.push(created);
   return created;
 }
 
-function packet(objectIds: string[] = [], options: WorkPacketOptions = {}, cursor?: WorkPacket['payload']['cursor']): WorkPacket {
+function packet(
+  objectIds: string[] = [],
+  options: WorkPacketOptions = {},
+  cursor?: WorkPacket['payload']['cursor'],
+): WorkPacket {
   return {
     header: { taskId: 't', traceId: 'tr', scanId: 's', datasourceId },
     payload: { objectIds, options, ...(cursor ? { cursor } : {}) },
@@ -53,7 +62,10 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-async function enumerateAll(c: PostgresConnector, options: WorkPacketOptions = {}): Promise<DiscoveredObject[]> {
+async function enumerateAll(
+  c: PostgresConnector,
+  options: WorkPacketOptions = {},
+): Promise<DiscoveredObject[]> {
   return (await collect(c.enumerateObjects(packet([], options)))).flat();
 }
 
@@ -84,7 +96,9 @@ beforeAll(async () => {
     for (let i = 1; i <= TABLES_PER_SCHEMA; i++) {
       const table = `t${String(i).padStart(2, '0')}`;
       await admin.query(`CREATE TABLE ${schema}.${table} (id int PRIMARY KEY, note text)`);
-      await admin.query(`INSERT INTO ${schema}.${table} SELECT g, '${schema}-${table}-' || g FROM generate_series(1, ${i}) g`);
+      await admin.query(
+        `INSERT INTO ${schema}.${table} SELECT g, '${schema}-${table}-' || g FROM generate_series(1, ${i}) g`,
+      );
     }
   }
   await admin.query(`CREATE TABLE beta."dotted.name" (v text)`);
@@ -123,6 +137,18 @@ afterAll(async () => {
   delete process.env[passwordEnv];
 });
 
+/** Backends of the scanner still reading `big`, after up to 5 s for them to notice the closed socket. */
+async function lingeringBigReads(): Promise<number> {
+  for (let i = 0; ; i++) {
+    const { rows } = await admin.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%big%'`,
+      [scannerRole],
+    );
+    if (rows[0].n === 0 || i >= 50) return rows[0].n as number;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('config validation', () => {
   test('messages name the bad field', () => {
     const bad = (config: unknown) => {
@@ -133,13 +159,24 @@ describe('config validation', () => {
     const base = { host: 'h', database: 'd', user: 'u' };
     expect(bad({ ...base, port: 70000 })).toMatch(/^port: port must be between 1 and 65535/);
     expect(bad({ ...base, host: undefined })).toMatch(/^host: host must be a string/);
-    expect(bad({ ...base, sampling: { mode: 'percent', percent: 0 } })).toMatch(/sampling\.percent must be greater than 0/);
+    expect(bad({ ...base, sampling: { mode: 'percent', percent: 0 } })).toMatch(
+      /sampling\.percent must be greater than 0/,
+    );
     expect(bad({ ...base, sampling: { mode: 'sometimes' } })).toMatch(/sampling\.mode must be/);
     expect(bad({ ...base, maxConnections: 0 })).toMatch(/maxConnections must be at least 1/);
     expect(bad({ ...base, password: 'inline' })).toMatch(/password/);
-    expect(bad({ ...base, passwordEnv: 'A', passwordFile: '/f' })).toMatch(/^passwordFile: passwordEnv and passwordFile are exclusive/);
+    expect(bad({ ...base, passwordEnv: 'A', passwordFile: '/f' })).toMatch(
+      /^passwordFile: passwordEnv and passwordFile are exclusive/,
+    );
     const ok = postgresConnector.configSchema.parse(base);
-    expect(ok).toMatchObject({ port: 5432, include: ['*'], exclude: [], sampling: { mode: 'full' }, maxConnections: 4, ssl: false });
+    expect(ok).toMatchObject({
+      port: 5432,
+      include: ['*'],
+      exclude: [],
+      sampling: { mode: 'full' },
+      maxConnections: 4,
+      ssl: false,
+    });
   });
 });
 
@@ -151,7 +188,9 @@ describe('enumeration', () => {
     const objects = batches.flat();
     const paths = objects.map((o) => o.objectPath);
     const expected = [
-      ...SCHEMAS.flatMap((s) => Array.from({ length: TABLES_PER_SCHEMA }, (_, i) => `${s}.t${String(i + 1).padStart(2, '0')}`)),
+      ...SCHEMAS.flatMap((s) =>
+        Array.from({ length: TABLES_PER_SCHEMA }, (_, i) => `${s}.t${String(i + 1).padStart(2, '0')}`),
+      ),
       'alpha.v_people',
       'beta.dotted.name',
       'public.big',
@@ -165,7 +204,10 @@ describe('enumeration', () => {
     ].sort(byteOrder);
     expect(paths).toEqual(expected);
     expect(objects.length).toBeGreaterThanOrEqual(20);
-    expect(objects.find((o) => o.objectPath === 'alpha.v_people')).toMatchObject({ objectType: 'view', objectId: id('alpha', 'v_people') });
+    expect(objects.find((o) => o.objectPath === 'alpha.v_people')).toMatchObject({
+      objectType: 'view',
+      objectId: id('alpha', 'v_people'),
+    });
     const big = objects.find((o) => o.objectPath === 'public.big')!;
     expect(big).toMatchObject({ objectType: 'table', datasourceId, objectId: id('public', 'big') });
     expect(big.size).toBeGreaterThan(50_000_000);
@@ -174,7 +216,11 @@ describe('enumeration', () => {
   });
 
   test('include/exclude patterns and the schemas list narrow the set', async () => {
-    const c = connector({ schemas: ['alpha', 'gamma'], include: ['alpha.*', 't0?'], exclude: ['*t03', 'v_*'] });
+    const c = connector({
+      schemas: ['alpha', 'gamma'],
+      include: ['alpha.*', 't0?'],
+      exclude: ['*t03', 'v_*'],
+    });
     const paths = (await enumerateAll(c)).map((o) => o.objectPath);
     const tables = (s: string) => [1, 2, 4, 5, 6, 7].map((i) => `${s}.t0${i}`);
     expect(paths).toEqual([...tables('alpha'), ...tables('gamma')]);
@@ -185,8 +231,16 @@ describe('enumeration', () => {
     const all = await collect(c.enumerateObjects(packet([], { batchSize: 4 })));
     const uninterrupted = all.flat().map((o) => o.objectId);
     for (const cut of [1, 3, all.length - 1]) {
-      const resumed = (await collect(c.enumerateObjects(packet([], { batchSize: 4 }, all[cut - 1].cursor)))).flat();
-      const combined = [...all.slice(0, cut).flat().map((o) => o.objectId), ...resumed.map((o) => o.objectId)];
+      const resumed = (
+        await collect(c.enumerateObjects(packet([], { batchSize: 4 }, all[cut - 1].cursor)))
+      ).flat();
+      const combined = [
+        ...all
+          .slice(0, cut)
+          .flat()
+          .map((o) => o.objectId),
+        ...resumed.map((o) => o.objectId),
+      ];
       expect(combined).toEqual(uninterrupted);
     }
     expect(JSON.stringify(all[0].cursor).length).toBeLessThan(200);
@@ -215,7 +269,13 @@ describe('details', () => {
     const [doomed] = (await enumerateAll(c)).filter((o) => o.objectPath === 'gamma.doomed');
     await admin.query(`DROP TABLE gamma.doomed`);
     const details = await c.getObjectDetails(
-      packet([id('public', 'people'), doomed.objectId, id('public', 'secret'), id('alpha', 'v_people'), id('beta', 'dotted.name')]),
+      packet([
+        id('public', 'people'),
+        doomed.objectId,
+        id('public', 'secret'),
+        id('alpha', 'v_people'),
+        id('beta', 'dotted.name'),
+      ]),
     );
     expect(details[0]).toMatchObject({
       objectId: id('public', 'people'),
@@ -229,11 +289,20 @@ describe('details', () => {
       ],
     });
     expect(details[0].estimatedBytes).toBeGreaterThan(0);
-    expect(details[1]).toMatchObject({ objectId: doomed.objectId, error: { type: ErrorType.OBJECT_NOT_FOUND } });
-    expect(details[2]).toMatchObject({ objectId: id('public', 'secret'), error: { type: ErrorType.RIGHTS_ACCESS_DENIED } });
+    expect(details[1]).toMatchObject({
+      objectId: doomed.objectId,
+      error: { type: ErrorType.OBJECT_NOT_FOUND },
+    });
+    expect(details[2]).toMatchObject({
+      objectId: id('public', 'secret'),
+      error: { type: ErrorType.RIGHTS_ACCESS_DENIED },
+    });
     expect(details[3]).toMatchObject({ objectType: 'view', columns: [{ name: 'id' }, { name: 'email' }] });
     expect(details[3].error).toBeUndefined();
-    expect(details[4]).toMatchObject({ objectPath: 'beta.dotted.name', columns: [{ name: 'v', dataType: 'text' }] });
+    expect(details[4]).toMatchObject({
+      objectPath: 'beta.dotted.name',
+      columns: [{ name: 'v', dataType: 'text' }],
+    });
   });
 });
 
@@ -242,18 +311,37 @@ describe.each(['copy', 'cursor'] as const)('content (readMethod %s)', (readMetho
     const c = connector({ readMethod });
     const rows = await collect(
       c.getObjectContent(
-        packet([id('public', 'secret'), id('public', 'people'), id('public', HOSTILE), id('public', 'gone'), id('beta', 'dotted.name')]),
+        packet([
+          id('public', 'secret'),
+          id('public', 'people'),
+          id('public', HOSTILE),
+          id('public', 'gone'),
+          id('beta', 'dotted.name'),
+        ]),
       ),
     );
     const of = (objectId: string) => rows.filter((r) => r.objectId === objectId);
     expect(of(id('public', 'secret'))).toEqual([
-      { objectId: id('public', 'secret'), row: {}, error: { type: ErrorType.RIGHTS_ACCESS_DENIED, message: expect.stringMatching(/permission denied/) } },
+      {
+        objectId: id('public', 'secret'),
+        row: {},
+        error: { type: ErrorType.RIGHTS_ACCESS_DENIED, message: expect.stringMatching(/permission denied/) },
+      },
     ]);
     expect(of(id('public', 'people'))).toHaveLength(500);
-    expect(of(id('public', 'people'))[0].row).toEqual({ id: 1, email: 'user1@example.com', name: 'Person 1', born: '1980-01-02' });
+    expect(of(id('public', 'people'))[0].row).toEqual({
+      id: 1,
+      email: 'user1@example.com',
+      name: 'Person 1',
+      born: '1980-01-02',
+    });
     expect(of(id('public', HOSTILE)).map((r) => r.row)).toEqual([{ v: 'hostile-1' }, { v: 'hostile-2' }]);
     expect(of(id('public', 'gone'))).toEqual([
-      { objectId: id('public', 'gone'), row: {}, error: { type: ErrorType.OBJECT_NOT_FOUND, message: expect.any(String) } },
+      {
+        objectId: id('public', 'gone'),
+        row: {},
+        error: { type: ErrorType.OBJECT_NOT_FOUND, message: expect.any(String) },
+      },
     ]);
     expect(of(id('beta', 'dotted.name')).map((r) => r.row)).toEqual([{ v: 'dot' }]);
     const { rows: ys } = await admin.query('SELECT count(*)::int AS n FROM public.y');
@@ -288,7 +376,11 @@ describe.each(['copy', 'cursor'] as const)('content (readMethod %s)', (readMetho
     expect(first.length).toBeGreaterThan(15);
     expect(first.length).toBeLessThan(100);
     const otherSeed = ids(
-      await collect(c.getObjectContent(packet([id('public', 'people')], { sampling: { mode: 'percent', percent: 10, seed: 7 } }))),
+      await collect(
+        c.getObjectContent(
+          packet([id('public', 'people')], { sampling: { mode: 'percent', percent: 10, seed: 7 } }),
+        ),
+      ),
     );
     expect(otherSeed).not.toEqual(first);
 
@@ -334,6 +426,8 @@ describe.each(['copy', 'cursor'] as const)('content (readMethod %s)', (readMetho
     }
     const people = await collect(c.getObjectContent(packet([id('public', 'people')])));
     expect(people).toHaveLength(500);
+    // …and no backend of ours is left sending `big` to an abandoned connection.
+    expect(await lingeringBigReads()).toBe(0);
   }, 60_000);
 
   test('an aborted packet stops with CANCELLED', async () => {
@@ -342,7 +436,9 @@ describe.each(['copy', 'cursor'] as const)('content (readMethod %s)', (readMetho
     const seen: DatabaseRow[] = [];
     await expect(
       (async () => {
-        for await (const row of c.getObjectContent(packet([id('public', 'big')], { abortSignal: controller.signal }))) {
+        for await (const row of c.getObjectContent(
+          packet([id('public', 'big')], { abortSignal: controller.signal }),
+        )) {
           seen.push(row);
           if (seen.length === 5) controller.abort();
         }

@@ -76,7 +76,10 @@ describe('zip, gzip, tar and nesting', () => {
 
   test('gzip is transparent in paths: a.csv.gz gives the CSV table under its own path', async () => {
     const components = await fromStream(gzip(CSV), 'exports/a.csv.gz');
-    expect(tableOf(components, 'exports/a.csv.gz')).toEqual({ columns: ['name', 'email'], rows: [['Ann', 'ann@example.com']] });
+    expect(tableOf(components, 'exports/a.csv.gz')).toEqual({
+      columns: ['name', 'email'],
+      rows: [['Ann', 'ann@example.com']],
+    });
   });
 
   test('tar.gz with a nested zip holding a docx: full nested componentPaths', async () => {
@@ -93,8 +96,12 @@ describe('zip, gzip, tar and nesting', () => {
       ]),
     );
     const components = await fromStream(tgz, 'backups/site.tar.gz');
-    expect(tableOf(components, 'backups/site.tar.gz!/2024/customers.csv').rows).toEqual([['Ann', 'ann@example.com']]);
-    expect(textOf(components, 'backups/site.tar.gz!/archive/inner.zip!/deep/secret.txt')).toBe('password=hunter2\n');
+    expect(tableOf(components, 'backups/site.tar.gz!/2024/customers.csv').rows).toEqual([
+      ['Ann', 'ann@example.com'],
+    ]);
+    expect(textOf(components, 'backups/site.tar.gz!/archive/inner.zip!/deep/secret.txt')).toBe(
+      'password=hunter2\n',
+    );
     expect(textOf(components, 'backups/site.tar.gz!/archive/inner.zip!/letter.docx')).toBe('Dear Ann\n\n');
     expect(errorsOf(components)).toEqual([
       {
@@ -121,10 +128,14 @@ describe('zip, gzip, tar and nesting', () => {
 
 describe('office documents', () => {
   test('DOCX: paragraphs, tabs, header part; tab stops and field codes left out', async () => {
-    const docx = buildDocx(['Employee: Ann Lee', 'SSN\t123-45-6789', 'R&D <team>'], { header: 'CONFIDENTIAL' });
+    const docx = buildDocx(['Employee: Ann Lee', 'SSN\t123-45-6789', 'R&D <team>'], {
+      header: 'CONFIDENTIAL',
+    });
     const components = await fromFile(docx, 'hr/review.docx');
     expect(errorsOf(components)).toEqual([]);
-    expect(textOf(components, 'hr/review.docx')).toBe('Employee: Ann Lee\nSSN\t123-45-6789\nR&D <team>\n\n\nCONFIDENTIAL\n');
+    expect(textOf(components, 'hr/review.docx')).toBe(
+      'Employee: Ann Lee\nSSN\t123-45-6789\nR&D <team>\n\n\nCONFIDENTIAL\n',
+    );
   });
 
   test('XLSX: sheets as tables, first row header, shared strings, numbers, gaps as null', async () => {
@@ -148,12 +159,21 @@ describe('office documents', () => {
         ['Bob', '5500000000000004', 'Paris'],
       ],
     });
-    expect(tableOf(components, 'finance/q3.xlsx!/Notes')).toEqual({ columns: ['note'], rows: [['call back']] });
-    expect(components.map((c) => c.componentPath)).toEqual(['finance/q3.xlsx!/Customers', 'finance/q3.xlsx!/Notes']);
+    expect(tableOf(components, 'finance/q3.xlsx!/Notes')).toEqual({
+      columns: ['note'],
+      rows: [['call back']],
+    });
+    expect(components.map((c) => c.componentPath)).toEqual([
+      'finance/q3.xlsx!/Customers',
+      'finance/q3.xlsx!/Notes',
+    ]);
   });
 
   test('PPTX: one component per slide', async () => {
-    const components = await fromFile(buildPptx([['Q3 results', 'Revenue up'], ['Contact: ann@example.com']]), 'deck.pptx');
+    const components = await fromFile(
+      buildPptx([['Q3 results', 'Revenue up'], ['Contact: ann@example.com']]),
+      'deck.pptx',
+    );
     expect(components.map((c) => [c.componentPath, c.text])).toEqual([
       ['deck.pptx!/slide1', 'Q3 results\nRevenue up\n'],
       ['deck.pptx!/slide2', 'Contact: ann@example.com\n'],
@@ -161,7 +181,10 @@ describe('office documents', () => {
   });
 
   test('ODT: paragraphs with text:s spaces', async () => {
-    const components = await fromFile(buildOdt(['Hello  world', 'IBAN GB82 WEST 1234 5698 7654 32']), 'letter.odt');
+    const components = await fromFile(
+      buildOdt(['Hello  world', 'IBAN GB82 WEST 1234 5698 7654 32']),
+      'letter.odt',
+    );
     expect(textOf(components, 'letter.odt')).toBe('Hello  world\nIBAN GB82 WEST 1234 5698 7654 32\n');
   });
 
@@ -187,7 +210,10 @@ describe('office documents', () => {
   });
 
   test('a PDF inside a zip', async () => {
-    const components = await fromStream(buildZip([{ name: 'scan.pdf', data: buildPdf([['Invoice 42']]) }]), 'docs.zip');
+    const components = await fromStream(
+      buildZip([{ name: 'scan.pdf', data: buildPdf([['Invoice 42']]) }]),
+      'docs.zip',
+    );
     expect(textOf(components, 'docs.zip!/scan.pdf')).toBe('Invoice 42\n');
   });
 });
@@ -204,7 +230,10 @@ describe('limits and damage: error components, extraction goes on', () => {
     expect(textOf(components, 'bomb.zip!/b.txt')).toBe('after\n');
     const errors = errorsOf(components);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ componentPath: 'bomb.zip!/zeros.txt', type: ErrorType.CONTENT_TOO_LARGE });
+    expect(errors[0]).toMatchObject({
+      componentPath: 'bomb.zip!/zeros.txt',
+      type: ErrorType.CONTENT_TOO_LARGE,
+    });
     expect(errors[0].message).toMatch(/compression ratio \d+:1 exceeds maxCompressionRatio \(100\)/);
   });
 
@@ -255,9 +284,12 @@ describe('limits and damage: error components, extraction goes on', () => {
     let nested = buildZip([{ name: 'core.txt', data: 'deepest\n' }]);
     for (let level = 4; level >= 1; level--) nested = buildZip([{ name: `level${level}.zip`, data: nested }]);
     // outer.zip (depth 0) → level1..level4 zips → core.txt at depth 5.
-    expect(textOf(await fromStream(nested, 'outer.zip'), 'outer.zip!/level1.zip!/level2.zip!/level3.zip!/level4.zip!/core.txt')).toBe(
-      'deepest\n',
-    );
+    expect(
+      textOf(
+        await fromStream(nested, 'outer.zip'),
+        'outer.zip!/level1.zip!/level2.zip!/level3.zip!/level4.zip!/core.txt',
+      ),
+    ).toBe('deepest\n');
     const shallow = new ContentExtractor({ maxArchiveDepth: 3 });
     expect(errorsOf(await fromStream(nested, 'outer.zip', shallow))).toEqual([
       {
@@ -289,7 +321,11 @@ describe('limits and damage: error components, extraction goes on', () => {
   test('maxObjectBytes: a file is refused up front; a stream is cut with CONTENT_TOO_LARGE', async () => {
     const ex = new ContentExtractor({ maxObjectBytes: 1000 });
     expect(errorsOf(await fromFile(Buffer.alloc(2000, 0x61), 'big.txt', ex))).toEqual([
-      { componentPath: 'big.txt', type: ErrorType.CONTENT_TOO_LARGE, message: 'object of 2000 bytes exceeds maxObjectBytes (1000)' },
+      {
+        componentPath: 'big.txt',
+        type: ErrorType.CONTENT_TOO_LARGE,
+        message: 'object of 2000 bytes exceeds maxObjectBytes (1000)',
+      },
     ]);
     const stream = Readable.from(Array.from({ length: 20 }, () => Buffer.alloc(100, 0x61)));
     const components = await collectAll(ex.extractFromStream(stream, OBJECT, { componentPath: 'big.txt' }));
@@ -314,15 +350,37 @@ describe('limits and damage: error components, extraction goes on', () => {
       ex,
     );
     expect(errorsOf(components)).toEqual([
-      { componentPath: 'z.zip!/big.txt', type: ErrorType.CONTENT_TOO_LARGE, message: '101 bytes exceeds maxComponentBytes (100)' },
+      {
+        componentPath: 'z.zip!/big.txt',
+        type: ErrorType.CONTENT_TOO_LARGE,
+        message: '101 bytes exceeds maxComponentBytes (100)',
+      },
     ]);
     expect(textOf(components, 'z.zip!/small.txt')).toBe('ok\n');
   });
 
   test('temporary spool files are removed', async () => {
-    const before = (await fsp.readdir(os.tmpdir())).filter((n) => n.startsWith('assay-extract-') && !n.startsWith('assay-extract-test-'));
+    const before = (await fsp.readdir(os.tmpdir())).filter(
+      (n) => n.startsWith('assay-extract-') && !n.startsWith('assay-extract-test-'),
+    );
     await fromStream(buildZip([{ name: 'a.txt', data: 'a' }]), 'a.zip');
-    const after = (await fsp.readdir(os.tmpdir())).filter((n) => n.startsWith('assay-extract-') && !n.startsWith('assay-extract-test-'));
+    const after = (await fsp.readdir(os.tmpdir())).filter(
+      (n) => n.startsWith('assay-extract-') && !n.startsWith('assay-extract-test-'),
+    );
     expect(after.sort()).toEqual(before.sort());
   });
+});
+
+test('entries with traversal or absolute names are still extracted, under their own names', async () => {
+  const zip = buildZip([
+    { name: '../evil.txt', data: 'x\n' },
+    { name: '/abs.txt', data: 'y\n' },
+    { name: 'dir\\win.txt', data: 'z\n' },
+  ]);
+  const components = await collectAll(extractor.extractFromStream(Readable.from([zip]), OBJECT, { componentPath: 'a.zip' }));
+  expect(components.map((c) => [c.componentPath, c.text])).toEqual([
+    ['a.zip!/../evil.txt', 'x\n'],
+    ['a.zip!//abs.txt', 'y\n'],
+    ['a.zip!/dir/win.txt', 'z\n'],
+  ]);
 });

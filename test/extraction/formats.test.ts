@@ -8,7 +8,9 @@ const OBJECT = 'ds1:share/file';
 
 function run(data: Buffer | string, fileName: string, ex = extractor) {
   const buffer = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  return collectAll(ex.extractFromStream(Readable.from([buffer]), OBJECT, { componentPath: fileName, fileName }));
+  return collectAll(
+    ex.extractFromStream(Readable.from([buffer]), OBJECT, { componentPath: fileName, fileName }),
+  );
 }
 
 describe('plain text and encodings', () => {
@@ -16,7 +18,15 @@ describe('plain text and encodings', () => {
     const text = 'Name: Zoë Müller\nIBAN DE89 3704 0044 0532 0130 00\n';
     const components = await run(text, 'notes.txt');
     expect(components).toEqual([
-      { objectId: OBJECT, componentPath: 'notes.txt', kind: 'text', text, offset: 0, line: 1, bytes: Buffer.byteLength(text) },
+      {
+        objectId: OBJECT,
+        componentPath: 'notes.txt',
+        kind: 'text',
+        text,
+        offset: 0,
+        line: 1,
+        bytes: Buffer.byteLength(text),
+      },
     ]);
   });
 
@@ -30,7 +40,12 @@ describe('plain text and encodings', () => {
   });
 
   test('UTF-8 with BOM drops the BOM', async () => {
-    expect(textOf(await run(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('héllo')]), 'a.txt'), 'a.txt')).toBe('héllo');
+    expect(
+      textOf(
+        await run(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('héllo')]), 'a.txt'),
+        'a.txt',
+      ),
+    ).toBe('héllo');
   });
 
   test('Windows-1252 (invalid UTF-8) is detected: € and é', async () => {
@@ -50,13 +65,24 @@ describe('plain text and encodings', () => {
 
 describe('binary detection', () => {
   test('images and executables are CONTENT_UNSUPPORTED with a clear message', async () => {
-    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(100)]);
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      Buffer.alloc(100),
+    ]);
     const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(100)]);
     expect(errorsOf(await run(png, 'logo.txt'))).toEqual([
-      { componentPath: 'logo.txt', type: ErrorType.CONTENT_UNSUPPORTED, message: 'PNG image: no extractable text' },
+      {
+        componentPath: 'logo.txt',
+        type: ErrorType.CONTENT_UNSUPPORTED,
+        message: 'PNG image: no extractable text',
+      },
     ]);
     expect(errorsOf(await run(elf, 'tool'))).toEqual([
-      { componentPath: 'tool', type: ErrorType.CONTENT_UNSUPPORTED, message: 'ELF executable: no extractable text' },
+      {
+        componentPath: 'tool',
+        type: ErrorType.CONTENT_UNSUPPORTED,
+        message: 'ELF executable: no extractable text',
+      },
     ]);
   });
 
@@ -72,10 +98,16 @@ describe('binary detection', () => {
 
 describe('CSV / TSV', () => {
   test('quotes, escaped quotes, embedded newlines and delimiters, CRLF', async () => {
-    const csv = 'name,email,note\r\n"Smith, John",john@example.com,"said ""hi""\r\nthen left"\r\nJane,jane@example.com,\r\n';
+    const csv =
+      'name,email,note\r\n"Smith, John",john@example.com,"said ""hi""\r\nthen left"\r\nJane,jane@example.com,\r\n';
     const components = await run(csv, 'people.csv');
     expect(components).toHaveLength(1);
-    expect(components[0]).toMatchObject({ kind: 'table', componentPath: 'people.csv', rowOffset: 0, bytes: csv.length });
+    expect(components[0]).toMatchObject({
+      kind: 'table',
+      componentPath: 'people.csv',
+      rowOffset: 0,
+      bytes: csv.length,
+    });
     expect(tableOf(components, 'people.csv')).toEqual({
       columns: ['name', 'email', 'note'],
       rows: [
@@ -86,12 +118,18 @@ describe('CSV / TSV', () => {
   });
 
   test('delimiter sniffing: semicolon and pipe; TSV by extension', async () => {
-    expect(tableOf(await run('a;b\n1;"x;y"\n', 'eu.csv'), 'eu.csv')).toEqual({ columns: ['a', 'b'], rows: [['1', 'x;y']] });
+    expect(tableOf(await run('a;b\n1;"x;y"\n', 'eu.csv'), 'eu.csv')).toEqual({
+      columns: ['a', 'b'],
+      rows: [['1', 'x;y']],
+    });
     expect(tableOf(await run('a|b|c\n1|2|3\n', 'pipes.csv'), 'pipes.csv')).toEqual({
       columns: ['a', 'b', 'c'],
       rows: [['1', '2', '3']],
     });
-    expect(tableOf(await run('a,b\tc\n1,2\t3', 'x.tsv'), 'x.tsv')).toEqual({ columns: ['a,b', 'c'], rows: [['1,2', '3']] });
+    expect(tableOf(await run('a,b\tc\n1,2\t3', 'x.tsv'), 'x.tsv')).toEqual({
+      columns: ['a,b', 'c'],
+      rows: [['1,2', '3']],
+    });
   });
 
   test('rows come in batches of tableBatchRows with exact rowOffsets; header-only CSV still yields columns', async () => {
@@ -106,20 +144,38 @@ describe('CSV / TSV', () => {
     ]);
     expect(tableOf(components, 'cards.csv').rows[2499]).toEqual(['2499', '4111111111111111']);
     expect(await run('only,header\n', 'h.csv')).toEqual([
-      { objectId: OBJECT, componentPath: 'h.csv', kind: 'table', columns: ['only', 'header'], rows: [], rowOffset: 0, bytes: 12 },
+      {
+        objectId: OBJECT,
+        componentPath: 'h.csv',
+        kind: 'table',
+        columns: ['only', 'header'],
+        rows: [],
+        rowOffset: 0,
+        bytes: 12,
+      },
     ]);
   });
 });
 
 describe('JSON / NDJSON', () => {
   test('JSON values come out as key-path lines (strings and numbers, exact spelling)', async () => {
-    const json = JSON.stringify({
-      customers: [
-        { name: 'Ann "A" Lee', email: 'ann@example.com', card: 4111111111111111, active: true, notes: null },
-        { name: 'Bob', tags: ['x', 'y'], 'home address': 'Main St 1\nSpringfield' },
-      ],
-      total: 2.5e3,
-    }, null, 2);
+    const json = JSON.stringify(
+      {
+        customers: [
+          {
+            name: 'Ann "A" Lee',
+            email: 'ann@example.com',
+            card: 4111111111111111,
+            active: true,
+            notes: null,
+          },
+          { name: 'Bob', tags: ['x', 'y'], 'home address': 'Main St 1\nSpringfield' },
+        ],
+        total: 2.5e3,
+      },
+      null,
+      2,
+    );
     expect(textOf(await run(json, 'export.json'), 'export.json')).toBe(
       [
         'customers[0].name: Ann "A" Lee',
@@ -136,7 +192,8 @@ describe('JSON / NDJSON', () => {
   });
 
   test('NDJSON (detected by content) flattens each record; a bad line passes through raw', async () => {
-    const ndjson = '{"user":{"email":"a@b.io"},"n":1}\nnot json at all\n{"user":{"email":"c@d.io"},"esc":"\\u00e9\\n"}\n';
+    const ndjson =
+      '{"user":{"email":"a@b.io"},"n":1}\nnot json at all\n{"user":{"email":"c@d.io"},"esc":"\\u00e9\\n"}\n';
     expect(textOf(await run(ndjson, 'events'), 'events')).toBe(
       'user.email: a@b.io\nn: 1\nnot json at all\nuser.email: c@d.io\nesc: é\n\n',
     );
@@ -144,16 +201,26 @@ describe('JSON / NDJSON', () => {
 
   test('JSON split across many chunks gives the same text', async () => {
     const json = JSON.stringify({ a: 'x'.repeat(100), b: [1, 2, { c: 'déjà' }] });
-    const stream = Readable.from(Buffer.from(json).toString('utf8').split('').map((ch) => Buffer.from(ch)));
-    const components = await collectAll(extractor.extractFromStream(stream, OBJECT, { componentPath: 'c.json' }));
+    const stream = Readable.from(
+      Buffer.from(json)
+        .toString('utf8')
+        .split('')
+        .map((ch) => Buffer.from(ch)),
+    );
+    const components = await collectAll(
+      extractor.extractFromStream(stream, OBJECT, { componentPath: 'c.json' }),
+    );
     expect(textOf(components, 'c.json')).toBe(`a: ${'x'.repeat(100)}\nb[0]: 1\nb[1]: 2\nb[2].c: déjà\n`);
   });
 });
 
 describe('XML and HTML', () => {
   test('XML: text nodes one per line, entities and CDATA decoded, comments dropped', async () => {
-    const xml = '<?xml version="1.0"?>\n<!-- secret comment -->\n<people><person id="1"><name>O&apos;Brien &amp; Co</name><email>ob@example.com</email><bio><![CDATA[<b>raw</b>]]></bio><n>&#169;&#x20AC;</n></person></people>';
-    expect(textOf(await run(xml, 'people.xml'), 'people.xml')).toBe("O'Brien & Co\nob@example.com\n<b>raw</b>\n©€\n");
+    const xml =
+      '<?xml version="1.0"?>\n<!-- secret comment -->\n<people><person id="1"><name>O&apos;Brien &amp; Co</name><email>ob@example.com</email><bio><![CDATA[<b>raw</b>]]></bio><n>&#169;&#x20AC;</n></person></people>';
+    expect(textOf(await run(xml, 'people.xml'), 'people.xml')).toBe(
+      "O'Brien & Co\nob@example.com\n<b>raw</b>\n©€\n",
+    );
   });
 
   test('HTML: script/style dropped, blocks on lines, inline joined, named entities decoded', async () => {
@@ -166,7 +233,9 @@ describe('XML and HTML', () => {
   });
 
   test('HTML detected by content without an extension', async () => {
-    expect(textOf(await run('<html><body><p>hi &amp; bye</p></body></html>', 'page'), 'page')).toBe('hi & bye\n');
+    expect(textOf(await run('<html><body><p>hi &amp; bye</p></body></html>', 'page'), 'page')).toBe(
+      'hi & bye\n',
+    );
   });
 });
 
@@ -203,7 +272,7 @@ describe('EML', () => {
     Buffer.from('name,ssn\nAnn,123-45-6789\n').toString('base64'),
     '--outer',
     'Content-Type: image/png',
-    'Content-Disposition: attachment; filename*=UTF-8\'\'logo%C3%A9.png',
+    "Content-Disposition: attachment; filename*=UTF-8''logo%C3%A9.png",
     'Content-Transfer-Encoding: base64',
     '',
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0]).toString('base64'),
@@ -224,7 +293,10 @@ describe('EML', () => {
         '',
       ].join('\n'),
     );
-    expect(tableOf(components, 'inbox/mail.eml!/list.csv')).toEqual({ columns: ['name', 'ssn'], rows: [['Ann', '123-45-6789']] });
+    expect(tableOf(components, 'inbox/mail.eml!/list.csv')).toEqual({
+      columns: ['name', 'ssn'],
+      rows: [['Ann', '123-45-6789']],
+    });
     expect(errorsOf(components)).toEqual([
       {
         componentPath: 'inbox/mail.eml!/logoé.png',
@@ -235,8 +307,11 @@ describe('EML', () => {
   });
 
   test('EML detected by content; HTML-only body converted', async () => {
-    const htmlOnly = 'From: a@b.c\nTo: d@e.f\nSubject: hi\nContent-Type: text/html\n\n<div>Hello <b>there</b></div>\n';
-    expect(textOf(await run(htmlOnly, 'message'), 'message')).toBe('From: a@b.c\nTo: d@e.f\nSubject: hi\n\nHello there\n');
+    const htmlOnly =
+      'From: a@b.c\nTo: d@e.f\nSubject: hi\nContent-Type: text/html\n\n<div>Hello <b>there</b></div>\n';
+    expect(textOf(await run(htmlOnly, 'message'), 'message')).toBe(
+      'From: a@b.c\nTo: d@e.f\nSubject: hi\n\nHello there\n',
+    );
   });
 });
 
@@ -260,7 +335,11 @@ describe('PDF', () => {
 
   test('corrupt PDF → CONTENT_CORRUPT; truncated PDF keeps its text and reports CONTENT_CORRUPT', async () => {
     expect(errorsOf(await run('%PDF-1.7\ngarbage with no objects\n', 'bad.pdf'))).toEqual([
-      { componentPath: 'bad.pdf', type: ErrorType.CONTENT_CORRUPT, message: 'damaged PDF: no PDF objects found' },
+      {
+        componentPath: 'bad.pdf',
+        type: ErrorType.CONTENT_CORRUPT,
+        message: 'damaged PDF: no PDF objects found',
+      },
     ]);
     const full = buildPdf([['First page text'], ['Second page text']], { compress: false });
     const cut = full.subarray(0, full.indexOf('Second page'));
@@ -272,9 +351,15 @@ describe('PDF', () => {
   });
 
   test('encrypted PDF → CONTENT_UNSUPPORTED', async () => {
-    const pdf = Buffer.from('%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< /Root 1 0 R /Encrypt 5 0 R >>\n%%EOF\n');
+    const pdf = Buffer.from(
+      '%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< /Root 1 0 R /Encrypt 5 0 R >>\n%%EOF\n',
+    );
     expect(errorsOf(await run(pdf, 'locked.pdf'))).toEqual([
-      { componentPath: 'locked.pdf', type: ErrorType.CONTENT_UNSUPPORTED, message: 'encrypted PDF: text not extractable' },
+      {
+        componentPath: 'locked.pdf',
+        type: ErrorType.CONTENT_UNSUPPORTED,
+        message: 'encrypted PDF: text not extractable',
+      },
     ]);
   });
 });

@@ -46,13 +46,17 @@ describe('streaming', () => {
     let line = 1;
     let bytes = 0;
     let components = 0;
-    for await (const component of extractor.extractFromStream(source, OBJECT, { componentPath: 'data/huge.log' })) {
+    for await (const component of extractor.extractFromStream(source, OBJECT, {
+      componentPath: 'data/huge.log',
+    })) {
       components++;
       expect(component.kind).toBe('text');
       const text = component.text!;
       // Consecutive and exact.
       if (component.offset !== offset || component.line !== line) {
-        throw new Error(`chunk ${components}: offset ${component.offset}/${offset} line ${component.line}/${line}`);
+        throw new Error(
+          `chunk ${components}: offset ${component.offset}/${offset} line ${component.line}/${line}`,
+        );
       }
       const firstNewline = text.indexOf('\n');
       if (firstNewline !== -1 && firstNewline + 1 < text.length) {
@@ -86,7 +90,9 @@ describe('streaming', () => {
     expect(textOf(components, 'c.txt')).toBe(text);
     // The 10th code unit is the high half of 😀: that chunk ends one early.
     const split = await collectAll(
-      extractor.extractFromStream(Readable.from([Buffer.from('abcdefghi😀xyz')]), OBJECT, { componentPath: 's.txt' }),
+      extractor.extractFromStream(Readable.from([Buffer.from('abcdefghi😀xyz')]), OBJECT, {
+        componentPath: 's.txt',
+      }),
     );
     expect(split.map((c) => [c.text, c.offset])).toEqual([
       ['abcdefghi', 0],
@@ -99,9 +105,13 @@ describe('streaming', () => {
     const extractor = new ContentExtractor({ maxObjectBytes: 300 * 1024 * 1024 });
     const seen: number[] = [];
     const run = async () => {
-      for await (const component of extractor.extractFromStream(Readable.from(generatedText(50 * 1024 * 1024)), OBJECT, {
-        abortSignal: controller.signal,
-      })) {
+      for await (const component of extractor.extractFromStream(
+        Readable.from(generatedText(50 * 1024 * 1024)),
+        OBJECT,
+        {
+          abortSignal: controller.signal,
+        },
+      )) {
         seen.push(component.offset!);
         if (seen.length === 3) controller.abort();
       }
@@ -121,7 +131,13 @@ describe('streaming', () => {
         ),
       );
     const extractor = new ContentExtractor();
-    const plain = collectAll(extractor.extractFromStream(failing((c) => c), OBJECT, { componentPath: 'a.txt' }));
+    const plain = collectAll(
+      extractor.extractFromStream(
+        failing((c) => c),
+        OBJECT,
+        { componentPath: 'a.txt' },
+      ),
+    );
     await expect(plain).rejects.toBeInstanceOf(PlatformError);
     await expect(plain).rejects.toMatchObject({ type: ErrorType.NETWORK_CONNECTION_FAILED });
     // Through a gzip layer too: the source failure must not turn into CONTENT_CORRUPT.
@@ -138,15 +154,34 @@ describe('streaming', () => {
       yield* gz as AsyncIterable<Buffer>;
       await pump;
     });
-    await expect(collectAll(extractor.extractFromStream(gzipped, OBJECT, { componentPath: 'a.txt.gz' }))).rejects.toMatchObject({
+    await expect(
+      collectAll(extractor.extractFromStream(gzipped, OBJECT, { componentPath: 'a.txt.gz' })),
+    ).rejects.toMatchObject({
       type: ErrorType.NETWORK_CONNECTION_FAILED,
     });
   });
 
   test('extractFromFile on a missing file throws OBJECT_NOT_FOUND', async () => {
     const extractor = new ContentExtractor();
-    await expect(collectAll(extractor.extractFromFile('/nonexistent/assay/file.txt', OBJECT))).rejects.toMatchObject({
+    await expect(
+      collectAll(extractor.extractFromFile('/nonexistent/assay/file.txt', OBJECT)),
+    ).rejects.toMatchObject({
       type: ErrorType.OBJECT_NOT_FOUND,
     });
   });
+});
+
+test('abort interrupts a read that waits on a stalled source', async () => {
+  const controller = new AbortController();
+  const stalled = new Readable({ read() {} });
+  stalled.push('first bytes, then nothing more arrives');
+  const run = collectAll(
+    new ContentExtractor().extractFromStream(stalled, OBJECT, {
+      componentPath: 's.txt',
+      abortSignal: controller.signal,
+    }),
+  );
+  setTimeout(() => controller.abort(), 50);
+  await expect(run).rejects.toMatchObject({ type: ErrorType.CANCELLED });
+  expect(stalled.destroyed).toBe(true);
 });

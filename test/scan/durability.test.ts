@@ -180,15 +180,21 @@ test('the Temporal server restarted from its database file mid-scan: the scan co
         .catch(() => false),
     );
     const handle = client.workflow.getHandle(workflowId);
+    const tStart = Date.now();
     await waitFor('some progress', async () => (await objectCount(workflowId, 'classified')) >= 400, 60_000, 50);
+    console.log('DBG progress', Date.now() - tStart);
+    const t0 = Date.now();
     await server.stop();
+    console.log('DBG stopped', Date.now() - t0);
     await sleep(1000);
     server = await startTemporalDevServer({ dbFile, uiPort: false, port: server.port });
+    console.log('DBG restarted', Date.now() - t0);
     let result: ScanProgress | undefined;
     await waitFor('the scan result', async () => {
       result = (await handle.result().catch(() => undefined)) as ScanProgress | undefined;
       return result !== undefined;
     }, 180_000, 500);
+    console.log('DBG done', Date.now() - t0, JSON.stringify(result));
     expect(result).toMatchObject({ phase: 'completed', enumerated: FILES, classified: FILES, failed: 0 });
     expect(await findingCounts(env.store, workflowId)).toEqual({ EMAIL_ADDRESS: FILES });
   } finally {

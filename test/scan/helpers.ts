@@ -137,7 +137,7 @@ export async function withWorker<T>(env: ScanTestEnv, taskQueue: string, fn: () 
   }
 }
 
-export async function startScan(env: ScanTestEnv, taskQueue: string, input: ScanWorkflowInput, workflowId = unique('scan')): Promise<WorkflowHandle> {
+export async function startScan(env: ScanTestEnv, taskQueue: string, input: ScanWorkflowInput, workflowId = unique('scan')) {
   return env.client.workflow.start(SCAN_WORKFLOW_TYPE, { taskQueue, workflowId, args: [input] });
 }
 

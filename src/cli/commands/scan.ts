@@ -221,6 +221,7 @@ async function follow(
   intervalMs: number,
 ): Promise<{ progress?: ScanProgress; status: string; error?: { type: string; message: string } }> {
   let last: ScanProgress | undefined;
+  let warned = false;
   for (;;) {
     const description = await handle.describe();
     const status = description.status.name;
@@ -241,6 +242,10 @@ async function follow(
     if (progress) {
       last = progress;
       printer?.frame(progress);
+    } else if (!last && !warned) {
+      // Queries are answered by workers: none answering usually means none is running.
+      warned = true;
+      if (printer) ctx.io.stderr.write(`waiting for a worker on task queue "${description.taskQueue}" …\n`);
     }
     if (ctx.abortSignal.aborted) {
       printer?.finish();

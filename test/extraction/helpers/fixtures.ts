@@ -86,8 +86,12 @@ export function buildPdf(pages: string[][], options: { compress?: boolean; kerne
   const objects: Buffer[] = [];
   const pageIds = pages.map((_p, i) => 4 + i * 2);
   objects[1] = Buffer.from('<< /Type /Catalog /Pages 2 0 R >>');
-  objects[2] = Buffer.from(`<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`);
-  objects[3] = Buffer.from('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>');
+  objects[2] = Buffer.from(
+    `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`,
+  );
+  objects[3] = Buffer.from(
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>',
+  );
   pages.forEach((lines, i) => {
     const ops = ['BT', '/F1 12 Tf', '14 TL', '72 720 Td'];
     lines.forEach((line, j) => {
@@ -119,13 +123,15 @@ export function buildPdf(pages: string[][], options: { compress?: boolean; kerne
     length += object.length;
   }
   const xref = [`xref\n0 ${objects.length}\n0000000000 65535 f \n`];
-  for (let id = 1; id < objects.length; id++) xref.push(`${String(offsets[id]).padStart(10, '0')} 00000 n \n`);
+  for (let id = 1; id < objects.length; id++)
+    xref.push(`${String(offsets[id]).padStart(10, '0')} 00000 n \n`);
   xref.push(`trailer\n<< /Size ${objects.length} /Root 1 0 R >>\nstartxref\n${length}\n%%EOF\n`);
   parts.push(Buffer.from(xref.join('')));
   return Buffer.concat(parts);
 }
 
-const CONTENT_TYPES = '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>';
+const CONTENT_TYPES =
+  '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>';
 
 export function buildDocx(paragraphs: string[], extras: { header?: string } = {}): Buffer {
   const body = paragraphs
@@ -161,7 +167,8 @@ export function buildXlsx(sheets: { name: string; rows: (string | number | null)
   };
   const column = (i: number) => {
     let name = '';
-    for (let n = i + 1; n > 0; n = Math.floor((n - 1) / 26)) name = String.fromCharCode(65 + ((n - 1) % 26)) + name;
+    for (let n = i + 1; n > 0; n = Math.floor((n - 1) / 26))
+      name = String.fromCharCode(65 + ((n - 1) % 26)) + name;
     return name;
   };
   const sheetXml = sheets.map((sheet) =>
@@ -193,7 +200,10 @@ export function buildXlsx(sheets: { name: string; rows: (string | number | null)
     {
       name: 'xl/_rels/workbook.xml.rels',
       data: `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${sheets
-        .map((_s, i) => `<Relationship Id="rId${i + 1}" Type="worksheet" Target="worksheets/sheet${i + 1}.xml"/>`)
+        .map(
+          (_s, i) =>
+            `<Relationship Id="rId${i + 1}" Type="worksheet" Target="worksheets/sheet${i + 1}.xml"/>`,
+        )
         .join('')}</Relationships>`,
     },
     ...sheetXml.map((data, i) => ({ name: `xl/worksheets/sheet${i + 1}.xml`, data })),
@@ -242,8 +252,13 @@ export function buildOds(sheets: { name: string; rows: (string | null)[][] }[]):
     .map(
       (sheet) =>
         `<table:table table:name="${escapeXml(sheet.name)}">${sheet.rows
-          .map((row) => `<table:table-row>${row.map(cell).join('')}<table:table-cell table:number-columns-repeated="1020"/></table:table-row>`)
-          .join('')}<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="1024"/></table:table-row></table:table>`,
+          .map(
+            (row) =>
+              `<table:table-row>${row.map(cell).join('')}<table:table-cell table:number-columns-repeated="1020"/></table:table-row>`,
+          )
+          .join(
+            '',
+          )}<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="1024"/></table:table-row></table:table>`,
     )
     .join('');
   return buildZip([
@@ -274,7 +289,8 @@ export function textOf(components: ContentComponent[], componentPath: string): s
   let text = '';
   let line = 1;
   for (const chunk of chunks) {
-    if (chunk.offset !== text.length) throw new Error(`offset ${chunk.offset} != ${text.length} at ${componentPath}`);
+    if (chunk.offset !== text.length)
+      throw new Error(`offset ${chunk.offset} != ${text.length} at ${componentPath}`);
     if (chunk.line !== line) throw new Error(`line ${chunk.line} != ${line} at ${componentPath}`);
     text += chunk.text;
     line += (chunk.text!.match(/\n/g) ?? []).length;
@@ -283,7 +299,10 @@ export function textOf(components: ContentComponent[], componentPath: string): s
 }
 
 /** Header and all rows of one table component path, checking rowOffsets. */
-export function tableOf(components: ContentComponent[], componentPath: string): { columns: string[]; rows: unknown[][] } {
+export function tableOf(
+  components: ContentComponent[],
+  componentPath: string,
+): { columns: string[]; rows: unknown[][] } {
   const batches = components.filter((c) => c.componentPath === componentPath && c.kind === 'table');
   const rows: unknown[][] = [];
   for (const batch of batches) {
@@ -293,7 +312,9 @@ export function tableOf(components: ContentComponent[], componentPath: string): 
   return { columns: batches[0]?.columns ?? [], rows };
 }
 
-export function errorsOf(components: ContentComponent[]): { componentPath: string; type: string; message: string }[] {
+export function errorsOf(
+  components: ContentComponent[],
+): { componentPath: string; type: string; message: string }[] {
   return components
     .filter((c) => c.kind === 'error')
     .map((c) => ({ componentPath: c.componentPath, type: c.error!.type, message: c.error!.message }));
