@@ -33,21 +33,29 @@ import { SCAN_DEFAULTS, validateScanOptions } from './options';
 
 export { SCAN_DEFAULTS, validateScanOptions } from './options';
 
-/** What the activities need from a classifier (see src/classification). */
+/** What the activities need from a classifier (src/classification's Classifier fits). */
 export interface ScanClassifier {
   readonly rulesetVersion: string;
-  classifyComponents(
-    objectId: string,
-    components: ContentComponent[] | AsyncIterable<ContentComponent>,
-  ): Promise<ObjectClassification> | ObjectClassification;
-  classifyRows(rows: DatabaseRow[]): Promise<ObjectClassification[]> | ObjectClassification[];
+  classifyComponents(objectId: string, components: AsyncIterable<ContentComponent>): Promise<ObjectClassification>;
+  /** Rows of one or more tables (grouped by objectId); one result per table seen. */
+  classifyRows(rows: AsyncIterable<DatabaseRow>): Promise<ObjectClassification[]>;
 }
 
 /** The store, with the optional batch writes and report limits the PostgreSQL store offers. */
 export type ScanResultsStore = ResultsStore & {
-  report(scanId: string, options?: { objectLimit?: number; failureLimit?: number; columnLimit?: number; hotSpotLimit?: number }): Promise<ScanReport>;
-  recordClassifications?(scanId: string, results: ObjectClassification[], rulesetVersion: string): Promise<void>;
-  recordFailures?(scanId: string, failures: Array<{ objectId: string; errorType: string; message: string }>): Promise<void>;
+  report(
+    scanId: string,
+    options?: { objectLimit?: number; failureLimit?: number; columnLimit?: number; hotSpotLimit?: number },
+  ): Promise<ScanReport>;
+  recordClassifications?(
+    scanId: string,
+    results: ObjectClassification[],
+    rulesetVersion: string,
+  ): Promise<void>;
+  recordFailures?(
+    scanId: string,
+    failures: Array<{ objectId: string; errorType: string; message: string }>,
+  ): Promise<void>;
 };
 
 export type ConnectorFactory = typeof createConnector;
@@ -82,11 +90,22 @@ function emptyClassification(objectId: string): ObjectClassification {
 }
 
 /** Whether the object looks unchanged since the previous version (ETag when both have one, else size + mtime). */
-export function unchangedSince(previous: ObjectVersion | undefined, current: { etag?: string; size?: number; lastModified?: string }): boolean {
+export function unchangedSince(
+  previous: ObjectVersion | undefined,
+  current: { etag?: string; size?: number; lastModified?: string },
+): boolean {
   if (!previous) return false;
-  if (previous.etag && current.etag) return previous.etag === current.etag && (previous.size === undefined || previous.size === current.size);
-  if (previous.size === undefined || previous.lastModified === undefined || current.lastModified === undefined) return false;
-  return previous.size === current.size && Date.parse(previous.lastModified) === Date.parse(current.lastModified);
+  if (previous.etag && current.etag)
+    return previous.etag === current.etag && (previous.size === undefined || previous.size === current.size);
+  if (
+    previous.size === undefined ||
+    previous.lastModified === undefined ||
+    current.lastModified === undefined
+  )
+    return false;
+  return (
+    previous.size === current.size && Date.parse(previous.lastModified) === Date.parse(current.lastModified)
+  );
 }
 
 export function createActivities(deps: ActivityDependencies): ScanActivities {
@@ -113,8 +132,15 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
           if (err instanceof CancelledFailure || Context.current().cancellationSignal.aborted) {
             throw err instanceof CancelledFailure ? err : new CancelledFailure('activity cancelled');
           }
-          const failure = toApplicationFailure(err instanceof PlatformError ? err : errorHandler.wrap(err, {}, info.activityType));
-          logger.warn('activity failed', { activity: info.activityType, errorType: failure.type, nonRetryable: failure.nonRetryable, error: failure.message });
+          const failure = toApplicationFailure(
+            err instanceof PlatformError ? err : errorHandler.wrap(err, {}, info.activityType),
+          );
+          logger.warn('activity failed', {
+            activity: info.activityType,
+            errorType: failure.type,
+            nonRetryable: failure.nonRetryable,
+            error: failure.message,
+          });
           throw failure;
         }
       });
@@ -130,7 +156,13 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
     });
   }
 
-  function packet(scanId: string, datasource: DatasourceSpec, objectIds: string[], extra: Partial<WorkPacket['payload']> = {}, options: ScanRunOptions = {}): WorkPacket {
+  function packet(
+    scanId: string,
+    datasource: DatasourceSpec,
+    objectIds: string[],
+    extra: Partial<WorkPacket['payload']> = {},
+    options: ScanRunOptions = {},
+  ): WorkPacket {
     const ctx = Context.current();
     return {
       header: {
@@ -160,7 +192,9 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
   async function searchAttributesRegistered(): Promise<boolean> {
     try {
       const client = Context.current().client;
-      const response = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
+      const response = await client.connection.operatorService.listSearchAttributes({
+        namespace: client.options.namespace,
+      });
       const custom = response.customAttributes ?? {};
       return ['AssayPhase', 'AssayDatasource', 'AssayDatasourceType'].every((name) => name in custom);
     } catch (err) {
@@ -173,15 +207,21 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
     const options = validateScanOptions(input.options);
     const datasource = input.datasource;
     if (!datasource || typeof datasource.id !== 'string' || datasource.id.length === 0) {
-      throw platformError(ErrorType.CONFIGURATION_INVALID, 'datasource.id: must be a non-empty string', { field: 'datasource.id' });
+      throw platformError(ErrorType.CONFIGURATION_INVALID, 'datasource.id: must be a non-empty string', {
+        field: 'datasource.id',
+      });
     }
     if (datasource.id.includes(':')) {
-      throw platformError(ErrorType.CONFIGURATION_INVALID, 'datasource.id: must not contain ":"', { field: 'datasource.id' });
+      throw platformError(ErrorType.CONFIGURATION_INVALID, 'datasource.id: must not contain ":"', {
+        field: 'datasource.id',
+      });
     }
     // Validates the config (naming bad fields) and proves the source answers and accepts our credentials.
     const connector = openConnector(datasource);
     try {
-      const probe = connector.enumerateObjects(packet(input.scanId, datasource, [], {}, { ...options, batchSize: 1 }));
+      const probe = connector.enumerateObjects(
+        packet(input.scanId, datasource, [], {}, { ...options, batchSize: 1 }),
+      );
       const iterator = probe[Symbol.asyncIterator]();
       try {
         await iterator.next();
@@ -208,7 +248,11 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       phase: 'enumerating',
       startedAt: input.startedAt,
     });
-    logger.info('scan prepared', { datasourceId: plan.datasourceId, datasourceType: plan.datasourceType, rulesetVersion: plan.rulesetVersion });
+    logger.info('scan prepared', {
+      datasourceId: plan.datasourceId,
+      datasourceType: plan.datasourceType,
+      rulesetVersion: plan.rulesetVersion,
+    });
     return plan;
   });
 
@@ -240,7 +284,9 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
     }
     const connector = openConnector(input.datasource);
     try {
-      const batches = connector.enumerateObjects(packet(input.scanId, input.datasource, [], { cursor }, options));
+      const batches = connector.enumerateObjects(
+        packet(input.scanId, input.datasource, [], { cursor }, options),
+      );
       for await (const batch of batches) {
         if (batch.length > 0) {
           await store.upsertObjects(input.scanId, [...batch], nextBatchNo);
@@ -268,7 +314,12 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
     const startIndex = Math.min(checkpoint?.index ?? 0, records.length);
     // Idempotent on retry: objects finished by an earlier attempt are left alone.
     const todo: ObjectRecord[] = records.slice(startIndex).filter((record) => !FINISHED.has(record.status));
-    if (checkpoint) logger.info('batch resumed from checkpoint', { batchNo: input.batchNo, index: startIndex, remaining: todo.length });
+    if (checkpoint)
+      logger.info('batch resumed from checkpoint', {
+        batchNo: input.batchNo,
+        index: startIndex,
+        remaining: todo.length,
+      });
     const finishedIds = new Set<string>();
 
     // Results are buffered and written in chunks; the checkpoint only ever covers written objects.
@@ -276,7 +327,12 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
     let pendingFailures: Array<{ objectId: string; errorType: string; message: string }> = [];
     let lastFlush = Date.now();
     const flush = async (force = false) => {
-      if (!force && pendingResults.length + pendingFailures.length < FLUSH_OBJECTS && Date.now() - lastFlush < FLUSH_INTERVAL_MS) return;
+      if (
+        !force &&
+        pendingResults.length + pendingFailures.length < FLUSH_OBJECTS &&
+        Date.now() - lastFlush < FLUSH_INTERVAL_MS
+      )
+        return;
       const results = pendingResults;
       const failures = pendingFailures;
       pendingResults = [];
@@ -290,26 +346,33 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
         if (store.recordFailures) await store.recordFailures(scanId, failures);
         else for (const f of failures) await store.recordFailure(scanId, f.objectId, f.errorType, f.message);
       }
-      for (const result of results) finishedIds.add(result.objectId);
+      // Counted only once written, so a checkpoint's counts match what a retry will skip.
+      for (const result of results) {
+        finishedIds.add(result.objectId);
+        counts.classified++;
+        counts.bytesScanned += result.bytesScanned;
+        for (const [infoType, count] of Object.entries(result.findingCounts)) {
+          counts.findingsByInfoType[infoType] = (counts.findingsByInfoType[infoType] ?? 0) + count;
+        }
+      }
       for (const failure of failures) finishedIds.add(failure.objectId);
+      counts.failed += failures.length;
       // Checkpoint: the longest prefix of the batch that is finished.
       let index = startIndex;
-      while (index < records.length && (finishedIds.has(records[index].objectId) || FINISHED.has(records[index].status))) index++;
+      while (
+        index < records.length &&
+        (finishedIds.has(records[index].objectId) || FINISHED.has(records[index].status))
+      )
+        index++;
       const details: ClassifyCheckpoint = { index, counts };
       ctx.heartbeat(details);
     };
     const fail = async (objectId: string, errorType: string, message: string) => {
       pendingFailures.push({ objectId, errorType, message });
-      counts.failed++;
       await flush();
     };
     const classified = async (result: ObjectClassification) => {
       pendingResults.push(result);
-      counts.classified++;
-      counts.bytesScanned += result.bytesScanned;
-      for (const [infoType, count] of Object.entries(result.findingCounts)) {
-        counts.findingsByInfoType[infoType] = (counts.findingsByInfoType[infoType] ?? 0) + count;
-      }
       await flush();
     };
     const throwIfCancelled = () => {
@@ -322,7 +385,15 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
     const connector = openConnector(datasource);
     try {
       // Details.
-      const details: ObjectMetadata[] = await connector.getObjectDetails(packet(scanId, datasource, todo.map((r) => r.objectId), {}, options));
+      const details: ObjectMetadata[] = await connector.getObjectDetails(
+        packet(
+          scanId,
+          datasource,
+          todo.map((r) => r.objectId),
+          {},
+          options,
+        ),
+      );
       throwIfCancelled();
       const detailsById = new Map(details.map((d) => [d.objectId, d]));
       const described = details.filter((d) => !d.error);
@@ -337,7 +408,11 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
         if (detail?.error) {
           await fail(record.objectId, detail.error.type, detail.error.message);
         } else if (connector.kind === 'file' && (detail?.size ?? record.size ?? 0) > maxObjectBytes) {
-          await fail(record.objectId, ErrorType.CONTENT_TOO_LARGE, `object is ${detail?.size ?? record.size} bytes, more than maxObjectBytes ${maxObjectBytes}`);
+          await fail(
+            record.objectId,
+            ErrorType.CONTENT_TOO_LARGE,
+            `object is ${detail?.size ?? record.size} bytes, more than maxObjectBytes ${maxObjectBytes}`,
+          );
         } else {
           candidates.push(record);
         }
@@ -345,7 +420,11 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
 
       // Incremental: unchanged since the last completed scan with this ruleset → skipped.
       if (options.incremental && candidates.length > 0) {
-        const previous = await store.previousVersions(datasource.id, rulesetVersion, candidates.map((r) => r.objectId));
+        const previous = await store.previousVersions(
+          datasource.id,
+          rulesetVersion,
+          candidates.map((r) => r.objectId),
+        );
         const unchanged = candidates.filter((record) => {
           const detail = detailsById.get(record.objectId);
           return unchangedSince(previous.get(record.objectId), {
@@ -356,7 +435,10 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
         });
         if (unchanged.length > 0) {
           await flush(true);
-          await store.markSkipped(scanId, unchanged.map((r) => r.objectId));
+          await store.markSkipped(
+            scanId,
+            unchanged.map((r) => r.objectId),
+          );
           counts.skipped += unchanged.length;
           for (const record of unchanged) finishedIds.add(record.objectId);
           const skippedIds = new Set(unchanged.map((r) => r.objectId));
@@ -372,41 +454,43 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
           try {
             const contentPacket = packet(scanId, datasource, remaining, {}, options);
             if (connector.kind === 'file') {
-              for await (const group of groupByObject<ContentComponent>(connector.getObjectContent(contentPacket))) {
+              // Streamed per object: the classifier consumes one object's components while they are read.
+              for await (const group of splitByObject<ContentComponent>(connector.getObjectContent(contentPacket))) {
                 throwIfCancelled();
                 seen.add(group.objectId);
-                const errors = group.items.filter((c) => c.kind === 'error');
-                if (errors.length > 0 && errors.length === group.items.length) {
-                  const first = errors[0].error ?? { type: ErrorType.INTERNAL, message: 'unreadable content' };
-                  await fail(group.objectId, first.type, first.message);
-                } else {
-                  await classified(await classifier.classifyComponents(group.objectId, group.items));
-                }
+                const tally = { content: 0, error: undefined as { type: string; message: string } | undefined };
+                const counted = tap(group.items, (component) => {
+                  if (component.kind === 'error') tally.error ??= component.error ?? { type: ErrorType.INTERNAL, message: 'unreadable content' };
+                  else tally.content++;
+                });
+                const result = await classifier.classifyComponents(group.objectId, counted);
+                if (tally.content === 0 && tally.error) await fail(group.objectId, tally.error.type, tally.error.message);
+                else await classified(result);
               }
             } else {
-              for await (const group of groupByObject<DatabaseRow>(connector.getObjectContent(contentPacket))) {
-                throwIfCancelled();
-                seen.add(group.objectId);
-                const errorRow = group.items.find((row) => row.error);
-                const rows = group.items.filter((row) => !row.error);
-                if (errorRow?.error && rows.length === 0) {
-                  await fail(group.objectId, errorRow.error.type, errorRow.error.message);
-                  continue;
-                }
-                const results = await classifier.classifyRows(rows);
-                const result = results.find((r) => r.objectId === group.objectId) ?? emptyClassification(group.objectId);
-                if (errorRow?.error) {
-                  result.failures.push({ componentPath: group.objectId, type: errorRow.error.type, message: errorRow.error.message });
-                }
-                await classified(result);
+              const tallies = new Map<string, { rows: number; error?: { type: string; message: string } }>();
+              const counted = tap(connector.getObjectContent(contentPacket), (row) => {
+                if (ctx.cancellationSignal.aborted) throw new CancelledFailure('activity cancelled');
+                let tally = tallies.get(row.objectId);
+                if (!tally) tallies.set(row.objectId, (tally = { rows: 0 }));
+                if (row.error) tally.error ??= row.error;
+                else tally.rows++;
+              });
+              const results = new Map((await classifier.classifyRows(counted)).map((r) => [r.objectId, r]));
+              for (const [objectId, tally] of tallies) {
+                seen.add(objectId);
+                if (tally.rows === 0 && tally.error) await fail(objectId, tally.error.type, tally.error.message);
+                else await classified(results.get(objectId) ?? emptyClassification(objectId));
               }
             }
             // Objects the connector yielded nothing for (empty files, empty tables) have no findings.
-            for (const objectId of remaining) if (!seen.has(objectId)) await classified(emptyClassification(objectId));
+            for (const objectId of remaining)
+              if (!seen.has(objectId)) await classified(emptyClassification(objectId));
             remaining = [];
           } catch (err) {
             const platform = err instanceof PlatformError ? err : errorHandler.wrap(err, {}, 'read content');
-            const objectId = typeof platform.context.objectId === 'string' ? platform.context.objectId : undefined;
+            const objectId =
+              typeof platform.context.objectId === 'string' ? platform.context.objectId : undefined;
             // An object-level failure the connector threw instead of yielding: record it, go on with the rest.
             if (
               platform.scope === 'object' &&
@@ -425,7 +509,8 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       };
       const ids = candidates.map((r) => r.objectId);
       const lanes = options.contentConcurrency ?? (connector.kind === 'file' ? 8 : 2);
-      const chunkSize = connector.kind === 'file' ? Math.max(1, Math.min(32, Math.ceil(ids.length / lanes))) : 1;
+      const chunkSize =
+        connector.kind === 'file' ? Math.max(1, Math.min(32, Math.ceil(ids.length / lanes))) : 1;
       const chunks: string[][] = [];
       for (let i = 0; i < ids.length; i += chunkSize) chunks.push(ids.slice(i, i + chunkSize));
       await runLanes(chunks, lanes, readChunk);
@@ -440,7 +525,12 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
   const finishScan = wrap(async (input: FinishScanInput): Promise<FinishScanResult> => {
     const finishedAt = new Date().toISOString();
     await store.setScanPhase(input.scanId, input.phase, finishedAt);
-    const report = await store.report(input.scanId, { objectLimit: 1, failureLimit: 1, columnLimit: 1, hotSpotLimit: 1 });
+    const report = await store.report(input.scanId, {
+      objectLimit: 1,
+      failureLimit: 1,
+      columnLimit: 1,
+      hotSpotLimit: 1,
+    });
     const findingsByInfoType: Record<string, number> = {};
     for (const row of report.findingsByInfoType) findingsByInfoType[row.infoType] = Number(row.count);
     logger.info('scan finished', { phase: input.phase, ...report.coverage });
@@ -458,7 +548,11 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
 }
 
 /** Runs `fn` over `items` with at most `lanes` at once; the first failure stops new work and is thrown. */
-async function runLanes<T>(items: readonly T[], lanes: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function runLanes<T>(
+  items: readonly T[],
+  lanes: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const lane = async () => {
@@ -475,26 +569,44 @@ async function runLanes<T>(items: readonly T[], lanes: number, fn: (item: T) => 
   if (failure) throw failure.error;
 }
 
-/**
- * Splits a content stream into consecutive runs per object (connectors yield an object's components
- * together). An object that reappears later is an error in the connector, reported as INTERNAL.
- */
-export async function* groupByObject<T extends { objectId: string }>(items: AsyncIterable<T>): AsyncGenerator<{ objectId: string; items: T[] }> {
-  const done = new Set<string>();
-  let current: { objectId: string; items: T[] } | undefined;
+/** Passes items through, calling `see` on each (counting, cancellation checks). */
+export async function* tap<T>(items: AsyncIterable<T>, see: (item: T) => void): AsyncGenerator<T> {
   for await (const item of items) {
-    if (current && current.objectId === item.objectId) {
-      current.items.push(item);
-      continue;
-    }
-    if (current) {
-      done.add(current.objectId);
-      yield current;
-    }
-    if (done.has(item.objectId)) {
-      throw new PlatformError(`connector yielded content of ${item.objectId} out of order`, ErrorType.INTERNAL, { objectId: item.objectId });
-    }
-    current = { objectId: item.objectId, items: [item] };
+    see(item);
+    yield item;
   }
-  if (current) yield current;
+}
+
+/**
+ * Splits a content stream into consecutive runs per object, streamed: each group's `items` must be
+ * consumed (or abandoned) before the next group is requested. Connectors yield an object's content
+ * together; an object that reappears later is a connector bug, reported as INTERNAL.
+ */
+export async function* splitByObject<T extends { objectId: string }>(
+  source: AsyncIterable<T>,
+): AsyncGenerator<{ objectId: string; items: AsyncIterable<T> }> {
+  const iterator = source[Symbol.asyncIterator]();
+  const finished = new Set<string>();
+  try {
+    let next = await iterator.next();
+    while (!next.done) {
+      const objectId = next.value.objectId;
+      if (finished.has(objectId)) {
+        throw new PlatformError(`connector yielded content of ${objectId} out of order`, ErrorType.INTERNAL, { objectId });
+      }
+      const items = (async function* () {
+        while (!next.done && next.value.objectId === objectId) {
+          const item = next.value;
+          next = await iterator.next();
+          yield item;
+        }
+      })();
+      yield { objectId, items };
+      // Skip whatever the consumer left of this object.
+      while (!next.done && next.value.objectId === objectId) next = await iterator.next();
+      finished.add(objectId);
+    }
+  } finally {
+    await iterator.return?.();
+  }
 }

@@ -31,7 +31,9 @@ export const scanOptionsSchema = z.strictObject({
   maxConcurrentBatches: int('maxConcurrentBatches', 1, 64),
   sampling: samplingSchema.optional(),
   detectors: z.array(z.string().min(1)).optional(),
-  minLikelihood: z.enum(LIKELIHOODS, { error: `minLikelihood must be one of ${LIKELIHOODS.join(', ')}` }).optional(),
+  minLikelihood: z
+    .enum(LIKELIHOODS, { error: `minLikelihood must be one of ${LIKELIHOODS.join(', ')}` })
+    .optional(),
   incremental: z.boolean({ error: 'incremental must be true or false' }).optional(),
   maxObjectBytes: int('maxObjectBytes', 1, Number.MAX_SAFE_INTEGER),
   sliceBatches: int('sliceBatches', 1, 10_000),
@@ -54,8 +56,12 @@ export const SCAN_DEFAULTS = {
 export function validateScanOptions(options: unknown): ScanRunOptions {
   const parsed = scanOptionsSchema.safeParse(options ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `options.${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new ConfigurationError(`invalid scan options: ${problems.join('; ')}`, { field: problems[0]?.split(':')[0] });
+    const problems = parsed.error.issues.map(
+      (issue) => `options.${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new ConfigurationError(`invalid scan options: ${problems.join('; ')}`, {
+      field: problems[0]?.split(':')[0],
+    });
   }
   return parsed.data as ScanRunOptions;
 }

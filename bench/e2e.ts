@@ -12,7 +12,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createActivities, type ScanClassifier } from '../activities';
+import { createActivities } from '../activities';
 import { SystemLogger } from '../src/core/logger';
 import { openResultsStore } from '../src/results';
 import type { ScanProgress } from '../src/scan/types';
@@ -34,14 +34,20 @@ function prng(seed: number): () => number {
   };
 }
 
-const WORDS = 'the quarterly plan review meeting notes budget team project customer order invoice shipping status update'.split(' ');
+const WORDS =
+  'the quarterly plan review meeting notes budget team project customer order invoice shipping status update'.split(
+    ' ',
+  );
 
 function document(i: number, random: () => number): string {
   const size = 1024 + Math.floor(random() * 7 * 1024);
   const parts: string[] = [];
   let length = 0;
   while (length < size) {
-    const word = random() < 0.01 ? `user${i}.${Math.floor(random() * 1000)}@example.com` : WORDS[Math.floor(random() * WORDS.length)];
+    const word =
+      random() < 0.01
+        ? `user${i}.${Math.floor(random() * 1000)}@example.com`
+        : WORDS[Math.floor(random() * WORDS.length)];
     parts.push(word);
     length += word.length + 1;
     if (parts.length % 12 === 0) parts.push('\n');
@@ -50,10 +56,18 @@ function document(i: number, random: () => number): string {
 }
 
 /** The workflow's pipeline without Temporal: enumeration slices, batches dispatched as they appear. */
-async function runDirect(activities: ScanActivities, input: ScanWorkflowInput & { scanId: string }): Promise<void> {
+async function runDirect(
+  activities: ScanActivities,
+  input: ScanWorkflowInput & { scanId: string },
+): Promise<void> {
   const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
     new MockActivityEnvironment({ activityType: fn.name || 'activity' }).run(fn, ...args);
-  const plan = await run(activities.prepareScan, { scanId: input.scanId, datasource: input.datasource, options: input.options, startedAt: new Date().toISOString() });
+  const plan = await run(activities.prepareScan, {
+    scanId: input.scanId,
+    datasource: input.datasource,
+    options: input.options,
+    startedAt: new Date().toISOString(),
+  });
   const pending: number[] = [];
   let enumerationDone = false;
   let enumerated = 0;
@@ -61,7 +75,14 @@ async function runDirect(activities: ScanActivities, input: ScanWorkflowInput & 
   let nextBatchNo = 0;
   const enumeration = (async () => {
     while (!enumerationDone) {
-      const slice = await run(activities.enumerate, { scanId: input.scanId, datasource: input.datasource, options: input.options, cursor, firstBatchNo: nextBatchNo, enumeratedBefore: enumerated });
+      const slice = await run(activities.enumerate, {
+        scanId: input.scanId,
+        datasource: input.datasource,
+        options: input.options,
+        cursor,
+        firstBatchNo: nextBatchNo,
+        enumeratedBefore: enumerated,
+      });
       cursor = slice.cursor;
       enumerated = slice.enumerated;
       for (let b = slice.firstBatchNo; b <= slice.lastBatchNo; b++) pending.push(b);
@@ -77,7 +98,13 @@ async function runDirect(activities: ScanActivities, input: ScanWorkflowInput & 
         await new Promise((resolve) => setTimeout(resolve, 5));
         continue;
       }
-      await run(activities.classifyBatch, { scanId: input.scanId, batchNo, datasource: input.datasource, options: input.options, rulesetVersion: plan.rulesetVersion });
+      await run(activities.classifyBatch, {
+        scanId: input.scanId,
+        batchNo,
+        datasource: input.datasource,
+        options: input.options,
+        rulesetVersion: plan.rulesetVersion,
+      });
     }
   });
   await Promise.all([enumeration, ...lanes]);
@@ -91,27 +118,52 @@ async function main(): Promise<void> {
   const logger = new SystemLogger({ level: 'warn', base: { component: 'bench' } });
   Runtime.install({ logger: new DefaultLogger('WARN') });
   try {
-    console.log(`assay e2e bench: ${FILES} files of 1–8 KB, batchSize ${OPTIONS.batchSize}, ${OPTIONS.maxConcurrentBatches} batches at once, ${os.cpus().length} CPUs`);
+    console.log(
+      `assay e2e bench: ${FILES} files of 1–8 KB, batchSize ${OPTIONS.batchSize}, ${OPTIONS.maxConcurrentBatches} batches at once, ${os.cpus().length} CPUs`,
+    );
     const [pg, temporal, s3] = await Promise.all([
       startLocalPostgres({ dataDir: path.join(tmp, 'pg', 'data'), superuserPassword: 'bench-password' }),
       startTemporalDevServer({ dbFile: path.join(tmp, 'temporal', 'temporal.db'), uiPort: false }),
-      startLocalS3({ dir: path.join(tmp, 's3'), identities: [{ name: 'admin', accessKey: 'benchadmin', secretKey: 'bench-secret', actions: ['Admin', 'Read', 'List', 'Write'] }] }),
+      startLocalS3({
+        dir: path.join(tmp, 's3'),
+        identities: [
+          {
+            name: 'admin',
+            accessKey: 'benchadmin',
+            secretKey: 'bench-secret',
+            actions: ['Admin', 'Read', 'List', 'Write'],
+          },
+        ],
+      }),
     ]);
-    stops.push(() => pg.stop(), () => temporal.stop(), () => s3.stop());
+    stops.push(
+      () => pg.stop(),
+      () => temporal.stop(),
+      () => s3.stop(),
+    );
     const store = openResultsStore(pg.url, { logger, poolSize: 12 });
     stops.unshift(() => store.close());
     await store.migrate();
     const { createClassifier } = await import('../src/classification');
-    const classifier = createClassifier({}) as ScanClassifier & { close(): Promise<void> | void };
-    stops.unshift(async () => void (await classifier.close()));
+    const classifier = await createClassifier({ fingerprintKey: 'assay-bench-key' });
+    stops.unshift(() => classifier.close());
 
     // Corpus on disk and in a bucket.
     const dir = path.join(tmp, 'files');
     const random = prng(42);
-    const s3Client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: 'benchadmin', secretAccessKey: 'bench-secret' } });
+    const s3Client = new S3Client({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'benchadmin', secretAccessKey: 'bench-secret' },
+    });
     await s3Client.send(new CreateBucketCommand({ Bucket: 'bench' }));
-    const docs = Array.from({ length: FILES }, (_, i) => ({ name: `d${String(i % 100).padStart(3, '0')}/f${String(i).padStart(6, '0')}.txt`, text: document(i, random) }));
-    for (let i = 0; i < 100; i++) await mkdir(path.join(dir, `d${String(i).padStart(3, '0')}`), { recursive: true });
+    const docs = Array.from({ length: FILES }, (_, i) => ({
+      name: `d${String(i % 100).padStart(3, '0')}/f${String(i).padStart(6, '0')}.txt`,
+      text: document(i, random),
+    }));
+    for (let i = 0; i < 100; i++)
+      await mkdir(path.join(dir, `d${String(i).padStart(3, '0')}`), { recursive: true });
     let t = Date.now();
     for (let i = 0; i < docs.length; i += 64) {
       await Promise.all(
@@ -121,7 +173,9 @@ async function main(): Promise<void> {
         }),
       );
     }
-    console.log(`corpus written in ${((Date.now() - t) / 1000).toFixed(1)} s (${(docs.reduce((a, d) => a + d.text.length, 0) / 1e6).toFixed(1)} MB)`);
+    console.log(
+      `corpus written in ${((Date.now() - t) / 1000).toFixed(1)} s (${(docs.reduce((a, d) => a + d.text.length, 0) / 1e6).toFixed(1)} MB)`,
+    );
     s3Client.destroy();
     process.env.BENCH_S3_KEY = 'benchadmin';
     process.env.BENCH_S3_SECRET = 'bench-secret';
@@ -130,12 +184,25 @@ async function main(): Promise<void> {
       SeaweedFS: {
         id: 'bench-s3',
         type: 's3',
-        config: { bucket: 'bench', endpoint: s3.endpoint, forcePathStyle: true, accessKeyIdEnv: 'BENCH_S3_KEY', secretAccessKeyEnv: 'BENCH_S3_SECRET' },
+        config: {
+          bucket: 'bench',
+          endpoint: s3.endpoint,
+          forcePathStyle: true,
+          accessKeyIdEnv: 'BENCH_S3_KEY',
+          secretAccessKeyEnv: 'BENCH_S3_SECRET',
+        },
       },
     };
 
     const activities = createActivities({ store, classifier, logger });
-    const assay = await createWorker({ address: temporal.address, taskQueue: 'bench', store, classifier, logger, installRuntime: false });
+    const assay = await createWorker({
+      address: temporal.address,
+      taskQueue: 'bench',
+      store,
+      classifier,
+      logger,
+      installRuntime: false,
+    });
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
     const running = assay.worker.run();
@@ -149,9 +216,15 @@ async function main(): Promise<void> {
         const directReport = await store.report(`direct-${datasource.id}`);
 
         t = Date.now();
-        const result = (await client.workflow.execute(SCAN_WORKFLOW_TYPE, { taskQueue: 'bench', workflowId: `temporal-${datasource.id}-${Date.now()}`, args: [input] })) as ScanProgress;
+        const result = (await client.workflow.execute(SCAN_WORKFLOW_TYPE, {
+          taskQueue: 'bench',
+          workflowId: `temporal-${datasource.id}-${Date.now()}`,
+          args: [input],
+        })) as ScanProgress;
         const viaTemporal = (Date.now() - t) / 1000;
-        const same = directReport.coverage.classified === result.classified && directReport.coverage.enumerated === FILES;
+        const same =
+          directReport.coverage.classified === result.classified &&
+          directReport.coverage.enumerated === FILES;
         const overhead = ((viaTemporal - direct) / viaTemporal) * 100;
         rows.push(
           `${name.padEnd(11)} direct ${direct.toFixed(2).padStart(6)} s ${String(Math.round(FILES / direct)).padStart(6)} obj/s | ` +

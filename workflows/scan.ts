@@ -19,7 +19,12 @@ import {
   type ActivityOptions,
   type RetryPolicy,
 } from '@temporalio/workflow';
-import { SearchAttributeType, defineSearchAttributeKey, type Duration, type SearchAttributeUpdatePair } from '@temporalio/common';
+import {
+  SearchAttributeType,
+  defineSearchAttributeKey,
+  type Duration,
+  type SearchAttributeUpdatePair,
+} from '@temporalio/common';
 import type { ScanPhase, ScanProgress } from '../src/scan/types';
 import { cancelSignal, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate } from './definitions';
 import { SCAN_NON_RETRYABLE_ERROR_TYPES } from './retry-policy';
@@ -27,7 +32,10 @@ import type { BatchCounts, ScanActivities, ScanContinuation, ScanPlan, ScanWorkf
 
 export const AssayPhaseKey = defineSearchAttributeKey('AssayPhase', SearchAttributeType.KEYWORD);
 export const AssayDatasourceKey = defineSearchAttributeKey('AssayDatasource', SearchAttributeType.KEYWORD);
-export const AssayDatasourceTypeKey = defineSearchAttributeKey('AssayDatasourceType', SearchAttributeType.KEYWORD);
+export const AssayDatasourceTypeKey = defineSearchAttributeKey(
+  'AssayDatasourceType',
+  SearchAttributeType.KEYWORD,
+);
 
 /** Largest value `setConcurrency` accepts. */
 export const MAX_CONCURRENT_BATCHES = 64;
@@ -45,7 +53,10 @@ const shortActivityOptions: ActivityOptions = {
   retry: { ...RETRY, maximumAttempts: 10 },
 };
 
-function workActivityOptions(heartbeatTimeoutSeconds: number, startToCloseTimeout: Duration): ActivityOptions {
+function workActivityOptions(
+  heartbeatTimeoutSeconds: number,
+  startToCloseTimeout: Duration,
+): ActivityOptions {
   // Unlimited attempts: a long source outage pauses the scan instead of losing it; cancel ends it.
   return { startToCloseTimeout, heartbeatTimeout: heartbeatTimeoutSeconds * 1000, retry: { ...RETRY } };
 }
@@ -113,7 +124,9 @@ export async function scanDataSource(input: ScanWorkflowInput): Promise<ScanProg
         `findings ${Object.values(progress.findingsByInfoType).reduce((a, b) => a + b, 0)}`,
     );
     if (state.plan?.searchAttributes && upsertedPhase !== progress.phase) {
-      const attributes: SearchAttributeUpdatePair[] = [{ key: AssayPhaseKey, value: progress.phase as string }];
+      const attributes: SearchAttributeUpdatePair[] = [
+        { key: AssayPhaseKey, value: progress.phase as string },
+      ];
       if (upsertedPhase === undefined) {
         attributes.push(
           { key: AssayDatasourceKey, value: input.datasource.id },
@@ -149,7 +162,9 @@ export async function scanDataSource(input: ScanWorkflowInput): Promise<ScanProg
     {
       validator: (value: number) => {
         if (!Number.isInteger(value) || value < 1 || value > MAX_CONCURRENT_BATCHES) {
-          throw new Error(`maxConcurrentBatches must be an integer from 1 to ${MAX_CONCURRENT_BATCHES}, got ${value}`);
+          throw new Error(
+            `maxConcurrentBatches must be an integer from 1 to ${MAX_CONCURRENT_BATCHES}, got ${value}`,
+          );
         }
       },
     },
@@ -158,7 +173,9 @@ export async function scanDataSource(input: ScanWorkflowInput): Promise<ScanProg
   const { prepareScan, finishScan } = proxyActivities<ScanActivities>(shortActivityOptions);
   const heartbeatTimeoutSeconds = options.heartbeatTimeoutSeconds ?? 30;
   const { enumerate } = proxyActivities<ScanActivities>(workActivityOptions(heartbeatTimeoutSeconds, '30m'));
-  const { classifyBatch } = proxyActivities<ScanActivities>(workActivityOptions(heartbeatTimeoutSeconds, '2h'));
+  const { classifyBatch } = proxyActivities<ScanActivities>(
+    workActivityOptions(heartbeatTimeoutSeconds, '2h'),
+  );
 
   const continueAsNewDue = () =>
     workflowInfo().continueAsNewSuggested ||
@@ -198,7 +215,9 @@ export async function scanDataSource(input: ScanWorkflowInput): Promise<ScanProg
             }),
           );
           if (slice.resumedFromBatchNo !== undefined) {
-            log.info('enumeration slice resumed from heartbeat checkpoint', { batchNo: slice.resumedFromBatchNo });
+            log.info('enumeration slice resumed from heartbeat checkpoint', {
+              batchNo: slice.resumedFromBatchNo,
+            });
           }
           state.cursor = slice.cursor;
           progress.enumerated = slice.enumerated;
@@ -274,7 +293,12 @@ export async function scanDataSource(input: ScanWorkflowInput): Promise<ScanProg
   try {
     if (!state.plan) {
       touch();
-      state.plan = await prepareScan({ scanId, datasource: input.datasource, options, startedAt: progress.startedAt });
+      state.plan = await prepareScan({
+        scanId,
+        datasource: input.datasource,
+        options,
+        startedAt: progress.startedAt,
+      });
       if (carried === undefined && input.options?.maxConcurrentBatches === undefined) {
         state.maxConcurrentBatches = state.plan.maxConcurrentBatches;
       }
@@ -302,7 +326,11 @@ export async function scanDataSource(input: ScanWorkflowInput): Promise<ScanProg
       }
     }
     touch('failed');
-    throw ApplicationFailure.create({ message: `${cause.type}: ${cause.message}`, type: cause.type, nonRetryable: true });
+    throw ApplicationFailure.create({
+      message: `${cause.type}: ${cause.message}`,
+      type: cause.type,
+      nonRetryable: true,
+    });
   }
 
   // Continue-as-new: in-flight batches have drained; carry numbers only.

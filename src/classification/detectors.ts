@@ -35,12 +35,14 @@ export interface Detector {
   hotwords?: RegExp;
   /** Likelihood when a hotword is present (default: one level above base). */
   withHotword?: Likelihood;
-  /** Context (lower case, window before) that makes the match unlikely: lowers two levels. */
+  /** Context (lower case, window before) that makes the match unlikely: lowers three levels. */
   exclude?: RegExp;
-  /** Value-level look-alikes (placeholders, example keys): lowers two levels. */
+  /** Value-level look-alikes (placeholders, example keys): lowers three levels. */
   excludeValue?: (value: string) => boolean;
   /** Numeric identifiers: dropped when embedded in a longer dotted/dashed token (UUIDs, versions, OIDs). */
   numeric?: boolean;
+  /** Broad detectors (phone, password, generic secret) that yield to any overlapping specific finding. */
+  generic?: boolean;
   /** Extra adjustment in levels from the value itself (e.g. entropy). */
   adjust?: (value: string) => number;
   mask: MaskStyle;
@@ -101,7 +103,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
     category: 'CREDENTIAL',
     version: V,
     description: 'AWS secret access key assigned to an aws…secret… key',
-    pattern: '\\baws[a-z0-9_.-]{0,20}(?:secret|sk)[a-z0-9_.-]{0,20}["\']?\\s*[:=]\\s*["\']?([A-Za-z0-9/+]{40})\\b',
+    pattern: '\\baws[a-z0-9_.-]{0,20}(?:secret|sk)[a-z0-9_.-]{0,20}["\']?\\s*[:=]\\s*["\']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+]|$)',
     ignoreCase: true,
     base: 'VERY_LIKELY',
     excludeValue: (value) => /EXAMPLEKEY$/.test(value),
@@ -314,6 +316,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'PASSWORD',
+    generic: true,
     infoType: 'PASSWORD',
     category: 'CREDENTIAL',
     version: V,
@@ -329,6 +332,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'GENERIC_SECRET',
+    generic: true,
     infoType: 'GENERIC_SECRET',
     category: 'CREDENTIAL',
     version: V,
@@ -744,6 +748,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'PHONE_NUMBER',
+    generic: true,
     infoType: 'PHONE_NUMBER',
     category: 'PII',
     version: V,

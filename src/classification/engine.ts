@@ -24,6 +24,9 @@ import { NAMED_VALIDATORS } from './validators';
 export const HOTWORD_WINDOW = 50;
 /** Longest match the chunked scanner guarantees to find across a chunk boundary. */
 export const MAX_MATCH_CHARS = 4096;
+/** Block size of the RE2.Set prefilter, and how far past the block it looks. */
+const BLOCK_CHARS = 16384;
+const SET_OVERLAP = 1024;
 
 export const DEFAULT_MIN_LIKELIHOOD: Likelihood = 'POSSIBLE';
 
@@ -68,10 +71,19 @@ interface CompiledDetector extends Detector {
 }
 
 interface Pass {
-  combined: RE2;
-  set: RE2.RE2Set;
-  /** Set index → detectors whose pattern is that alternative. */
+  /** Unanchored RE2 set of all alternatives: one DFA pass tells which can match in a block. */
+  set: InstanceType<typeof RE2.Set>;
+  /** Per alternative: its JavaScript regex (global, with indices) and the detectors sharing it. */
+  regexes: RegExp[];
   byAlternative: CompiledDetector[][];
+}
+
+interface Pending {
+  detector: CompiledDetector;
+  start: number;
+  end: number;
+  value: string;
+  level: number;
 }
 
 /** Rewrites capture groups as non-capturing ones (the combined pattern needs none). */
@@ -141,6 +153,7 @@ function compileDetector(detector: Detector): CompiledDetector {
 function compilePass(detectors: CompiledDetector[]): Pass | undefined {
   if (detectors.length === 0) return undefined;
   const alternatives: string[] = [];
+  const regexes: RegExp[] = [];
   const byAlternative: CompiledDetector[][] = [];
   const index = new Map<string, number>();
   for (const detector of detectors) {
@@ -151,15 +164,12 @@ function compilePass(detectors: CompiledDetector[]): Pass | undefined {
       i = alternatives.length;
       index.set(alternative, i);
       alternatives.push(alternative);
+      regexes.push(new RegExp(detector.pattern, detector.ignoreCase ? 'gdi' : 'gd'));
       byAlternative.push([]);
     }
     byAlternative[i].push(detector);
   }
-  return {
-    combined: new RE2(alternatives.join('|'), 'g'),
-    set: new RE2.Set(alternatives, { anchor: 'both' }),
-    byAlternative,
-  };
+  return { set: new RE2.Set(alternatives), regexes, byAlternative };
 }
 
 function customDetectors(config: ClassificationConfig): Detector[] {
@@ -225,6 +235,31 @@ export function rulesetVersion(spec: RulesetSpec): string {
   return `rs1-${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
 }
 
+/**
+ * Overlapping findings: one per infoType and place; broad detectors (phone, password, generic secret)
+ * yield to specific ones; a finding strictly inside a longer one of another type (a card-like run inside
+ * an IBAN) is dropped. Identical spans of different specific types (Bearer JWT) are both kept.
+ */
+function resolveOverlaps(sorted: Pending[]): Pending[] {
+  const dropped = new Uint8Array(sorted.length);
+  for (let i = 0; i < sorted.length; i++) {
+    const a = sorted[i];
+    for (let j = i + 1; j < sorted.length && sorted[j].start < a.end; j++) {
+      if (dropped[i]) break;
+      if (dropped[j]) continue;
+      const b = sorted[j];
+      const aLen = a.end - a.start;
+      const bLen = b.end - b.start;
+      if (a.detector.infoType === b.detector.infoType) dropped[bLen > aLen ? i : j] = 1;
+      else if (a.detector.generic && !b.detector.generic) dropped[i] = 1;
+      else if (b.detector.generic && !a.detector.generic) dropped[j] = 1;
+      else if (a.start <= b.start && a.end >= b.end && aLen > bLen) dropped[j] = 1;
+      else if (b.start <= a.start && b.end >= a.end && bLen > aLen) dropped[i] = 1;
+    }
+  }
+  return sorted.filter((_, i) => !dropped[i]);
+}
+
 /** Column statistics accumulated over table batches. */
 export interface ColumnTally {
   sampledRows: number;
@@ -269,166 +304,104 @@ export class ScanEngine {
 
   scanText(text: string, options: TextScanOptions): TextScanResult {
     const result: TextScanResult = { findings: [], overflow: {} };
-    const state = {
-      budget: options.budget ?? Number.POSITIVE_INFINITY,
-      lineCursor: 0,
-      line: options.baseLine ?? 1,
-    };
     if (!text) return result;
-    const buffer = Buffer.from(text, 'utf8');
-    const ascii = buffer.length === text.length;
+    const reportFrom = Math.max(0, options.reportFrom ?? 0);
+    const reportTo = Math.min(text.length, options.reportTo ?? text.length);
+    const minLevel = options.minLevel ?? this.minLevel;
+    const pending: Pending[] = [];
     for (const pass of this.passes) {
-      state.lineCursor = 0;
-      state.line = options.baseLine ?? 1;
-      this.runPass(pass, text, buffer, ascii, options, state, result);
+      for (let blockStart = reportFrom; blockStart < reportTo; blockStart += BLOCK_CHARS) {
+        const blockEnd = Math.min(reportTo, blockStart + BLOCK_CHARS);
+        // The set sees every match that starts in the block (matches are at most SET_OVERLAP long,
+        // longer ones have a short prefix that matches on its own).
+        const hits =
+          blockStart === 0 && text.length <= BLOCK_CHARS
+            ? pass.set.match(text)
+            : pass.set.match(text.slice(blockStart, Math.min(text.length, blockEnd + SET_OVERLAP)));
+        for (const alternative of hits) {
+          const regex = pass.regexes[alternative];
+          regex.lastIndex = blockStart;
+          let m: RegExpExecArray | null;
+          while ((m = regex.exec(text)) !== null && m.index < blockEnd) {
+            if (m[0].length === 0) {
+              regex.lastIndex++;
+              continue;
+            }
+            for (const detector of pass.byAlternative[alternative]) {
+              this.evaluate(detector, text, m, options.contextPrefix, minLevel, pending);
+            }
+          }
+        }
+      }
     }
-    if (this.passes.length > 1) result.findings.sort((a, b) => a.start - b.start || a.end - b.end);
+    if (pending.length === 0) return result;
+    pending.sort((a, b) => a.start - b.start || a.end - b.end);
+    const kept = resolveOverlaps(pending);
+    const baseOffset = options.baseOffset ?? 0;
+    let budget = options.budget ?? Number.POSITIVE_INFINITY;
+    let line = options.baseLine ?? 1;
+    let lineCursor = 0;
+    for (const p of kept) {
+      if (budget <= 0) {
+        result.overflow[p.detector.infoType] = (result.overflow[p.detector.infoType] ?? 0) + 1;
+        continue;
+      }
+      budget--;
+      for (let i = text.indexOf('\n', lineCursor); i !== -1 && i < p.start; i = text.indexOf('\n', i + 1)) line++;
+      lineCursor = p.start;
+      result.findings.push({
+        infoType: p.detector.infoType,
+        category: p.detector.category,
+        likelihood: LIKELIHOODS[p.level],
+        componentPath: options.componentPath,
+        start: baseOffset + p.start,
+        end: baseOffset + p.end,
+        line,
+        masked: mask(p.value, p.detector.mask),
+        fingerprint: fingerprint(this.key, normaliseValue(p.value, p.detector.normalise)),
+        detectorVersion: p.detector.version,
+      });
+    }
     return result;
   }
 
-  private runPass(
-    pass: Pass,
-    text: string,
-    buffer: Buffer,
-    ascii: boolean,
-    options: TextScanOptions,
-    state: { budget: number; lineCursor: number; line: number },
-    result: TextScanResult,
-  ): void {
-    const { combined, set, byAlternative } = pass;
-    const reportFrom = options.reportFrom ?? 0;
-    const reportTo = options.reportTo ?? Number.POSITIVE_INFINITY;
-    const baseOffset = options.baseOffset ?? 0;
-    const minLevel = options.minLevel ?? this.minLevel;
-    // Byte ↔ char cursor for non-ASCII text (matches arrive in increasing byte order).
-    let cursorByte = 0;
-    let cursorChar = 0;
-    const toChar = (byte: number): number => {
-      if (ascii) return byte;
-      if (byte < cursorByte) {
-        cursorByte = 0;
-        cursorChar = 0;
-      }
-      cursorChar += buffer.toString('utf8', cursorByte, byte).length;
-      cursorByte = byte;
-      return cursorChar;
-    };
-    const lineAt = (pos: number): number => {
-      if (pos < state.lineCursor) {
-        state.lineCursor = 0;
-        state.line = options.baseLine ?? 1;
-      }
-      for (let i = text.indexOf('\n', state.lineCursor); i !== -1 && i < pos; i = text.indexOf('\n', i + 1)) {
-        state.line++;
-      }
-      state.lineCursor = pos;
-      return state.line;
-    };
-
-    combined.lastIndex = 0;
-    let match: RegExpExecArray | null;
-    while ((match = combined.exec(buffer as unknown as string)) !== null) {
-      const spanBytes = match[0] as unknown as Buffer;
-      const byteStart = match.index;
-      const byteEnd = byteStart + spanBytes.length;
-      if (spanBytes.length === 0) {
-        combined.lastIndex = byteEnd + 1;
-        continue;
-      }
-      const start = toChar(byteStart);
-      const span = ascii ? text.slice(start, start + spanBytes.length) : spanBytes.toString('utf8');
-      const end = start + span.length;
-      let resumeChar = -1;
-      for (const alternative of set.match(spanBytes)) {
-        for (const detector of byAlternative[alternative]) {
-          const valueStart = this.evaluate(detector, text, span, start, end, options, minLevel, {
-            reportFrom,
-            reportTo,
-            baseOffset,
-            lineAt,
-            state,
-            result,
-          });
-          // Context-introduced values (Bearer <jwt>) may hold another finding: rescan from the value.
-          if (valueStart > start && (resumeChar === -1 || valueStart < resumeChar)) resumeChar = valueStart;
-        }
-      }
-      if (resumeChar > start) {
-        combined.lastIndex = ascii ? resumeChar : byteStart + Buffer.byteLength(text.slice(start, resumeChar));
-      }
-    }
-  }
-
-  /** Evaluates one detector on a candidate span; returns the value start (or -1). */
+  /** Evaluates one detector on a candidate match of its pattern. */
   private evaluate(
     detector: CompiledDetector,
     text: string,
-    span: string,
-    start: number,
-    end: number,
-    options: TextScanOptions,
+    m: RegExpExecArray,
+    contextPrefix: string | undefined,
     minLevel: number,
-    ctx: {
-      reportFrom: number;
-      reportTo: number;
-      baseOffset: number;
-      lineAt: (pos: number) => number;
-      state: { budget: number };
-      result: TextScanResult;
-    },
-  ): number {
-    const m = detector.anchored.exec(span);
-    if (!m) return -1;
+    pending: Pending[],
+  ): void {
+    const start = m.index;
     let value = m[0];
     let valueStart = start;
     if (detector.hasValueGroup && m[1] !== undefined) {
       value = m[1];
-      valueStart = start + m.indices![1][0];
+      valueStart = m.indices![1][0];
     }
     if (detector.refine) {
       const refined = detector.refine(value);
-      if (refined === undefined) return -1;
+      if (refined === undefined) return;
       value = refined;
     }
     const valueEnd = valueStart + value.length;
-    if (valueStart < ctx.reportFrom || valueStart >= ctx.reportTo) return valueStart;
-    if (detector.validate && !detector.validate(value)) return valueStart;
-    if (detector.numeric && this.embedded(text, valueStart, valueEnd)) return valueStart;
+    if (detector.validate && !detector.validate(value)) return;
+    if (detector.numeric && this.embedded(text, valueStart, valueEnd)) return;
 
     let level = likelihoodLevel(detector.base);
-    const before = (
-      (options.contextPrefix ?? '') + text.slice(Math.max(0, start - HOTWORD_WINDOW), start)
-    ).toLowerCase();
+    const before = ((contextPrefix ?? '') + text.slice(Math.max(0, start - HOTWORD_WINDOW), start)).toLowerCase();
     if (detector.hotwords && detector.hotwords.test(before)) {
       level = detector.withHotword ? likelihoodLevel(detector.withHotword) : level + 1;
     }
     if (detector.adjust) level += detector.adjust(value);
     if (detector.exclude && detector.exclude.test(before)) level -= 3;
-    if (detector.excludeValue && detector.excludeValue(value)) level -= 2;
+    if (detector.excludeValue && detector.excludeValue(value)) level -= 3;
     level = Math.max(0, Math.min(4, level));
-    if (level < minLevel) return valueStart;
-
-    const normalised = normaliseValue(value, detector.normalise);
-    if (this.allowed(value, normalised)) return valueStart;
-    const { result, state } = ctx;
-    if (state.budget <= 0) {
-      result.overflow[detector.infoType] = (result.overflow[detector.infoType] ?? 0) + 1;
-      return valueStart;
-    }
-    state.budget--;
-    result.findings.push({
-      infoType: detector.infoType,
-      category: detector.category,
-      likelihood: LIKELIHOODS[level],
-      componentPath: options.componentPath,
-      start: ctx.baseOffset + valueStart,
-      end: ctx.baseOffset + valueEnd,
-      line: ctx.lineAt(valueStart),
-      masked: mask(value, detector.mask),
-      fingerprint: fingerprint(this.key, normalised),
-      detectorVersion: detector.version,
-    });
-    return valueStart;
+    if (level < minLevel) return;
+    if (this.allowed(value, normaliseValue(value, detector.normalise))) return;
+    pending.push({ detector, start: valueStart, end: valueEnd, value, level });
   }
 
   /** A numeric value inside a longer token: UUID groups, dotted versions/OIDs, hex strings. */

@@ -10,7 +10,10 @@ export interface TemporalSession {
 }
 
 /** Default 10 s: long enough for a remote or busy cluster, short enough that a typo fails fast. */
-export async function connectTemporal(settings: Settings, connectTimeoutMs = 10_000): Promise<TemporalSession> {
+export async function connectTemporal(
+  settings: Settings,
+  connectTimeoutMs = 10_000,
+): Promise<TemporalSession> {
   let connection: Connection;
   try {
     connection = await Connection.connect({

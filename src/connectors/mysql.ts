@@ -28,6 +28,7 @@ import {
   DEFAULT_SAMPLING_SEED,
   batchSizeOf,
   cancelledError,
+  compileRowBuilder,
   effectiveSampling,
   errorRow,
   flattenRowBatches,
@@ -41,7 +42,7 @@ import {
   tableFilter,
   tableObjectPath,
   tableRefCandidates,
-  toClassifiableValue,
+  toClassifiableIfNeeded,
   type TableRef,
 } from './sql-common';
 
@@ -364,6 +365,7 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
       await conn.query('START TRANSACTION READ ONLY');
       inTransaction = true;
       streaming = true;
+      let buildRow: ((values: readonly unknown[]) => Record<string, unknown>) | undefined;
       for await (const { names, rows } of streamBatches(
         coreConnection(conn),
         select,
@@ -374,7 +376,12 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
           state.reusable = false;
           throw cancelledError(objectId);
         }
-        yield rows.map((values) => toDatabaseRow(objectId, names, values));
+        buildRow ??= compileRowBuilder(
+          names,
+          names.map(() => toClassifiableIfNeeded),
+        );
+        const build = buildRow;
+        yield rows.map((values) => ({ objectId, row: build(values) }));
       }
       streaming = false;
       await conn.query('COMMIT');
@@ -635,16 +642,6 @@ function destroyConnection(conn: PoolConnection): void {
 
 function qualified(table: TableRef): string {
   return `${quoteMysqlIdent(table.schema)}.${quoteMysqlIdent(table.table)}`;
-}
-
-function toDatabaseRow(objectId: string, names: string[], values: unknown[]): DatabaseRow {
-  const row: Record<string, unknown> = {};
-  for (let i = 0; i < names.length; i++) {
-    const value = values[i];
-    row[names[i]] =
-      typeof value === 'string' || typeof value === 'number' ? value : toClassifiableValue(value);
-  }
-  return { objectId, row };
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   DEFAULT_SAMPLING_SEED,
   batchSizeOf,
   cancelledError,
+  compileRowBuilder,
   effectiveSampling,
   errorRow,
   flattenRowBatches,
@@ -41,8 +42,10 @@ import {
   tableFilter,
   tableObjectPath,
   tableRefCandidates,
+  toClassifiableIfNeeded,
   toClassifiableValue,
   type TableRef,
+  type ValueConverter,
 } from './sql-common';
 
 // ---------------------------------------------------------------------------------------------
@@ -392,8 +395,10 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
           text: `SELECT * FROM ${qualifiedPg(table)} LIMIT 0`,
           rowMode: 'array',
         });
-        const names = probe.fields.map((f) => f.name);
-        const converters = probe.fields.map((f) => copyValueConverter(f.dataTypeID));
+        const buildRow = compileRowBuilder(
+          probe.fields.map((f) => f.name),
+          probe.fields.map((f) => copyValueConverter(f.dataTypeID)),
+        );
         streaming = true;
         const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`));
         for await (const rows of copyTextRows(stream, this.config.fetchRows)) {
@@ -402,19 +407,24 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
             state.broken = cancelledError(objectId);
             throw state.broken;
           }
-          yield rows.map((fields) => copyDatabaseRow(objectId, names, converters, fields));
+          yield rows.map((fields) => ({ objectId, row: buildRow(fields) }));
         }
         streaming = false;
       } else {
         await client.query(`DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${select}`);
         const fetchSql = `FETCH ${this.config.fetchRows} FROM ${CURSOR_NAME}`;
+        let buildRow: ((values: readonly unknown[]) => Record<string, unknown>) | undefined;
         for (;;) {
           this.throwIfAborted(packet, objectId);
           const result = await client.query({ text: fetchSql, rowMode: 'array' });
           const rows = result.rows as unknown[][];
           if (rows.length > 0) {
-            const names = result.fields.map((f) => f.name);
-            yield rows.map((values) => toDatabaseRow(objectId, names, values));
+            buildRow ??= compileRowBuilder(
+              result.fields.map((f) => f.name),
+              result.fields.map(() => toClassifiableIfNeeded),
+            );
+            const build = buildRow;
+            yield rows.map((values) => ({ objectId, row: build(values) }));
           }
           if (rows.length < this.config.fetchRows) break;
         }
@@ -642,7 +652,6 @@ function qualifiedPg(table: TableRef): string {
 
 type CopyConverter = (text: string) => unknown;
 
-const asText: CopyConverter = (text) => text;
 const asNumber: CopyConverter = (text) => Number(text);
 const asBoolean: CopyConverter = (text) => text === 't';
 const asBytea: CopyConverter = (text) =>
@@ -653,20 +662,20 @@ const asBytea: CopyConverter = (text) =>
  * boolean, bytea → text (UTF-8) or `\x` hex; everything else stays the server's text (int8 and
  * numeric as decimal strings, dates as ISO text, arrays as PostgreSQL array literals `{a,b}`).
  */
-function copyValueConverter(typeOid: number): CopyConverter {
+function copyValueConverter(typeOid: number): ValueConverter | undefined {
   switch (typeOid) {
     case 21:
     case 23:
     case 26:
     case 700:
     case 701:
-      return asNumber;
+      return asNumber as ValueConverter;
     case 16:
-      return asBoolean;
+      return asBoolean as ValueConverter;
     case 17:
-      return asBytea;
+      return asBytea as ValueConverter;
     default:
-      return asText;
+      return undefined; // text as sent
   }
 }
 
@@ -704,30 +713,6 @@ async function* copyTextRows(
     }
   }
   if (batch.length > 0) yield batch;
-}
-
-function copyDatabaseRow(
-  objectId: string,
-  names: string[],
-  converters: CopyConverter[],
-  fields: Array<string | null>,
-): DatabaseRow {
-  const row: Record<string, unknown> = {};
-  for (let i = 0; i < names.length; i++) {
-    const field = fields[i];
-    row[names[i]] = field === null || field === undefined ? null : converters[i](field);
-  }
-  return { objectId, row };
-}
-
-function toDatabaseRow(objectId: string, names: string[], values: unknown[]): DatabaseRow {
-  const row: Record<string, unknown> = {};
-  for (let i = 0; i < names.length; i++) {
-    const value = values[i];
-    row[names[i]] =
-      typeof value === 'string' || typeof value === 'number' ? value : toClassifiableValue(value);
-  }
-  return { objectId, row };
 }
 
 export const postgresConnector: ConnectorDefinition<PostgresConfig> = {

@@ -317,6 +317,9 @@ export class S3Connector implements IFileDataSourceConnector {
   private async splitKeySpace(signal: AbortSignal | undefined): Promise<string[]> {
     const { prefix, listPartitions } = this.config;
     if (listPartitions <= 1) return [];
+    // A bucket that fits in one page gains nothing from partitions: skip the probes.
+    const firstPage = await this.listObjects({ startAfter: null, token: null }, 1000, signal);
+    if (!firstPage.IsTruncated) return [];
     const chars: string[] = [];
     let startAfter: string | undefined;
     for (let probe = 0; probe < MAX_SPLIT_PROBES; probe++) {

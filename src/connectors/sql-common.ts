@@ -256,6 +256,37 @@ export function toClassifiableValue(value: unknown): unknown {
   }
 }
 
+/** Converts one non-null column value. */
+export type ValueConverter = (value: unknown) => unknown;
+
+/** For drivers that already give strings and numbers: anything else goes through toClassifiableValue. */
+export const toClassifiableIfNeeded: ValueConverter = (value) =>
+  typeof value === 'string' || typeof value === 'number' ? value : toClassifiableValue(value);
+
+/**
+ * Compiles a row builder for one result shape: `values[i]` → `{[names[i]]: converters[i](values[i])}`
+ * as a single object literal (far cheaper per row than adding keys one by one). Column names enter
+ * the generated code only as JSON string literals; `__proto__` becomes a computed key so it stays
+ * an own property. A column without a converter is copied as is; null/undefined → null.
+ */
+export function compileRowBuilder(
+  names: readonly string[],
+  converters: ReadonlyArray<ValueConverter | undefined>,
+): (values: readonly unknown[]) => Record<string, unknown> {
+  const properties = names.map((name, i) => {
+    const key = name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name);
+    const value = converters[i]
+      ? `(v[${i}] === null || v[${i}] === undefined ? null : c[${i}](v[${i}]))`
+      : `(v[${i}] === undefined ? null : v[${i}])`;
+    return `${key}: ${value}`;
+  });
+  const factory = new Function(
+    'c',
+    `'use strict'; return function buildRow(v) { return { ${properties.join(', ')} }; };`,
+  );
+  return factory(converters) as (values: readonly unknown[]) => Record<string, unknown>;
+}
+
 /** Whether a wrapped error concerns only the current table (yield an error row) or the whole source (throw). */
 export function isPerObjectError(error: PlatformError): boolean {
   return ERROR_TYPE_RULES[error.type].scope === 'object';

@@ -5,7 +5,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { NativeConnection, Runtime, Worker, type WorkerOptions as TemporalWorkerOptions } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions as TemporalWorkerOptions,
+} from '@temporalio/worker';
 import { createActivities, type ScanClassifier } from '../../activities';
 import { DEFAULT_TASK_QUEUE } from '../../workflows/definitions';
 import { ConfigurationError } from '../core/errors';
@@ -73,7 +78,9 @@ async function tlsFromEnv(env: NodeJS.ProcessEnv): Promise<Parameters<typeof Nat
   const caPath = env.TEMPORAL_TLS_CA ?? env.TEMPORAL_TLS_SERVER_CA_CERT_PATH;
   const apiKey = env.TEMPORAL_API_KEY;
   if (Boolean(certPath) !== Boolean(keyPath)) {
-    throw new ConfigurationError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together', { field: 'TEMPORAL_TLS_CERT' });
+    throw new ConfigurationError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together', {
+      field: 'TEMPORAL_TLS_CERT',
+    });
   }
   const options: Parameters<typeof NativeConnection.connect>[0] = {};
   if (certPath && keyPath) {
@@ -94,7 +101,8 @@ async function tlsFromEnv(env: NodeJS.ProcessEnv): Promise<Parameters<typeof Nat
 function positiveInt(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigurationError(`${name} must be a positive integer, got "${value}"`, { field: name });
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigurationError(`${name} must be a positive integer, got "${value}"`, { field: name });
   return n;
 }
 
@@ -116,7 +124,9 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
   const namespace = options.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default';
   const taskQueue = options.taskQueue ?? env.ASSAY_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
   const maxConcurrentActivities =
-    options.maxConcurrentActivities ?? positiveInt(env.ASSAY_MAX_CONCURRENT_ACTIVITIES, 'ASSAY_MAX_CONCURRENT_ACTIVITIES') ?? 8;
+    options.maxConcurrentActivities ??
+    positiveInt(env.ASSAY_MAX_CONCURRENT_ACTIVITIES, 'ASSAY_MAX_CONCURRENT_ACTIVITIES') ??
+    8;
 
   const closers: Array<() => Promise<void> | void> = [];
   const close = async () => {
@@ -131,9 +141,10 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
   };
 
   try {
+    const home = path.resolve(env.ASSAY_HOME ?? '.assay');
     let store = options.store;
     if (!store) {
-      const storeDir = options.storeDir ?? path.join(path.resolve(env.ASSAY_HOME ?? '.assay'), 'pg');
+      const storeDir = options.storeDir ?? path.join(home, 'pg');
       const url = options.databaseUrl ?? (await resolveResultsStoreUrl({ env, dir: storeDir }));
       if (!url) {
         throw new ConfigurationError(
@@ -151,7 +162,7 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
     if (!classifier) {
       // Loaded only when not injected: the detector set compiles at start-up.
       const { createClassifier } = await import('../classification');
-      const created = createClassifier({});
+      const created = await createClassifier({ fingerprintKeyFile: path.join(home, 'fingerprint.key') });
       closers.push(() => created.close());
       classifier = created;
     }
@@ -163,11 +174,12 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
       options.workflowBundlePath ??
       env.ASSAY_WORKFLOW_BUNDLE ??
       (!env.ASSAY_FROM_SOURCE && existsSync(DEFAULT_WORKFLOW_BUNDLE) ? DEFAULT_WORKFLOW_BUNDLE : undefined);
-    const workflowSource: Pick<TemporalWorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : bundlePath
-        ? { workflowBundle: { codePath: bundlePath } }
-        : { workflowsPath: workflowsSourcePath() };
+    const workflowSource: Pick<TemporalWorkerOptions, 'workflowBundle' | 'workflowsPath'> =
+      options.workflowBundle
+        ? { workflowBundle: options.workflowBundle }
+        : bundlePath
+          ? { workflowBundle: { codePath: bundlePath } }
+          : { workflowsPath: workflowsSourcePath() };
 
     const worker = await Worker.create({
       connection,

@@ -377,7 +377,9 @@ test('entries with traversal or absolute names are still extracted, under their 
     { name: '/abs.txt', data: 'y\n' },
     { name: 'dir\\win.txt', data: 'z\n' },
   ]);
-  const components = await collectAll(extractor.extractFromStream(Readable.from([zip]), OBJECT, { componentPath: 'a.zip' }));
+  const components = await collectAll(
+    extractor.extractFromStream(Readable.from([zip]), OBJECT, { componentPath: 'a.zip' }),
+  );
   expect(components.map((c) => [c.componentPath, c.text])).toEqual([
     ['a.zip!/../evil.txt', 'x\n'],
     ['a.zip!//abs.txt', 'y\n'],

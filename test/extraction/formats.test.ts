@@ -350,6 +350,32 @@ describe('PDF', () => {
     ]);
   });
 
+  test('CID font (Type0, Identity-H) text is mapped through its ToUnicode CMap', async () => {
+    // Glyph ids 0x0010.. stand for "Jane", 0x0020 for space, 0x0030..0x0039 for digits (a bfrange).
+    const cmap = [
+      '/CIDInit /ProcSet findresource begin 12 dict begin begincmap',
+      '1 begincodespacerange <0000> <FFFF> endcodespacerange',
+      '5 beginbfchar <0010> <004A> <0011> <0061> <0012> <006E> <0013> <0065> <0020> <0020> endbfchar',
+      '1 beginbfrange <0030> <0039> <0030> endbfrange',
+      '1 beginbfrange <0040> <0041> [<00E9> <20AC>] endbfrange',
+      'endcmap CMapName currentdict /CMap defineresource pop end end',
+    ].join('\n');
+    const content =
+      'BT /C0 11 Tf 72 700 Td <0010001100120013> Tj 0 -14 Td [<003400310031> -300 <00400041>] TJ ET';
+    const objects = [
+      '<< /Type /Catalog /Pages 2 0 R >>',
+      '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+      '<< /Type /Page /Parent 2 0 R /Resources << /Font << /C0 5 0 R >> >> /Contents 4 0 R >>',
+      `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
+      '<< /Type /Font /Subtype /Type0 /BaseFont /Calibri /Encoding /Identity-H /ToUnicode 6 0 R >>',
+      `<< /Length ${cmap.length} >>\nstream\n${cmap}\nendstream`,
+    ];
+    const pdf = `%PDF-1.7\n${objects.map((body, i) => `${i + 1} 0 obj\n${body}\nendobj\n`).join('')}trailer\n<< /Root 1 0 R >>\n%%EOF\n`;
+    const components = await run(pdf, 'cid.pdf');
+    expect(errorsOf(components)).toEqual([]);
+    expect(textOf(components, 'cid.pdf')).toBe('Jane\n411 é€\n');
+  });
+
   test('encrypted PDF → CONTENT_UNSUPPORTED', async () => {
     const pdf = Buffer.from(
       '%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< /Root 1 0 R /Encrypt 5 0 R >>\n%%EOF\n',

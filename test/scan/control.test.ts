@@ -2,12 +2,27 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { sleep } from '../../src/services/managed-process';
 import type { ScanProgress } from '../../src/scan/types';
-import { cancelSignal, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate } from '../../workflows/definitions';
+import {
+  cancelSignal,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  setConcurrencyUpdate,
+} from '../../workflows/definitions';
 import type { ScanWorkflowInput } from '../../workflows/types';
-import { findingCounts, inProcessWorker, setupScanTestEnv, startScan, unique, waitFor, type ScanTestEnv } from './helpers';
+import {
+  findingCounts,
+  inProcessWorker,
+  setupScanTestEnv,
+  startScan,
+  unique,
+  waitFor,
+  type ScanTestEnv,
+} from './helpers';
 
 const FILES = 400;
 let env: ScanTestEnv;
@@ -24,7 +39,11 @@ const input = (options: ScanWorkflowInput['options'] = {}): ScanWorkflowInput =>
 beforeAll(async () => {
   env = await setupScanTestEnv();
   dir = await mkdtemp(path.join(os.tmpdir(), 'assay-control-'));
-  for (let i = 0; i < FILES; i++) await writeFile(path.join(dir, `file-${String(i).padStart(4, '0')}.txt`), `owner: user${i}@example.com\n`);
+  for (let i = 0; i < FILES; i++)
+    await writeFile(
+      path.join(dir, `file-${String(i).padStart(4, '0')}.txt`),
+      `owner: user${i}@example.com\n`,
+    );
   worker = await inProcessWorker(env, taskQueue);
   running = worker.worker.run();
 });
@@ -68,7 +87,12 @@ test('pause stops dispatching (in-flight work finishes), resume completes the sc
 
 test('cancel stops dispatching, drains in-flight batches and records a partial result', async () => {
   const handle = await startScan(env, taskQueue, input());
-  await waitFor('some progress', async () => (await handle.query(progressQuery)).classified >= 20, 60_000, 20);
+  await waitFor(
+    'some progress',
+    async () => (await handle.query(progressQuery)).classified >= 20,
+    60_000,
+    20,
+  );
   await handle.signal(cancelSignal, 'test');
   const result = (await handle.result()) as ScanProgress;
   expect(result.phase).toBe('cancelled');
@@ -80,12 +104,35 @@ test('cancel stops dispatching, drains in-flight batches and records a partial r
   expect((await findingCounts(env.store, result.scanId)).EMAIL_ADDRESS).toBe(result.classified);
 });
 
+test("Temporal's own workflow cancellation cancels in-flight work and records the scan as cancelled", async () => {
+  const handle = await startScan(env, taskQueue, input());
+  await waitFor('some progress', async () => (await handle.query(progressQuery)).classified >= 10, 60_000, 20);
+  await handle.cancel();
+  const failure = await handle.result().catch((err: unknown) => err);
+  expect(failure).toBeInstanceOf(WorkflowFailedError);
+  expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+  const scan = await env.store.getScan(handle.workflowId);
+  expect(scan?.phase).toBe('cancelled');
+});
+
 test('continue-as-new at a small threshold loses nothing', async () => {
   const workflowId = unique('scan-can');
-  const handle = await startScan(env, taskQueue, input({ maxBatchesPerRun: 7, maxConcurrentBatches: 3, sliceBatches: 5 }), workflowId);
+  const handle = await startScan(
+    env,
+    taskQueue,
+    input({ maxBatchesPerRun: 7, maxConcurrentBatches: 3, sliceBatches: 5 }),
+    workflowId,
+  );
   const firstRunId = handle.firstExecutionRunId;
   const result = (await handle.result()) as ScanProgress;
-  expect(result).toMatchObject({ scanId: workflowId, phase: 'completed', enumerated: FILES, classified: FILES, failed: 0, skipped: 0 });
+  expect(result).toMatchObject({
+    scanId: workflowId,
+    phase: 'completed',
+    enumerated: FILES,
+    classified: FILES,
+    failed: 0,
+    skipped: 0,
+  });
   expect(await findingCounts(env.store, workflowId)).toEqual({ EMAIL_ADDRESS: FILES });
   // Progress counters carried across runs equal the store's totals.
   expect(result.detailed).toBe(FILES);

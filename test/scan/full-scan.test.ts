@@ -5,7 +5,14 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
@@ -13,7 +20,18 @@ import mysql from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
 import { PROJECT_ROOT } from '../../src/services/tools';
 import { progressQuery } from '../../workflows/definitions';
-import { findingCounts, luhnCard, runScan, services, setupScanTestEnv, startScan, unique, withWorker, workflowBundle, type ScanTestEnv } from './helpers';
+import {
+  findingCounts,
+  luhnCard,
+  runScan,
+  services,
+  setupScanTestEnv,
+  startScan,
+  unique,
+  withWorker,
+  workflowBundle,
+  type ScanTestEnv,
+} from './helpers';
 
 const HISTORY_DIR = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
 
@@ -57,12 +75,24 @@ afterAll(async () => {
 test('filesystem: a full scan finds exactly the fixture findings; its history replays deterministically', async () => {
   await withWorker(env, taskQueue, async () => {
     const workflowId = unique('scan-fs');
-    const handle = await startScan(env, taskQueue, {
-      datasource: { id: 'docs', type: 'filesystem', config: { roots: [docsDir] } },
-      options: { batchSize: 2, maxConcurrentBatches: 2 },
-    }, workflowId);
+    const handle = await startScan(
+      env,
+      taskQueue,
+      {
+        datasource: { id: 'docs', type: 'filesystem', config: { roots: [docsDir] } },
+        options: { batchSize: 2, maxConcurrentBatches: 2 },
+      },
+      workflowId,
+    );
     const result = await handle.result();
-    expect(result).toMatchObject({ scanId: workflowId, phase: 'completed', enumerated: 3, classified: 3, failed: 0, skipped: 0 });
+    expect(result).toMatchObject({
+      scanId: workflowId,
+      phase: 'completed',
+      enumerated: 3,
+      classified: 3,
+      failed: 0,
+      skipped: 0,
+    });
     expect(result.findingsByInfoType).toEqual(EXPECTED_DOCUMENT_FINDINGS);
     expect(await findingCounts(env.store, workflowId)).toEqual(EXPECTED_DOCUMENT_FINDINGS);
     const report = await env.store.report(workflowId);
@@ -72,7 +102,11 @@ test('filesystem: a full scan finds exactly the fixture findings; its history re
     expect((await handle.query(progressQuery)).phase).toBe('completed');
     // The Temporal UI sees where the scan stands.
     const description = await handle.describe();
-    expect(description.searchAttributes).toMatchObject({ AssayPhase: ['completed'], AssayDatasource: ['docs'], AssayDatasourceType: ['filesystem'] });
+    expect(description.searchAttributes).toMatchObject({
+      AssayPhase: ['completed'],
+      AssayDatasource: ['docs'],
+      AssayDatasourceType: ['filesystem'],
+    });
 
     // Determinism guard: this history, and every saved one, replays on the current workflow code.
     const history = await handle.fetchHistory();
@@ -83,23 +117,35 @@ test('filesystem: a full scan finds exactly the fixture findings; its history re
     }
     const histories = [{ workflowId, history }];
     for (const file of (await readdir(HISTORY_DIR)).filter((f) => f.endsWith('.json'))) {
-      histories.push({ workflowId: file, history: JSON.parse(await readFile(path.join(HISTORY_DIR, file), 'utf8')) });
+      histories.push({
+        workflowId: file,
+        history: JSON.parse(await readFile(path.join(HISTORY_DIR, file), 'utf8')),
+      });
     }
     const { code } = await workflowBundle();
     for await (const replay of Worker.runReplayHistories({ workflowBundle: { code } }, histories)) {
-      expect({ workflowId: replay.workflowId, error: replay.error?.message }).toEqual({ workflowId: replay.workflowId, error: undefined });
+      expect({ workflowId: replay.workflowId, error: replay.error?.message }).toEqual({
+        workflowId: replay.workflowId,
+        error: undefined,
+      });
     }
   });
 });
 
 test('S3: a full scan of a bucket finds exactly the fixture findings', async () => {
-  const s3 = new S3Client({ endpoint: services.s3.endpoint, region: services.s3.region, forcePathStyle: true, credentials: services.s3.admin });
+  const s3 = new S3Client({
+    endpoint: services.s3.endpoint,
+    region: services.s3.region,
+    forcePathStyle: true,
+    credentials: services.s3.admin,
+  });
   const bucket = unique('scan').toLowerCase();
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   process.env.ASSAY_TEST_S3_KEY = services.s3.admin.accessKeyId;
   process.env.ASSAY_TEST_S3_SECRET = services.s3.admin.secretAccessKey;
   try {
-    for (const [key, text] of Object.entries(DOCUMENTS)) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: text }));
+    for (const [key, text] of Object.entries(DOCUMENTS))
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: text }));
     const result = await withWorker(env, taskQueue, () =>
       runScan(env, taskQueue, {
         datasource: {
@@ -120,7 +166,8 @@ test('S3: a full scan of a bucket finds exactly the fixture findings', async () 
     expect(await findingCounts(env.store, result.scanId)).toEqual(EXPECTED_DOCUMENT_FINDINGS);
   } finally {
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
-    for (const object of listed.Contents ?? []) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key }));
+    for (const object of listed.Contents ?? [])
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key }));
     await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
     s3.destroy();
   }
@@ -140,19 +187,39 @@ describe('databases', () => {
     try {
       await db.query('CREATE TABLE customers (id int PRIMARY KEY, email text, card text)');
       await db.query('CREATE TABLE plans (id int PRIMARY KEY, title text)');
-      for (const c of CUSTOMERS) await db.query('INSERT INTO customers VALUES ($1, $2, $3)', [c.id, c.email, c.card]);
+      for (const c of CUSTOMERS)
+        await db.query('INSERT INTO customers VALUES ($1, $2, $3)', [c.id, c.email, c.card]);
       await db.query(`INSERT INTO plans VALUES (1, 'quarterly plan'), (2, 'annual review')`);
-      const config = { host: services.postgres.host, port: services.postgres.port, user: services.postgres.user, database };
+      const config = {
+        host: services.postgres.host,
+        port: services.postgres.port,
+        user: services.postgres.user,
+        database,
+      };
 
       await withWorker(env, taskQueue, async () => {
-        const result = await runScan(env, taskQueue, { datasource: { id: 'crm', type: 'postgres', config: { ...config, passwordEnv: 'ASSAY_TEST_PG_PASSWORD' } } });
+        const result = await runScan(env, taskQueue, {
+          datasource: {
+            id: 'crm',
+            type: 'postgres',
+            config: { ...config, passwordEnv: 'ASSAY_TEST_PG_PASSWORD' },
+          },
+        });
         expect(result).toMatchObject({ phase: 'completed', enumerated: 2, classified: 2, failed: 0 });
         expect(await findingCounts(env.store, result.scanId)).toEqual(EXPECTED_TABLE_FINDINGS);
         const report = await env.store.report(result.scanId);
-        expect(new Set(report.columns.map((c) => `${c.column}:${c.infoType}`))).toEqual(new Set(['email:EMAIL_ADDRESS', 'card:CREDIT_CARD_NUMBER']));
+        expect(new Set(report.columns.map((c) => `${c.column}:${c.infoType}`))).toEqual(
+          new Set(['email:EMAIL_ADDRESS', 'card:CREDIT_CARD_NUMBER']),
+        );
 
         const started = Date.now();
-        const handle = await startScan(env, taskQueue, { datasource: { id: 'crm', type: 'postgres', config: { ...config, passwordEnv: 'ASSAY_TEST_PG_WRONG' } } });
+        const handle = await startScan(env, taskQueue, {
+          datasource: {
+            id: 'crm',
+            type: 'postgres',
+            config: { ...config, passwordEnv: 'ASSAY_TEST_PG_WRONG' },
+          },
+        });
         const failure = await handle.result().then(
           () => undefined,
           (err: unknown) => err,
@@ -165,7 +232,9 @@ describe('databases', () => {
         expect(Date.now() - started).toBeLessThan(20_000);
         // Failed once, not retried.
         const history = await handle.fetchHistory();
-        const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes?.attempt);
+        const attempts = (history.events ?? [])
+          .filter((e) => e.activityTaskStartedEventAttributes)
+          .map((e) => e.activityTaskStartedEventAttributes?.attempt);
         expect(attempts).toEqual([1]);
       });
     } finally {
@@ -180,16 +249,25 @@ describe('databases', () => {
     process.env.ASSAY_TEST_MARIADB_PASSWORD = services.mariadb.password;
     try {
       await conn.query(`CREATE DATABASE ${database}`);
-      await conn.query(`CREATE TABLE ${database}.customers (id int PRIMARY KEY, email varchar(100), card varchar(32))`);
+      await conn.query(
+        `CREATE TABLE ${database}.customers (id int PRIMARY KEY, email varchar(100), card varchar(32))`,
+      );
       await conn.query(`CREATE TABLE ${database}.plans (id int PRIMARY KEY, title varchar(100))`);
-      for (const c of CUSTOMERS) await conn.query(`INSERT INTO ${database}.customers VALUES (?, ?, ?)`, [c.id, c.email, c.card]);
+      for (const c of CUSTOMERS)
+        await conn.query(`INSERT INTO ${database}.customers VALUES (?, ?, ?)`, [c.id, c.email, c.card]);
       await conn.query(`INSERT INTO ${database}.plans VALUES (1, 'quarterly plan'), (2, 'annual review')`);
       const result = await withWorker(env, taskQueue, () =>
         runScan(env, taskQueue, {
           datasource: {
             id: 'shop',
             type: 'mysql',
-            config: { host: services.mariadb.host, port: services.mariadb.port, user: services.mariadb.user, passwordEnv: 'ASSAY_TEST_MARIADB_PASSWORD', database },
+            config: {
+              host: services.mariadb.host,
+              port: services.mariadb.port,
+              user: services.mariadb.user,
+              passwordEnv: 'ASSAY_TEST_MARIADB_PASSWORD',
+              database,
+            },
           },
         }),
       );
@@ -204,12 +282,17 @@ describe('databases', () => {
 
 test('an invalid config fails the scan at once with CONFIGURATION_INVALID naming the field', async () => {
   await withWorker(env, taskQueue, async () => {
-    const handle = await startScan(env, taskQueue, { datasource: { id: 'docs', type: 'filesystem', config: { roots: ['relative/path'] } } });
+    const handle = await startScan(env, taskQueue, {
+      datasource: { id: 'docs', type: 'filesystem', config: { roots: ['relative/path'] } },
+    });
     const failure = (await handle.result().catch((err: unknown) => err)) as WorkflowFailedError;
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure.cause as ApplicationFailure).type).toBe('CONFIGURATION_INVALID');
     expect(failure.cause?.message).toMatch(/datasource\.config\.roots/);
-    const bad = await startScan(env, taskQueue, { datasource: { id: 'docs', type: 'filesystem', config: { roots: [docsDir] } }, options: { batchSize: 0 } });
+    const bad = await startScan(env, taskQueue, {
+      datasource: { id: 'docs', type: 'filesystem', config: { roots: [docsDir] } },
+      options: { batchSize: 0 },
+    });
     const badFailure = (await bad.result().catch((err: unknown) => err)) as WorkflowFailedError;
     expect(badFailure.cause?.message).toMatch(/options\.batchSize/);
   });

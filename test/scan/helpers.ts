@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
-import type { ScanClassifier } from '../../activities';
+import { createClassifier, type Classifier } from '../../src/classification';
 import { SystemLogger } from '../../src/core/logger';
 import { ManagedProcess, sleep } from '../../src/services/managed-process';
 import { PROJECT_ROOT } from '../../src/services/tools';
@@ -19,8 +19,14 @@ import type { ScanWorkflowInput } from '../../workflows/types';
 
 export const services: TestServices = testServices();
 
+/** Fingerprint key for test classifiers (in-process and worker processes). */
+const FINGERPRINT_KEY = 'assay-scan-tests-fingerprint-key';
+
 /** Quiet by default; LOG_LEVEL=debug shows everything. */
-export const testLogger = new SystemLogger({ level: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'warn', base: { component: 'test' } });
+export const testLogger = new SystemLogger({
+  level: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'warn',
+  base: { component: 'test' },
+});
 
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -33,7 +39,10 @@ export function workflowBundle(): Promise<{ code: string; codePath: string }> {
   bundlePromise ??= (async () => {
     const codePath = path.join(services.tmpRoot, 'scan-workflow-bundle.js');
     if (existsSync(codePath)) return { code: await readFile(codePath, 'utf8'), codePath };
-    const { code } = await bundleWorkflowCode({ workflowsPath: workflowsSourcePath(), logger: quietBundlerLogger });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: workflowsSourcePath(),
+      logger: quietBundlerLogger,
+    });
     await writeFile(`${codePath}.tmp`, code);
     await import('node:fs/promises').then((fs) => fs.rename(`${codePath}.tmp`, codePath));
     return { code, codePath };
@@ -53,7 +62,7 @@ const quietBundlerLogger = {
 export interface ScanTestEnv {
   databaseUrl: string;
   store: PostgresResultsStore;
-  classifier: ScanClassifier & { close(): Promise<void> | void };
+  classifier: Classifier;
   client: Client;
   connection: Connection;
   close(): Promise<void>;
@@ -70,22 +79,7 @@ export async function setupScanTestEnv(): Promise<ScanTestEnv> {
   const databaseUrl = `postgres://${user}:${encodeURIComponent(password)}@${host}:${port}/${database}`;
   const store = openResultsStore(databaseUrl, { logger: testLogger, poolSize: 10 });
   await store.migrate();
-  // TEMP until src/classification lands
-  let classifier: ScanTestEnv['classifier'];
-  try {
-    const { createClassifier } = await import('../../src/classification' as string);
-    classifier = createClassifier({});
-  } catch {
-    classifier = {
-      rulesetVersion: 'temp-1',
-      classifyComponents: async (objectId: string, comps: any) => {
-        const n = (comps as Array<{ text?: string }>).map((c) => (c.text ?? '').match(/\S+@\S+\.\w+/g)?.length ?? 0).reduce((a, b) => a + b, 0);
-        return { objectId, findings: [], findingCounts: n ? { EMAIL_ADDRESS: n } : {}, columns: [], failures: [], bytesScanned: 10 };
-      },
-      classifyRows: async () => [],
-      close: async () => undefined,
-    };
-  }
+  const classifier = await createClassifier({ fingerprintKey: FINGERPRINT_KEY });
   const connection = await Connection.connect({ address: services.temporal.address });
   const client = new Client({ connection, namespace: services.temporal.namespace });
   return {
@@ -128,7 +122,12 @@ export async function inProcessWorker(
 }
 
 /** Runs `fn` while an in-process worker polls `taskQueue`. */
-export async function withWorker<T>(env: ScanTestEnv, taskQueue: string, fn: () => Promise<T>, options: Partial<AssayWorkerOptions> = {}): Promise<T> {
+export async function withWorker<T>(
+  env: ScanTestEnv,
+  taskQueue: string,
+  fn: () => Promise<T>,
+  options: Partial<AssayWorkerOptions> = {},
+): Promise<T> {
   const { worker, close } = await inProcessWorker(env, taskQueue, options);
   try {
     return await worker.runUntil(fn);
@@ -137,11 +136,21 @@ export async function withWorker<T>(env: ScanTestEnv, taskQueue: string, fn: () 
   }
 }
 
-export async function startScan(env: ScanTestEnv, taskQueue: string, input: ScanWorkflowInput, workflowId = unique('scan')) {
+export async function startScan(
+  env: ScanTestEnv,
+  taskQueue: string,
+  input: ScanWorkflowInput,
+  workflowId = unique('scan'),
+) {
   return env.client.workflow.start(SCAN_WORKFLOW_TYPE, { taskQueue, workflowId, args: [input] });
 }
 
-export async function runScan(env: ScanTestEnv, taskQueue: string, input: ScanWorkflowInput, workflowId = unique('scan')): Promise<ScanProgress> {
+export async function runScan(
+  env: ScanTestEnv,
+  taskQueue: string,
+  input: ScanWorkflowInput,
+  workflowId = unique('scan'),
+): Promise<ScanProgress> {
   const handle = await startScan(env, taskQueue, input, workflowId);
   return (await handle.result()) as ScanProgress;
 }
@@ -157,20 +166,28 @@ export async function startWorkerProcess(
   const logDir = path.join(services.tmpRoot, 'scan-workers');
   await mkdir(logDir, { recursive: true });
   const logFile = options.logFile ?? path.join(logDir, `${unique('worker')}.log`);
-  return new ManagedProcess('worker', process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(PROJECT_ROOT, 'src', 'worker', 'main.ts')], logFile, {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: options.address ?? services.temporal.address,
-      TEMPORAL_NAMESPACE: services.temporal.namespace,
-      ASSAY_TASK_QUEUE: taskQueue,
-      ASSAY_DATABASE_URL: env.databaseUrl,
-      ASSAY_WORKFLOW_BUNDLE: codePath,
-      LOG_LEVEL: 'info',
-      TS_NODE_PROJECT: path.join(PROJECT_ROOT, 'tsconfig.json'),
-      ...extraEnv,
+  return new ManagedProcess(
+    'worker',
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', path.join(PROJECT_ROOT, 'src', 'worker', 'main.ts')],
+    logFile,
+    {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: options.address ?? services.temporal.address,
+        TEMPORAL_NAMESPACE: services.temporal.namespace,
+        ASSAY_TASK_QUEUE: taskQueue,
+        ASSAY_DATABASE_URL: env.databaseUrl,
+        ASSAY_WORKFLOW_BUNDLE: codePath,
+        LOG_LEVEL: 'info',
+      ASSAY_FINGERPRINT_KEY: FINGERPRINT_KEY,
+      ASSAY_HOME: path.join(services.tmpRoot, 'scan-worker-home'),
+        TS_NODE_PROJECT: path.join(PROJECT_ROOT, 'tsconfig.json'),
+        ...extraEnv,
+      },
     },
-  });
+  );
 }
 
 /** Waits until the worker process logs "worker ready" (or fails). */
@@ -180,12 +197,18 @@ export async function waitForWorkerReady(proc: ManagedProcess, timeoutMs = 60_00
     const log = await readFile(proc.logFile, 'utf8').catch(() => '');
     if (log.includes('worker ready')) return;
     if (!proc.alive) throw new Error(`worker process exited:\n${await proc.tail()}`);
-    if (Date.now() > deadline) throw new Error(`worker not ready after ${timeoutMs} ms:\n${await proc.tail()}`);
+    if (Date.now() > deadline)
+      throw new Error(`worker not ready after ${timeoutMs} ms:\n${await proc.tail()}`);
     await sleep(200);
   }
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000, intervalMs = 100): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 60_000,
+  intervalMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -209,13 +232,18 @@ export function luhnCard(body: string): string {
 }
 
 /** Counts by infoType from the store's report. */
-export async function findingCounts(store: PostgresResultsStore, scanId: string): Promise<Record<string, number>> {
+export async function findingCounts(
+  store: PostgresResultsStore,
+  scanId: string,
+): Promise<Record<string, number>> {
   const report = await store.report(scanId);
   return Object.fromEntries(report.findingsByInfoType.map((row) => [row.infoType, Number(row.count)]));
 }
 
 /** `attempt` / identity of every classifyBatch and enumerate activity, from the workflow history (all runs). */
-export async function activityStarts(handle: WorkflowHandle): Promise<Array<{ type: string; identity: string; attempt: number }>> {
+export async function activityStarts(
+  handle: WorkflowHandle,
+): Promise<Array<{ type: string; identity: string; attempt: number }>> {
   const history = await handle.fetchHistory();
   const scheduled = new Map<string, string>();
   const starts: Array<{ type: string; identity: string; attempt: number }> = [];

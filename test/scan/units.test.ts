@@ -1,6 +1,6 @@
 import { NON_RETRYABLE_ERROR_TYPES } from '../../src/core/errors';
 import { SCAN_NON_RETRYABLE_ERROR_TYPES } from '../../workflows/retry-policy';
-import { groupByObject, unchangedSince, validateScanOptions } from '../../activities';
+import { splitByObject, unchangedSince, validateScanOptions } from '../../activities';
 
 describe('scan building blocks', () => {
   test("the workflow's non-retryable list equals the core error table's", () => {
@@ -8,8 +8,13 @@ describe('scan building blocks', () => {
   });
 
   test('scan options are bounded, naming the bad field', () => {
-    expect(validateScanOptions({ batchSize: 200, maxConcurrentBatches: 8 })).toEqual({ batchSize: 200, maxConcurrentBatches: 8 });
-    expect(() => validateScanOptions({ batchSize: 0 })).toThrow(/options\.batchSize: batchSize must be at least 1/);
+    expect(validateScanOptions({ batchSize: 200, maxConcurrentBatches: 8 })).toEqual({
+      batchSize: 200,
+      maxConcurrentBatches: 8,
+    });
+    expect(() => validateScanOptions({ batchSize: 0 })).toThrow(
+      /options\.batchSize: batchSize must be at least 1/,
+    );
     expect(() => validateScanOptions({ maxConcurrentBatches: 65 })).toThrow(/options\.maxConcurrentBatches/);
     expect(() => validateScanOptions({ batchSise: 10 })).toThrow(/batchSise/);
     expect(() => validateScanOptions({ sampling: { mode: 'limit', rows: -1 } })).toThrow(/options\.sampling/);
@@ -20,24 +25,38 @@ describe('scan building blocks', () => {
     expect(unchangedSince(undefined, { size: 1 })).toBe(false);
     expect(unchangedSince({ objectId: 'a', etag: 'x', size: 3 }, { etag: 'x', size: 3 })).toBe(true);
     expect(unchangedSince({ objectId: 'a', etag: 'x', size: 3 }, { etag: 'y', size: 3 })).toBe(false);
-    expect(unchangedSince({ objectId: 'a', size: 3, lastModified: t }, { size: 3, lastModified: '2024-01-01T00:00:00Z' })).toBe(true);
-    expect(unchangedSince({ objectId: 'a', size: 3, lastModified: t }, { size: 4, lastModified: t })).toBe(false);
+    expect(
+      unchangedSince(
+        { objectId: 'a', size: 3, lastModified: t },
+        { size: 3, lastModified: '2024-01-01T00:00:00Z' },
+      ),
+    ).toBe(true);
+    expect(unchangedSince({ objectId: 'a', size: 3, lastModified: t }, { size: 4, lastModified: t })).toBe(
+      false,
+    );
     expect(unchangedSince({ objectId: 'a', size: 3 }, { size: 3 })).toBe(false);
   });
 
-  test('content streams are grouped per object; an object reappearing is an error', async () => {
+  test('content streams are split per object and streamed; an object reappearing is an error', async () => {
     async function* items(ids: string[]) {
-      for (const objectId of ids) yield { objectId };
+      for (const [index, objectId] of ids.entries()) yield { objectId, index };
     }
-    const groups: Array<[string, number]> = [];
-    for await (const group of groupByObject(items(['a', 'a', 'b', 'c', 'c', 'c']))) groups.push([group.objectId, group.items.length]);
+    const groups: Array<[string, number[]]> = [];
+    for await (const group of splitByObject(items(['a', 'a', 'b', 'c', 'c', 'c']))) {
+      const seen: number[] = [];
+      for await (const item of group.items) {
+        seen.push(item.index);
+        if (group.objectId === 'c' && seen.length === 1) break; // abandoned early: the rest is skipped
+      }
+      groups.push([group.objectId, seen]);
+    }
     expect(groups).toEqual([
-      ['a', 2],
-      ['b', 1],
-      ['c', 3],
+      ['a', [0, 1]],
+      ['b', [2]],
+      ['c', [3]],
     ]);
     const consume = async () => {
-      for await (const _group of groupByObject(items(['a', 'b', 'a']))) void _group;
+      for await (const group of splitByObject(items(['a', 'b', 'a']))) for await (const _item of group.items) void _item;
     };
     await expect(consume()).rejects.toThrow(/out of order/);
   });

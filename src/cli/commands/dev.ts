@@ -138,7 +138,9 @@ async function devAction(opts: DevOptions, cmd: Command, ctx: CommandContext): P
     if (ctx.abortSignal.aborted) resolve('signal');
     ctx.abortSignal.addEventListener('abort', () => resolve('signal'), { once: true });
   });
-  const reason = await Promise.race([aborted, ...(workerDied ? [workerDied] : [])]);
+  let reason = await Promise.race([aborted, ...(workerDied ? [workerDied] : [])]);
+  // The SDK runtime also stops workers on SIGINT: a worker that stopped because of the signal is no failure.
+  if (ctx.abortSignal.aborted) reason = 'signal';
   out('stopping: worker, results store, Temporal …');
   await stopAll();
   out('stopped');

@@ -1,0 +1,342 @@
+/**
+ * Classifier front end shared by the in-thread and pooled variants: turns an object's component stream
+ * (text chunks, table batches, error components) or database rows into scan tasks, runs them on a
+ * backend (this thread, or piscina workers) and folds the results into one ObjectClassification.
+ */
+
+import type { ContentComponent, DatabaseRow } from '../core/models';
+import {
+  MAX_MATCH_CHARS,
+  HOTWORD_WINDOW,
+  ScanEngine,
+  cellText,
+  columnResults,
+  mergeTallies,
+  type ColumnTally,
+  type RulesetSpec,
+  type TableScanResult,
+  type TextScanResult,
+} from './engine';
+import type { ComponentFailure, Finding, ObjectClassification } from './types';
+
+export interface TextTask {
+  kind: 'text';
+  text: string;
+  componentPath: string;
+  baseOffset: number;
+  baseLine: number;
+  reportFrom: number;
+  reportTo: number;
+  budget: number;
+}
+
+export interface TableTask {
+  kind: 'table';
+  columns: string[];
+  rows: unknown[][];
+  componentPath: string;
+  rowOffset: number;
+  budget: number;
+}
+
+export type ScanTask = TextTask | TableTask;
+
+/** Where scan tasks run. */
+export interface ScanBackend {
+  run(task: TextTask): Promise<TextScanResult>;
+  run(task: TableTask): Promise<TableScanResult>;
+  /** Tasks worth keeping in flight at once. */
+  readonly parallelism: number;
+  close(): Promise<void>;
+}
+
+export function runTask(engine: ScanEngine, task: ScanTask): TextScanResult | TableScanResult {
+  if (task.kind === 'text') {
+    return engine.scanText(task.text, {
+      componentPath: task.componentPath,
+      baseOffset: task.baseOffset,
+      baseLine: task.baseLine,
+      reportFrom: task.reportFrom,
+      reportTo: task.reportTo,
+      budget: task.budget,
+    });
+  }
+  return engine.scanTable(task.columns, task.rows, {
+    componentPath: task.componentPath,
+    rowOffset: task.rowOffset,
+    budget: task.budget,
+  });
+}
+
+/** Runs tasks on the calling thread (CLI, small inputs, pool workers). */
+export class LocalBackend implements ScanBackend {
+  readonly parallelism = 1;
+  constructor(readonly engine: ScanEngine) {}
+  run(task: TextTask): Promise<TextScanResult>;
+  run(task: TableTask): Promise<TableScanResult>;
+  async run(task: ScanTask): Promise<TextScanResult | TableScanResult> {
+    return runTask(this.engine, task);
+  }
+  async close(): Promise<void> {}
+}
+
+/** Text is scanned in windows of about this many characters. */
+export const WINDOW_CHARS = 256 * 1024;
+/** Table rows per task. */
+export const ROWS_PER_TASK = 500;
+
+/** Folds task results into one object's classification, keeping `maxFindings` in detail. */
+class ObjectAccumulator {
+  readonly findings: Finding[] = [];
+  readonly findingCounts: Record<string, number> = {};
+  readonly failures: ComponentFailure[] = [];
+  readonly tallies = new Map<string, Record<string, ColumnTally>>();
+  bytesScanned = 0;
+  private readonly pending: Array<Promise<void>> = [];
+
+  constructor(
+    readonly objectId: string,
+    private readonly maxFindings: number,
+    private readonly backend: ScanBackend,
+  ) {}
+
+  get budget(): number {
+    return Math.max(0, this.maxFindings - this.findings.length);
+  }
+
+  /** Queues a task; results are merged in submission order. */
+  async submit(task: ScanTask): Promise<void> {
+    const result = this.backend.run(task as TextTask) as Promise<TextScanResult | TableScanResult>;
+    const previous = this.pending[this.pending.length - 1] ?? Promise.resolve();
+    const merged = Promise.all([result, previous]).then(([r]) => this.merge(task, r));
+    // Keep rejections observed until they surface in finish().
+    merged.catch(() => undefined);
+    this.pending.push(merged);
+    if (this.pending.length >= this.backend.parallelism * 2) await this.pending[this.pending.length - this.backend.parallelism * 2];
+  }
+
+  private merge(task: ScanTask, result: TextScanResult | TableScanResult): void {
+    for (const finding of result.findings) {
+      this.findingCounts[finding.infoType] = (this.findingCounts[finding.infoType] ?? 0) + 1;
+      if (this.findings.length < this.maxFindings) this.findings.push(finding);
+    }
+    for (const [infoType, n] of Object.entries(result.overflow)) {
+      this.findingCounts[infoType] = (this.findingCounts[infoType] ?? 0) + n;
+    }
+    if (task.kind === 'table') {
+      const tallies = this.tallies.get(task.componentPath) ?? {};
+      mergeTallies(tallies, (result as TableScanResult).tallies);
+      this.tallies.set(task.componentPath, tallies);
+    }
+  }
+
+  async finish(minLikelihood: RulesetSpec['minLikelihood']): Promise<ObjectClassification> {
+    await Promise.all(this.pending);
+    const columns = [...this.tallies].flatMap(([componentPath, tallies]) =>
+      columnResults(componentPath, tallies, minLikelihood),
+    );
+    return {
+      objectId: this.objectId,
+      findings: this.findings,
+      findingCounts: this.findingCounts,
+      columns,
+      failures: this.failures,
+      bytesScanned: this.bytesScanned,
+    };
+  }
+}
+
+interface TextState {
+  componentPath: string;
+  /** Unscanned text plus the context kept from the previous window. */
+  text: string;
+  /** Absolute offset and line of text[0]. */
+  offset: number;
+  line: number;
+  /** Window-relative position from which findings are still to be reported. */
+  reportFrom: number;
+}
+
+function countLines(text: string, end: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+export class ClassifierCore {
+  constructor(
+    private readonly backend: ScanBackend,
+    readonly spec: RulesetSpec,
+    private readonly maxFindings: number,
+  ) {}
+
+  async classifyComponents(
+    objectId: string,
+    components: AsyncIterable<ContentComponent>,
+  ): Promise<ObjectClassification> {
+    const acc = new ObjectAccumulator(objectId, this.maxFindings, this.backend);
+    const texts = new Map<string, TextState>();
+    const flush = async (state: TextState, final: boolean): Promise<void> => {
+      const reportTo = final ? state.text.length : state.text.length - MAX_MATCH_CHARS;
+      if (reportTo <= state.reportFrom) {
+        if (final) texts.delete(state.componentPath);
+        return;
+      }
+      await acc.submit({
+        kind: 'text',
+        text: state.text,
+        componentPath: state.componentPath,
+        baseOffset: state.offset,
+        baseLine: state.line,
+        reportFrom: state.reportFrom,
+        reportTo,
+        budget: acc.budget,
+      });
+      if (final) {
+        texts.delete(state.componentPath);
+        return;
+      }
+      // Keep the text after the cut plus some context before it for hotwords.
+      const keepFrom = Math.max(0, reportTo - HOTWORD_WINDOW - 16);
+      state.line += countLines(state.text, keepFrom);
+      state.offset += keepFrom;
+      state.text = state.text.slice(keepFrom);
+      state.reportFrom = reportTo - keepFrom;
+    };
+
+    for await (const component of components) {
+      if (component.kind === 'error') {
+        acc.failures.push({
+          componentPath: component.componentPath,
+          type: component.error?.type ?? 'CONTENT_CORRUPT',
+          message: component.error?.message ?? 'component could not be read',
+        });
+        acc.bytesScanned += component.bytes ?? 0;
+      } else if (component.kind === 'table') {
+        const rows = component.rows ?? [];
+        acc.bytesScanned += component.bytes ?? rows.reduce((n: number, row) => n + rowChars(row), 0);
+        for (let i = 0; i < rows.length; i += ROWS_PER_TASK) {
+          await acc.submit({
+            kind: 'table',
+            columns: (component.columns ?? []).map(String),
+            rows: rows.slice(i, i + ROWS_PER_TASK).map((row) => row.map(cellText)),
+            componentPath: component.componentPath,
+            rowOffset: (component.rowOffset ?? 0) + i,
+            budget: acc.budget,
+          });
+        }
+      } else if (component.text !== undefined) {
+        acc.bytesScanned += component.bytes ?? component.text.length;
+        let state = texts.get(component.componentPath);
+        if (!state) {
+          state = {
+            componentPath: component.componentPath,
+            text: '',
+            offset: component.offset ?? 0,
+            line: component.line ?? 1,
+            reportFrom: 0,
+          };
+          texts.set(component.componentPath, state);
+        }
+        state.text += component.text;
+        if (state.text.length >= WINDOW_CHARS + MAX_MATCH_CHARS) await flush(state, false);
+      }
+    }
+    for (const state of [...texts.values()]) await flush(state, true);
+    return acc.finish(this.spec.minLikelihood);
+  }
+
+  async classifyRows(rows: AsyncIterable<DatabaseRow>): Promise<ObjectClassification[]> {
+    const objects = new Map<
+      string,
+      { acc: ObjectAccumulator; columns: string[]; batch: unknown[][]; rowCount: number; path: string }
+    >();
+    const submitBatch = async (o: {
+      acc: ObjectAccumulator;
+      columns: string[];
+      batch: unknown[][];
+      rowCount: number;
+      path: string;
+    }): Promise<void> => {
+      if (o.batch.length === 0) return;
+      const batch = o.batch.map((row) => [...row, ...new Array(Math.max(0, o.columns.length - row.length)).fill('')]);
+      o.batch = [];
+      await o.acc.submit({
+        kind: 'table',
+        columns: [...o.columns],
+        rows: batch,
+        componentPath: o.path,
+        rowOffset: o.rowCount - batch.length,
+        budget: o.acc.budget,
+      });
+    };
+    for await (const dbRow of rows) {
+      let o = objects.get(dbRow.objectId);
+      if (!o) {
+        const path = dbRow.objectId.slice(dbRow.objectId.indexOf(':') + 1);
+        o = { acc: new ObjectAccumulator(dbRow.objectId, this.maxFindings, this.backend), columns: [], batch: [], rowCount: 0, path };
+        objects.set(dbRow.objectId, o);
+      }
+      const error = (dbRow as DatabaseRow & { error?: { type?: string; message?: string } }).error;
+      if (error) {
+        o.acc.failures.push({
+          componentPath: o.path,
+          type: error.type ?? 'INTERNAL',
+          message: error.message ?? 'row could not be read',
+        });
+        continue;
+      }
+      const record = dbRow.row ?? {};
+      const cells = new Array<string>(o.columns.length).fill('');
+      for (const [column, value] of Object.entries(record)) {
+        let index = o.columns.indexOf(column);
+        if (index === -1) {
+          index = o.columns.push(column) - 1;
+          cells.push('');
+        }
+        const text = cellText(value);
+        cells[index] = text;
+        o.acc.bytesScanned += text.length;
+      }
+      o.batch.push(cells);
+      o.rowCount++;
+      if (o.batch.length >= ROWS_PER_TASK) await submitBatch(o);
+    }
+    const out: ObjectClassification[] = [];
+    for (const o of objects.values()) {
+      await submitBatch(o);
+      out.push(await o.acc.finish(this.spec.minLikelihood));
+    }
+    return out;
+  }
+
+  async classifyText(text: string, componentPath = 'text'): Promise<Finding[]> {
+    const findings: Finding[] = [];
+    for (let from = 0; from < text.length || from === 0; ) {
+      const windowEnd = Math.min(text.length, from + WINDOW_CHARS);
+      const final = windowEnd >= text.length;
+      const contextFrom = Math.max(0, from - HOTWORD_WINDOW - 16);
+      const sliceEnd = final ? text.length : Math.min(text.length, windowEnd + MAX_MATCH_CHARS);
+      const result = await this.backend.run({
+        kind: 'text',
+        text: text.slice(contextFrom, sliceEnd),
+        componentPath,
+        baseOffset: contextFrom,
+        baseLine: 1 + countLines(text, contextFrom),
+        reportFrom: from - contextFrom,
+        reportTo: windowEnd - contextFrom,
+        budget: Number.MAX_SAFE_INTEGER,
+      });
+      findings.push(...result.findings);
+      if (final) break;
+      from = windowEnd;
+    }
+    return findings;
+  }
+}
+
+function rowChars(row: unknown[]): number {
+  let n = 0;
+  for (const cell of row) n += cellText(cell).length;
+  return n;
+}
