@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getFreePort, ManagedProcess, waitForPort, sleep } from './managed-process';
@@ -15,6 +16,30 @@ export interface S3Identity {
 export interface LocalS3Ports {
   http: Record<string, number>;
   grpc: Record<string, number>;
+}
+
+/** Resolves when `url` answers with any HTTP status three times in a row. */
+async function waitForHttp(url: string, timeoutMs: number, isAlive: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let streak = 0;
+  while (streak < 3) {
+    const answered = await new Promise<boolean>((resolve) => {
+      const request = http.get(url, { timeout: 2000 }, (response) => {
+        response.resume();
+        resolve(
+          (response.statusCode ?? 0) > 0 &&
+            (response.statusCode ?? 0) !== 502 &&
+            (response.statusCode ?? 0) !== 503,
+        );
+      });
+      request.on('error', () => resolve(false));
+      request.on('timeout', () => request.destroy());
+    });
+    streak = answered ? streak + 1 : 0;
+    if (!isAlive()) throw new Error('SeaweedFS exited during start-up');
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    if (streak < 3) await sleep(100);
+  }
 }
 
 export interface LocalS3Options {
@@ -54,7 +79,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   );
   // Restarts pass the previous ports, so clients keep their endpoint.
   const ports: Record<string, number> = { ...options.ports?.http };
-  for (const name of ['s3', 'master', 'volume', 'filer', 'admin', 'webdav', 'debug']) ports[name] ??= await getFreePort();
+  for (const name of ['s3', 'master', 'volume', 'filer', 'admin', 'webdav', 'debug'])
+    ports[name] ??= await getFreePort();
   const grpc: Record<string, number> = { ...options.ports?.grpc };
   for (const name of ['master', 'volume', 'filer', 's3', 'admin']) grpc[name] ??= await getFreePort();
   const args = [
@@ -84,7 +110,11 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   try {
     await waitForPort(ports.s3, '127.0.0.1', 90_000, () => proc.alive);
-    await sleep(500);
+    // The S3 port opens before the gateway reaches its filer: wait for real HTTP answers from both.
+    await waitForHttp(`http://127.0.0.1:${ports.s3}/`, 90_000, () => proc.alive);
+    await waitForHttp(`http://127.0.0.1:${ports.filer}/`, 90_000, () => proc.alive);
+    await sleep(300);
+    await waitForHttp(`http://127.0.0.1:${ports.s3}/`, 30_000, () => proc.alive);
   } catch (err) {
     await proc.kill();
     throw new Error(`SeaweedFS did not start: ${(err as Error).message}\n${await proc.tail()}`);

@@ -1,14 +1,44 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { getFreePort, ManagedProcess, waitForPort } from './managed-process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { getFreePort, ManagedProcess, sleep, waitForPort } from './managed-process';
 import { temporalCliPath } from './tools';
 
 /** Search attributes Assay sets on scans so the Temporal UI can filter and show where each stands. */
+const execFileAsync = promisify(execFile);
+
 export const ASSAY_SEARCH_ATTRIBUTES: Record<string, string> = {
   AssayPhase: 'Keyword',
   AssayDatasource: 'Keyword',
   AssayDatasourceType: 'Keyword',
 };
+
+async function waitForNamespace(
+  address: string,
+  namespace: string,
+  timeoutMs: number,
+  isAlive: () => boolean,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await execFileAsync(
+        temporalCliPath(),
+        ['operator', 'namespace', 'describe', '--address', address, '--namespace', namespace],
+        {
+          timeout: 10_000,
+        },
+      );
+      return;
+    } catch (err) {
+      if (!isAlive()) throw new Error('Temporal dev server exited during start-up');
+      if (Date.now() > deadline)
+        throw new Error(`namespace ${namespace} not ready: ${(err as Error).message}`);
+      await sleep(200);
+    }
+  }
+}
 
 export interface TemporalDevServerOptions {
   /** SQLite file that keeps state across restarts. Required: tests use a temp dir. */
@@ -65,7 +95,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   const proc = new ManagedProcess('temporal', temporalCliPath(), args, logFile);
   try {
     await waitForPort(port, '127.0.0.1', 60_000, () => proc.alive);
-    // The frontend accepts connections slightly before the namespace is ready; callers retry.
+    // The frontend accepts connections slightly before the namespace is ready.
+    await waitForNamespace(`127.0.0.1:${port}`, namespace, 60_000, () => proc.alive);
   } catch (err) {
     await proc.kill();
     throw new Error(`Temporal dev server did not start: ${(err as Error).message}\n${await proc.tail()}`);

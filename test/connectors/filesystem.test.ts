@@ -34,6 +34,9 @@ const FILES: Record<string, string> = {
   'line\nbreak.txt': 'newline in the name\n',
   'notes.log': 'a log file\n',
   '.git/config': '[core]\n',
+  // Code point order (= UTF-8 byte order): U+FFDA before U+1F600, though UTF-16 units order them the other way.
+  'many/\u{1F600}.txt': 'astral\n',
+  'many/\uFFDA.txt': 'last of the BMP\n',
   ...Object.fromEntries(
     Array.from({ length: 40 }, (_, i) => [`many/file-${String(i).padStart(3, '0')}.txt`, `file ${i}\n`]),
   ),
@@ -96,6 +99,8 @@ const SORTED_DEFAULT = [
   'b/d/e.txt',
   'line\nbreak.txt',
   ...Array.from({ length: 40 }, (_, i) => `many/file-${String(i).padStart(3, '0')}.txt`),
+  'many/\uFFDA.txt',
+  'many/\u{1F600}.txt',
   'notes.log',
   'ünï cödé.txt',
 ];
@@ -105,7 +110,7 @@ describe('filesystem connector', () => {
     const fs = connector();
     try {
       const batches = await collect(fs.enumerateObjects(packet([], undefined, { batchSize: 10 })));
-      expect(batches.map((batch) => batch.length)).toEqual([10, 10, 10, 10, 8]);
+      expect(batches.map((batch) => batch.length)).toEqual([10, 10, 10, 10, 10]);
       expect(batches.flat().map((object) => path.relative(root, object.objectPath))).toEqual(SORTED_DEFAULT);
       const first = batches[0][0];
       expect(first).toEqual({
@@ -143,9 +148,9 @@ describe('filesystem connector', () => {
       connector({ roots }).enumerateObjects(packet([], undefined, { batchSize: 7 })),
     );
     const all = full.flat().map((object) => object.objectPath);
-    expect(all).toHaveLength(43);
+    expect(all).toHaveLength(45);
     expect(all.slice(-4).map((p) => path.relative(root, p))).toEqual([
-      'many/file-039.txt',
+      'many/\u{1F600}.txt',
       'b/c.txt',
       'b/d/deep/f.txt',
       'b/d/e.txt',

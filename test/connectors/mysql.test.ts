@@ -334,6 +334,13 @@ describe('content', () => {
     });
   });
 
+  test('the batch path hands out arrays of fetchRows', async () => {
+    const c = connector({ fetchRows: 100 });
+    const batches = await collect(c.getObjectContentBatches(packet([id(mainDb, 'people')])));
+    expect(batches.map((b) => b.length)).toEqual([100, 100, 100, 100, 100]);
+    expect(batches.flat().map((r) => r.row.id)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+  });
+
   test('limit and percent sampling are repeatable; the packet overrides the config', async () => {
     const c = connector({ sampling: { mode: 'limit', rows: 10 } });
     const ids = (rows: DatabaseRow[]) => rows.map((r) => r.row.id as number).sort((a, b) => a - b);

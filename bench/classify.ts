@@ -1,0 +1,91 @@
+/**
+ * Classification throughput (MB/s of text) on one core with the default catalogue:
+ *   npx ts-node --transpile-only bench/classify.ts [--mb 32] [--pool]
+ * "sparse": log/prose text with one PII item per ~4 KB; "dense": one PII item per ~100 bytes.
+ * In-thread by default (one core); --pool also measures createClassifier() with one worker.
+ */
+import { createClassifier, createLocalClassifier, type Classifier } from '../src/classification';
+import type { ContentComponent } from '../src/core/models';
+
+const args = process.argv.slice(2);
+const megabytes = Number(args[args.indexOf('--mb') + 1]) || 32;
+
+let seed = 42;
+const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+const WORDS = (
+  'the quick brown fox jumps over lazy dog lorem ipsum dolor sit amet consectetur adipiscing elit sed do ' +
+  'eiusmod tempor incididunt ut labore et dolore magna aliqua server customer order request GET /api/v1/users ' +
+  'status=200 latency_ms cache miss retry queue worker shipped invoice total EUR'
+).split(' ');
+const PII = [
+  () => `contact john.doe${Math.floor(rnd() * 1000)}@example.com`,
+  () => `call (555) 123-${String(1000 + Math.floor(rnd() * 9000))}`,
+  () => 'card 4111 1111 1111 1111',
+  () => 'ssn 536-22-8726',
+  () => `from 10.0.${Math.floor(rnd() * 255)}.${Math.floor(rnd() * 255)}`,
+  () => 'IBAN GB82 WEST 1234 5698 7654 32',
+  () => 'key AKIAABCDEFGHIJKLMNOP',
+  () => 'password: Tr0ub4dor&3',
+];
+
+function makeText(chars: number, every: number): string {
+  const parts: string[] = [];
+  let size = 0;
+  let next = every;
+  while (size < chars) {
+    let line = `2024-05-01T10:00:${String(Math.floor(rnd() * 60)).padStart(2, '0')}Z INFO `;
+    while (line.length < 90) {
+      line += `${WORDS[Math.floor(rnd() * WORDS.length)]} `;
+      if (rnd() < 0.05) line += `${Math.floor(rnd() * 10000)} `;
+    }
+    if (size >= next) {
+      line += PII[Math.floor(rnd() * PII.length)]();
+      next += every;
+    }
+    parts.push(line, '\n');
+    size += line.length + 1;
+  }
+  return parts.join('');
+}
+
+async function* chunks(text: string, size: number): AsyncIterable<ContentComponent> {
+  for (let offset = 0; offset < text.length; offset += size) {
+    const piece = text.slice(offset, offset + size);
+    yield { objectId: 'bench:x', componentPath: 'x', kind: 'text', text: piece, offset, line: 1, bytes: piece.length };
+  }
+}
+
+async function measure(name: string, classifier: Classifier, text: string): Promise<void> {
+  await classifier.classifyComponents('bench:x', chunks(text.slice(0, 1 << 20), 64 * 1024)); // warm-up
+  const runs: number[] = [];
+  let found = 0;
+  for (let i = 0; i < 3; i++) {
+    const start = process.hrtime.bigint();
+    const result = await classifier.classifyComponents('bench:x', chunks(text, 64 * 1024));
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    runs.push(text.length / 1e6 / seconds);
+    found = Object.values(result.findingCounts).reduce((a, b) => a + b, 0);
+  }
+  console.log(`${name.padEnd(28)} ${Math.max(...runs).toFixed(1).padStart(7)} MB/s (best of 3; ${found} findings)`);
+}
+
+async function main(): Promise<void> {
+  const sparse = makeText(megabytes * 1e6, 4096);
+  const dense = makeText(megabytes * 1e6, 100);
+  console.log(`text: ${megabytes} MB each, chunks of 64 KiB`);
+  const local = await createLocalClassifier({ fingerprintKey: 'bench' });
+  await measure('in-thread sparse', local, sparse);
+  await measure('in-thread dense', local, dense);
+  await local.close();
+  if (args.includes('--pool')) {
+    const pooled = await createClassifier({ fingerprintKey: 'bench', poolSize: 1 });
+    await measure('pool(1 worker) sparse', pooled, sparse);
+    await measure('pool(1 worker) dense', pooled, dense);
+    await pooled.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
