@@ -36,6 +36,9 @@ export function sniffDelimiter(sample: string): string {
   return best;
 }
 
+/** Longest quoted field (chars) before the quote is taken as data: bounds memory on malformed files. */
+const MAX_QUOTED_FIELD = 16 * 1024 * 1024;
+
 /** Push-based parser: feed text chunks, get complete records back. */
 export class CsvParser {
   private field = '';
@@ -83,6 +86,8 @@ export class CsvParser {
           this.quotePending = true;
           i = quote + 1;
         }
+        // A stray quote must not swallow the rest of the file into one field.
+        if (field.length > MAX_QUOTED_FIELD && !this.quotePending) this.quoted = false;
         continue;
       }
       // Unquoted: copy the run up to the next special character in one slice.

@@ -39,8 +39,15 @@ function isLiteralChar(code: number): boolean {
   );
 }
 
+/** Key spellings for paths (`a.b`, `a."home address"`), cached: records repeat the same keys. */
+const keyCache = new Map<string, string>();
+
 function joinKey(path: string, key: string): string {
-  const safe = /^[A-Za-z_$][\w$-]*$/.test(key) ? key : JSON.stringify(key);
+  let safe = keyCache.get(key);
+  if (safe === undefined) {
+    safe = /^[A-Za-z_$][\w$-]*$/.test(key) ? key : JSON.stringify(key);
+    if (keyCache.size < 10_000) keyCache.set(key, safe);
+  }
   return path ? `${path}.${safe}` : safe;
 }
 
