@@ -58,7 +58,13 @@ export async function scoreCorpus(
       );
       if (index === -1) {
         get(finding.infoType).fp++;
-        mismatches.push({ kind: 'false-positive', infoType: finding.infoType, record: r, start: finding.start, end: finding.end });
+        mismatches.push({
+          kind: 'false-positive',
+          infoType: finding.infoType,
+          record: r,
+          start: finding.start,
+          end: finding.end,
+        });
       } else if (!matchedLabels.has(index)) {
         matchedLabels.add(index);
         get(finding.infoType).tp++;
@@ -67,7 +73,13 @@ export async function scoreCorpus(
     record.labels.forEach((label, i) => {
       if (matchedLabels.has(i)) return;
       get(label.infoType).fn++;
-      mismatches.push({ kind: 'false-negative', infoType: label.infoType, record: r, start: label.start, end: label.end });
+      mismatches.push({
+        kind: 'false-negative',
+        infoType: label.infoType,
+        record: r,
+        start: label.start,
+        end: label.end,
+      });
     });
   }
   const scores = [...counts]

@@ -4,6 +4,7 @@
  * backend (this thread, or piscina workers) and folds the results into one ObjectClassification.
  */
 
+import { InternalError, PlatformError } from '../core/errors';
 import type { ContentComponent, DatabaseRow } from '../core/models';
 import {
   MAX_MATCH_CHARS,
@@ -112,7 +113,8 @@ class ObjectAccumulator {
     // Keep rejections observed until they surface in finish().
     merged.catch(() => undefined);
     this.pending.push(merged);
-    if (this.pending.length >= this.backend.parallelism * 2) await this.pending[this.pending.length - this.backend.parallelism * 2];
+    if (this.pending.length >= this.backend.parallelism * 2)
+      await this.pending[this.pending.length - this.backend.parallelism * 2];
   }
 
   private merge(task: ScanTask, result: TextScanResult | TableScanResult): void {
@@ -131,7 +133,18 @@ class ObjectAccumulator {
   }
 
   async finish(minLikelihood: RulesetSpec['minLikelihood']): Promise<ObjectClassification> {
-    await Promise.all(this.pending);
+    try {
+      await Promise.all(this.pending);
+    } catch (error) {
+      if (error instanceof PlatformError) throw error;
+      throw new InternalError(
+        `classification of ${this.objectId} failed: ${(error as Error)?.message ?? error}`,
+        {
+          objectId: this.objectId,
+        },
+        { cause: error },
+      );
+    }
     const columns = [...this.tallies].flatMap(([componentPath, tallies]) =>
       columnResults(componentPath, tallies, minLikelihood),
     );
@@ -157,9 +170,10 @@ interface TextState {
   reportFrom: number;
 }
 
-function countLines(text: string, end: number): number {
+/** Newlines in text[from, end). */
+function countLines(text: string, end: number, from = 0): number {
   let n = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) n++;
+  for (let i = text.indexOf('\n', from); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) n++;
   return n;
 }
 
@@ -259,7 +273,10 @@ export class ClassifierCore {
       path: string;
     }): Promise<void> => {
       if (o.batch.length === 0) return;
-      const batch = o.batch.map((row) => [...row, ...new Array(Math.max(0, o.columns.length - row.length)).fill('')]);
+      const batch = o.batch.map((row) => [
+        ...row,
+        ...new Array(Math.max(0, o.columns.length - row.length)).fill(''),
+      ]);
       o.batch = [];
       await o.acc.submit({
         kind: 'table',
@@ -274,7 +291,13 @@ export class ClassifierCore {
       let o = objects.get(dbRow.objectId);
       if (!o) {
         const path = dbRow.objectId.slice(dbRow.objectId.indexOf(':') + 1);
-        o = { acc: new ObjectAccumulator(dbRow.objectId, this.maxFindings, this.backend), columns: [], batch: [], rowCount: 0, path };
+        o = {
+          acc: new ObjectAccumulator(dbRow.objectId, this.maxFindings, this.backend),
+          columns: [],
+          batch: [],
+          rowCount: 0,
+          path,
+        };
         objects.set(dbRow.objectId, o);
       }
       const error = (dbRow as DatabaseRow & { error?: { type?: string; message?: string } }).error;
@@ -312,17 +335,22 @@ export class ClassifierCore {
 
   async classifyText(text: string, componentPath = 'text'): Promise<Finding[]> {
     const findings: Finding[] = [];
-    for (let from = 0; from < text.length || from === 0; ) {
+    // Line of `contextFrom`, counted incrementally from the previous window's.
+    let lineCursor = 0;
+    let line = 1;
+    for (let from = 0; ;) {
       const windowEnd = Math.min(text.length, from + WINDOW_CHARS);
       const final = windowEnd >= text.length;
       const contextFrom = Math.max(0, from - HOTWORD_WINDOW - 16);
+      line += countLines(text, contextFrom, lineCursor);
+      lineCursor = contextFrom;
       const sliceEnd = final ? text.length : Math.min(text.length, windowEnd + MAX_MATCH_CHARS);
       const result = await this.backend.run({
         kind: 'text',
         text: text.slice(contextFrom, sliceEnd),
         componentPath,
         baseOffset: contextFrom,
-        baseLine: 1 + countLines(text, contextFrom),
+        baseLine: line,
         reportFrom: from - contextFrom,
         reportTo: windowEnd - contextFrom,
         budget: Number.MAX_SAFE_INTEGER,

@@ -94,7 +94,10 @@ function checkRegex(where: string, source: string): void {
   try {
     new RE2(source);
   } catch (error) {
-    fail(where, `invalid regex ${JSON.stringify(source)} (RE2 syntax, no lookaround): ${(error as Error).message}`);
+    fail(
+      where,
+      `invalid regex ${JSON.stringify(source)} (RE2 syntax, no lookaround): ${(error as Error).message}`,
+    );
   }
   if (new RegExp(source).test('')) fail(where, `regex ${JSON.stringify(source)} matches the empty string`);
 }
@@ -119,10 +122,16 @@ export function parseClassificationConfig(input: unknown, where = 'config'): Cla
       fail(at, 'infoType must be UPPER_SNAKE_CASE');
     if (typeof d.regex !== 'string' || !d.regex) fail(at, 'regex is required');
     checkRegex(at, d.regex);
-    if (d.keywords !== undefined && (!Array.isArray(d.keywords) || d.keywords.some((k) => typeof k !== 'string')))
+    if (
+      d.keywords !== undefined &&
+      (!Array.isArray(d.keywords) || d.keywords.some((k) => typeof k !== 'string'))
+    )
       fail(at, 'keywords must be a list of strings');
     if (d.validator !== undefined && (typeof d.validator !== 'string' || !NAMED_VALIDATORS[d.validator]))
-      fail(at, `unknown validator "${String(d.validator)}" (one of ${Object.keys(NAMED_VALIDATORS).join(', ')})`);
+      fail(
+        at,
+        `unknown validator "${String(d.validator)}" (one of ${Object.keys(NAMED_VALIDATORS).join(', ')})`,
+      );
     if (d.likelihood !== undefined && !LIKELIHOODS.includes(d.likelihood as Likelihood))
       fail(at, `likelihood must be one of ${LIKELIHOODS.join(', ')}`);
     if (d.category !== undefined && !CATEGORIES.includes(d.category as InfoTypeCategory))
@@ -141,7 +150,11 @@ export function parseClassificationConfig(input: unknown, where = 'config'): Cla
   const allowList: AllowEntry[] = list('allowList').map((item, i) => {
     const at = `${where} allowList[${i}]`;
     if (typeof item === 'string') return item;
-    if (typeof item === 'object' && item !== null && typeof (item as { regex?: unknown }).regex === 'string') {
+    if (
+      typeof item === 'object' &&
+      item !== null &&
+      typeof (item as { regex?: unknown }).regex === 'string'
+    ) {
       checkRegex(at, (item as { regex: string }).regex);
       return { regex: (item as { regex: string }).regex };
     }

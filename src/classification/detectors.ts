@@ -20,6 +20,11 @@ export interface Detector {
   description: string;
   /** RE2- and JS-compatible source; an optional single capture group marks the value inside context. */
   pattern: string;
+  /**
+   * Prefilter for the RE2.Set pass when matches can be longer than its 512-char look-ahead: a short
+   * pattern every match starts with (default: the pattern itself).
+   */
+  setPattern?: string;
   /** Case-insensitive pattern. */
   ignoreCase?: boolean;
   /** Checksum/structure check on the value; a failing value is dropped. */
@@ -41,6 +46,12 @@ export interface Detector {
   excludeValue?: (value: string) => boolean;
   /** Numeric identifiers: dropped when embedded in a longer dotted/dashed token (UUIDs, versions, OIDs). */
   numeric?: boolean;
+  /**
+   * A cheap literal the pattern cannot match without (searched with indexOf-like speed); the pattern is
+   * then only tried in a window [anchor − back, anchor + forward]. Keeps patterns with a permissive
+   * start (e-mail local parts, key names) from being tried at every word.
+   */
+  anchor?: { regex: RegExp; back: number; forward: number };
   /** Broad detectors (phone, password, generic secret) that yield to any overlapping specific finding. */
   generic?: boolean;
   /** Extra adjustment in levels from the value itself (e.g. entropy). */
@@ -51,7 +62,7 @@ export interface Detector {
 
 /** Context that marks a number as an order/invoice/version/timestamp rather than an identifier. */
 export const NUMERIC_EXCLUDE =
-  /(?:order|invoice|tracking|ref(?:erence)?|transaction|txn|confirmation|ticket|build|version|ver\.?|release|sku|part|serial|isbn|timestamp|epoch|created_at|updated_at|po)\s*(?:no\.?|number|num|id|#)?\s*[:#=]?\s*["']?$/;
+  /\b(?:order|invoice|tracking|ref(?:erence)?|transaction|txn|confirmation|ticket|build|version|ver\.?|release|sku|part|serial|isbn|timestamp|epoch|created_at|updated_at|po)\s*(?:no\.?|number|num|id|#)?\s*[:#=]?\s*["']?$/;
 
 const SECRET_PLACEHOLDER =
   /^(?:\*+|x+|\.+|<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%\(?[a-z_]*\)?s|\{\{.*\}\}|null|none|nil|undefined|true|false|password|secret|changeit|your[_-]?\w*|example\w*|redacted|hidden|placeholder|process\.env\.\w+|os\.environ.*|env\(.*)$/i;
@@ -99,11 +110,13 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'AWS_SECRET_ACCESS_KEY',
+    anchor: { regex: /aws/gi, back: 0, forward: 140 },
     infoType: 'AWS_CREDENTIALS',
     category: 'CREDENTIAL',
     version: V,
     description: 'AWS secret access key assigned to an aws…secret… key',
-    pattern: '\\baws[a-z0-9_.-]{0,20}(?:secret|sk)[a-z0-9_.-]{0,20}["\']?\\s*[:=]\\s*["\']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+]|$)',
+    pattern:
+      '\\baws[a-z0-9_.-]{0,20}(?:secret|sk)[a-z0-9_.-]{0,20}["\']?\\s*[:=]\\s*["\']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+]|$)',
     ignoreCase: true,
     base: 'VERY_LIKELY',
     excludeValue: (value) => /EXAMPLEKEY$/.test(value),
@@ -150,6 +163,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
     version: V,
     description: 'JSON Web Token whose header decodes to JSON with "alg"',
     pattern: '\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}',
+    setPattern: '\\beyJ[A-Za-z0-9_-]{8}',
     validate: v.jwt,
     base: 'VERY_LIKELY',
     mask: 'secret',
@@ -272,6 +286,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'BASIC_AUTH_HEADER',
+    anchor: { regex: /basic/gi, back: 40, forward: 400 },
     infoType: 'BASIC_AUTH_HEADER',
     category: 'CREDENTIAL',
     version: V,
@@ -285,6 +300,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'AUTH_TOKEN',
+    anchor: { regex: /bearer/gi, back: 0, forward: 2100 },
     infoType: 'AUTH_TOKEN',
     category: 'CREDENTIAL',
     version: V,
@@ -300,6 +316,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'URL_WITH_CREDENTIALS',
+    anchor: { regex: /:\/\//g, back: 20, forward: 420 },
     infoType: 'URL_WITH_CREDENTIALS',
     category: 'CREDENTIAL',
     version: V,
@@ -316,6 +333,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'PASSWORD',
+    anchor: { regex: /pass|pwd/gi, back: 32, forward: 160 },
     generic: true,
     infoType: 'PASSWORD',
     category: 'CREDENTIAL',
@@ -332,6 +350,11 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'GENERIC_SECRET',
+    anchor: {
+      regex: /secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key|token|credential/gi,
+      back: 40,
+      forward: 300,
+    },
     generic: true,
     infoType: 'GENERIC_SECRET',
     category: 'CREDENTIAL',
@@ -395,7 +418,8 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
     category: 'FINANCIAL',
     version: V,
     description: 'Payment card number (issuer prefix + Luhn)',
-    pattern: '\\b(?:\\d{4}[ -]?){3}\\d{4}(?:\\d{3})?\\b|\\b\\d{4}[ -]?\\d{6}[ -]?\\d{4,5}\\b|\\b\\d{13,19}\\b',
+    pattern:
+      '\\b(?:\\d{4}[ -]?){3}\\d{4}(?:\\d{3})?\\b|\\b\\d{4}[ -]?\\d{6}[ -]?\\d{4,5}\\b|\\b\\d{13,19}\\b',
     validate: v.creditCard,
     base: 'LIKELY',
     hotwords: /card|visa|master|amex|credit|debit|\bcc\b|pan\b|payment/,
@@ -733,16 +757,19 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   // ---------------------------------------------------------------- PII
   {
     id: 'EMAIL_ADDRESS',
+    anchor: { regex: /@/g, back: 128, forward: 256 },
     infoType: 'EMAIL_ADDRESS',
     category: 'PII',
     version: V,
     description: 'E-mail address',
-    pattern: "\\b[A-Za-z0-9][A-Za-z0-9._%+'-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,24}\\b",
+    pattern:
+      "\\b[A-Za-z0-9][A-Za-z0-9._%+'-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,24}\\b",
     base: 'LIKELY',
     hotwords: /e-?mail|contact|mailto|\bto:|\bfrom:|\bcc:/,
     withHotword: 'VERY_LIKELY',
     // Retina asset names (icon@2x.png) and package specs (pkg@1.2.3) look like addresses.
-    excludeValue: (value) => /@\d+x\./.test(value) || /\.(?:png|jpe?g|gif|svg|webp|js|ts|css|map)$/i.test(value),
+    excludeValue: (value) =>
+      /@\d+x\./.test(value) || /\.(?:png|jpe?g|gif|svg|webp|js|ts|css|map)$/i.test(value),
     mask: 'email',
     normalise: 'lower',
   },
@@ -811,7 +838,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
     base: 'LIKELY',
     hotwords: /\bip\b|address|host|server|client|remote|addr/,
     withHotword: 'VERY_LIKELY',
-    exclude: /(?:version|ver\.?|\bv|release|build|oid|snmp)\s*[:=]?\s*$/,
+    exclude: /(?:\bversion|\bver\.?|\bv|release|build|\boid|snmp)\s*[:=]?\s*$/,
     numeric: true,
     mask: 'tail',
     normalise: 'raw',

@@ -25,8 +25,8 @@ export const HOTWORD_WINDOW = 50;
 /** Longest match the chunked scanner guarantees to find across a chunk boundary. */
 export const MAX_MATCH_CHARS = 4096;
 /** Block size of the RE2.Set prefilter, and how far past the block it looks. */
-const BLOCK_CHARS = 16384;
-const SET_OVERLAP = 1024;
+const BLOCK_CHARS = 4096;
+const SET_OVERLAP = 512;
 
 export const DEFAULT_MIN_LIKELIHOOD: Likelihood = 'POSSIBLE';
 
@@ -163,8 +163,11 @@ function compilePass(detectors: CompiledDetector[]): Pass | undefined {
     if (i === undefined) {
       i = alternatives.length;
       index.set(alternative, i);
-      alternatives.push(alternative);
-      regexes.push(new RegExp(detector.pattern, detector.ignoreCase ? 'gdi' : 'gd'));
+      const prefilter = detector.setPattern ?? source;
+      alternatives.push(detector.ignoreCase ? `(?i:${prefilter})` : `(?:${prefilter})`);
+      // Match indices cost an allocation per match: only value-group patterns need them.
+      const flags = `g${detector.hasValueGroup ? 'd' : ''}${detector.ignoreCase ? 'i' : ''}`;
+      regexes.push(new RegExp(detector.pattern, flags));
       byAlternative.push([]);
     }
     byAlternative[i].push(detector);
@@ -221,7 +224,9 @@ export function selectBuiltins(names?: string[]): Detector[] {
   const known = new Set(BUILTIN_DETECTORS.flatMap((d) => [d.id, d.infoType]));
   const unknown = names.filter((name) => !known.has(name));
   if (unknown.length) {
-    throw new ConfigurationError(`unknown detector(s): ${unknown.join(', ')}`, { detectors: unknown.join(',') });
+    throw new ConfigurationError(`unknown detector(s): ${unknown.join(', ')}`, {
+      detectors: unknown.join(','),
+    });
   }
   return BUILTIN_DETECTORS.filter((d) => wanted.has(d.id) || wanted.has(d.infoType));
 }
@@ -264,7 +269,10 @@ function resolveOverlaps(sorted: Pending[]): Pending[] {
 export interface ColumnTally {
   sampledRows: number;
   /** infoType → matched rows and the sum of their best likelihood levels. */
-  matches: Record<string, { rows: number; levelSum: number; category: Finding['category']; checksum: boolean }>;
+  matches: Record<
+    string,
+    { rows: number; levelSum: number; category: Finding['category']; checksum: boolean }
+  >;
 }
 
 export interface TableScanResult extends TextScanResult {
@@ -281,6 +289,7 @@ export class ScanEngine {
   private readonly passes: Pass[];
   private readonly allowValues: Set<string>;
   private readonly allowPatterns: RegExp[];
+  private readonly hasAllowList: boolean;
 
   constructor(
     spec: RulesetSpec,
@@ -300,6 +309,7 @@ export class ScanEngine {
         this.allowValues.add(entry.toLowerCase());
       } else this.allowPatterns.push(new RegExp(entry.regex));
     }
+    this.hasAllowList = config.allowList.length > 0;
   }
 
   scanText(text: string, options: TextScanOptions): TextScanResult {
@@ -309,17 +319,48 @@ export class ScanEngine {
     const reportTo = Math.min(text.length, options.reportTo ?? text.length);
     const minLevel = options.minLevel ?? this.minLevel;
     const pending: Pending[] = [];
+    // The set runs over UTF-8 bytes (no string conversion per call); block char offsets map to bytes.
+    const bytes = Buffer.from(text, 'utf8');
+    const ascii = bytes.length === text.length;
+    let mappedChar = 0;
+    let mappedByte = 0;
+    const byteAt = (char: number): number => {
+      if (ascii) return char;
+      if (char < mappedChar) {
+        mappedChar = 0;
+        mappedByte = 0;
+      }
+      mappedByte += Buffer.byteLength(text.slice(mappedChar, char));
+      mappedChar = char;
+      return mappedByte;
+    };
     for (const pass of this.passes) {
       for (let blockStart = reportFrom; blockStart < reportTo; blockStart += BLOCK_CHARS) {
         const blockEnd = Math.min(reportTo, blockStart + BLOCK_CHARS);
         // The set sees every match that starts in the block (matches are at most SET_OVERLAP long,
         // longer ones have a short prefix that matches on its own).
-        const hits =
-          blockStart === 0 && text.length <= BLOCK_CHARS
-            ? pass.set.match(text)
-            : pass.set.match(text.slice(blockStart, Math.min(text.length, blockEnd + SET_OVERLAP)));
+        const setEnd = Math.min(text.length, blockEnd + SET_OVERLAP);
+        const byteStart = byteAt(blockStart);
+        const byteEnd = ascii ? setEnd : byteStart + Buffer.byteLength(text.slice(blockStart, setEnd));
+        const hits = pass.set.match(bytes.subarray(byteStart, byteEnd));
         for (const alternative of hits) {
+          const detectors = pass.byAlternative[alternative];
           const regex = pass.regexes[alternative];
+          const anchor = detectors[0].anchor;
+          if (anchor) {
+            this.scanAnchored(
+              text,
+              blockStart,
+              blockEnd,
+              anchor,
+              regex,
+              detectors,
+              options.contextPrefix,
+              minLevel,
+              pending,
+            );
+            continue;
+          }
           regex.lastIndex = blockStart;
           let m: RegExpExecArray | null;
           while ((m = regex.exec(text)) !== null && m.index < blockEnd) {
@@ -327,9 +368,8 @@ export class ScanEngine {
               regex.lastIndex++;
               continue;
             }
-            for (const detector of pass.byAlternative[alternative]) {
-              this.evaluate(detector, text, m, options.contextPrefix, minLevel, pending);
-            }
+            for (const detector of detectors)
+              this.evaluate(detector, text, m, 0, options.contextPrefix, minLevel, pending);
           }
         }
       }
@@ -347,7 +387,8 @@ export class ScanEngine {
         continue;
       }
       budget--;
-      for (let i = text.indexOf('\n', lineCursor); i !== -1 && i < p.start; i = text.indexOf('\n', i + 1)) line++;
+      for (let i = text.indexOf('\n', lineCursor); i !== -1 && i < p.start; i = text.indexOf('\n', i + 1))
+        line++;
       lineCursor = p.start;
       result.findings.push({
         infoType: p.detector.infoType,
@@ -365,21 +406,65 @@ export class ScanEngine {
     return result;
   }
 
-  /** Evaluates one detector on a candidate match of its pattern. */
-  private evaluate(
-    detector: CompiledDetector,
+  /**
+   * Anchored detectors: find the literal anchor, then run the pattern only on a small window around it.
+   * Matches are reported when they start in [blockStart, blockEnd).
+   */
+  private scanAnchored(
     text: string,
-    m: RegExpExecArray,
+    blockStart: number,
+    blockEnd: number,
+    anchor: NonNullable<Detector['anchor']>,
+    regex: RegExp,
+    detectors: CompiledDetector[],
     contextPrefix: string | undefined,
     minLevel: number,
     pending: Pending[],
   ): void {
-    const start = m.index;
+    const { regex: anchorRegex, back, forward } = anchor;
+    anchorRegex.lastIndex = blockStart;
+    let coveredTo = blockStart;
+    let a: RegExpExecArray | null;
+    const searchEnd = Math.min(text.length, blockEnd + back);
+    while ((a = anchorRegex.exec(text)) !== null && a.index < searchEnd) {
+      if (a.index + a[0].length <= coveredTo) continue;
+      const windowStart = Math.max(coveredTo, a.index - back);
+      const windowEnd = Math.min(text.length, a.index + forward);
+      const window = text.slice(windowStart, windowEnd);
+      regex.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = regex.exec(window)) !== null) {
+        if (m[0].length === 0) {
+          regex.lastIndex++;
+          continue;
+        }
+        const start = windowStart + m.index;
+        if (start >= blockEnd) break;
+        if (start < blockStart) continue;
+        coveredTo = Math.max(coveredTo, start + m[0].length);
+        for (const detector of detectors)
+          this.evaluate(detector, text, m, windowStart, contextPrefix, minLevel, pending);
+      }
+      coveredTo = Math.max(coveredTo, a.index + a[0].length);
+    }
+  }
+
+  /** Evaluates one detector on a candidate match of its pattern (`m` found at `shift` in the text). */
+  private evaluate(
+    detector: CompiledDetector,
+    text: string,
+    m: RegExpExecArray,
+    shift: number,
+    contextPrefix: string | undefined,
+    minLevel: number,
+    pending: Pending[],
+  ): void {
+    const start = shift + m.index;
     let value = m[0];
     let valueStart = start;
     if (detector.hasValueGroup && m[1] !== undefined) {
       value = m[1];
-      valueStart = m.indices![1][0];
+      valueStart = shift + m.indices![1][0];
     }
     if (detector.refine) {
       const refined = detector.refine(value);
@@ -391,16 +476,20 @@ export class ScanEngine {
     if (detector.numeric && this.embedded(text, valueStart, valueEnd)) return;
 
     let level = likelihoodLevel(detector.base);
-    const before = ((contextPrefix ?? '') + text.slice(Math.max(0, start - HOTWORD_WINDOW), start)).toLowerCase();
-    if (detector.hotwords && detector.hotwords.test(before)) {
-      level = detector.withHotword ? likelihoodLevel(detector.withHotword) : level + 1;
+    if (detector.hotwords || detector.exclude) {
+      const before = (
+        (contextPrefix ?? '') + text.slice(Math.max(0, start - HOTWORD_WINDOW), start)
+      ).toLowerCase();
+      if (detector.hotwords && detector.hotwords.test(before)) {
+        level = detector.withHotword ? likelihoodLevel(detector.withHotword) : level + 1;
+      }
+      if (detector.exclude && detector.exclude.test(before)) level -= 3;
     }
     if (detector.adjust) level += detector.adjust(value);
-    if (detector.exclude && detector.exclude.test(before)) level -= 3;
     if (detector.excludeValue && detector.excludeValue(value)) level -= 3;
     level = Math.max(0, Math.min(4, level));
     if (level < minLevel) return;
-    if (this.allowed(value, normaliseValue(value, detector.normalise))) return;
+    if (this.hasAllowList && this.allowed(value, normaliseValue(value, detector.normalise))) return;
     pending.push({ detector, start: valueStart, end: valueEnd, value, level });
   }
 
@@ -411,13 +500,16 @@ export class ScanEngine {
     const after = text[end] ?? '';
     const after2 = text[end + 1] ?? '';
     if (WORD_CHAR.test(before) || WORD_CHAR.test(after)) return true;
-    if ((before === '.' || before === '-' || before === ':' || before === '/') && HEXISH.test(before2)) return true;
-    if ((after === '.' || after === '-' || after === ':' || after === '/') && HEXISH.test(after2)) return true;
+    if ((before === '.' || before === '-' || before === ':' || before === '/') && HEXISH.test(before2))
+      return true;
+    if ((after === '.' || after === '-' || after === ':' || after === '/') && HEXISH.test(after2))
+      return true;
     return false;
   }
 
   private allowed(value: string, normalised: string): boolean {
-    if (this.allowValues.size && (this.allowValues.has(value) || this.allowValues.has(normalised))) return true;
+    if (this.allowValues.size && (this.allowValues.has(value) || this.allowValues.has(normalised)))
+      return true;
     for (const pattern of this.allowPatterns) if (pattern.test(value)) return true;
     return false;
   }
@@ -481,7 +573,8 @@ export class ScanEngine {
 export function cellText(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+    return String(value);
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? '' : value.toISOString().slice(0, 10);
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
     const text = Buffer.from(value).toString('utf8');
@@ -501,7 +594,12 @@ export function mergeTallies(into: Record<string, ColumnTally>, from: Record<str
     const target = (into[column] ??= { sampledRows: 0, matches: {} });
     target.sampledRows += tally.sampledRows;
     for (const [infoType, m] of Object.entries(tally.matches)) {
-      const t = (target.matches[infoType] ??= { rows: 0, levelSum: 0, category: m.category, checksum: m.checksum });
+      const t = (target.matches[infoType] ??= {
+        rows: 0,
+        levelSum: 0,
+        category: m.category,
+        checksum: m.checksum,
+      });
       t.rows += m.rows;
       t.levelSum += m.levelSum;
     }

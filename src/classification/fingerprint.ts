@@ -30,7 +30,8 @@ export async function resolveFingerprintKey(options: {
   fingerprintKeyFile?: string;
 }): Promise<Buffer> {
   if (Buffer.isBuffer(options.fingerprintKey)) return Buffer.from(options.fingerprintKey);
-  if (typeof options.fingerprintKey === 'string' && options.fingerprintKey) return parseKey(options.fingerprintKey);
+  if (typeof options.fingerprintKey === 'string' && options.fingerprintKey)
+    return parseKey(options.fingerprintKey);
   const fromEnv = process.env[FINGERPRINT_KEY_ENV];
   if (fromEnv) return parseKey(fromEnv);
   const file = path.resolve(options.fingerprintKeyFile ?? DEFAULT_FINGERPRINT_KEY_FILE);

@@ -9,10 +9,22 @@ import type { ContentComponent, DatabaseRow } from '../core/models';
 import { ClassifierCore, LocalBackend, type ScanBackend } from './classifier';
 import { EMPTY_CONFIG, loadClassificationConfig } from './config';
 import { BUILTIN_DETECTORS } from './detectors';
-import { DEFAULT_MIN_LIKELIHOOD, ScanEngine, rulesetVersion, selectBuiltins, type RulesetSpec } from './engine';
+import {
+  DEFAULT_MIN_LIKELIHOOD,
+  ScanEngine,
+  rulesetVersion,
+  selectBuiltins,
+  type RulesetSpec,
+} from './engine';
 import { resolveFingerprintKey } from './fingerprint';
 import { PoolBackend, defaultPoolSize } from './pool';
-import { LIKELIHOODS, type Finding, type InfoTypeCategory, type Likelihood, type ObjectClassification } from './types';
+import {
+  LIKELIHOODS,
+  type Finding,
+  type InfoTypeCategory,
+  type Likelihood,
+  type ObjectClassification,
+} from './types';
 import { ConfigurationError } from '../core/errors';
 
 export * from './types';
@@ -43,7 +55,10 @@ export interface Classifier {
   readonly rulesetVersion: string;
   readonly detectorIds: string[];
   /** Consumes an object's components (text chunks, tables, error components). */
-  classifyComponents(objectId: string, components: AsyncIterable<ContentComponent>): Promise<ObjectClassification>;
+  classifyComponents(
+    objectId: string,
+    components: AsyncIterable<ContentComponent>,
+  ): Promise<ObjectClassification>;
   /** Database rows of one or more tables (grouped by objectId); column-level results per table. */
   classifyRows(rows: AsyncIterable<DatabaseRow>): Promise<ObjectClassification[]>;
   /** Plain text convenience (CLI, tests): every finding, uncapped. */
@@ -68,7 +83,10 @@ class ClassifierImpl implements Classifier {
     this.detectorIds = detectorIds;
   }
 
-  classifyComponents(objectId: string, components: AsyncIterable<ContentComponent>): Promise<ObjectClassification> {
+  classifyComponents(
+    objectId: string,
+    components: AsyncIterable<ContentComponent>,
+  ): Promise<ObjectClassification> {
     return this.core.classifyComponents(objectId, components);
   }
 
@@ -103,9 +121,18 @@ async function prepare(
 /** A classifier whose scanning runs in a worker-thread pool. */
 export async function createClassifier(options: ClassifierOptions = {}): Promise<Classifier> {
   const { spec, key, engine, version } = await prepare(options);
-  const backend = new PoolBackend({ spec, keyHex: key.toString('hex') }, options.poolSize ?? defaultPoolSize());
+  const backend = new PoolBackend(
+    { spec, keyHex: key.toString('hex') },
+    options.poolSize ?? defaultPoolSize(),
+  );
   const ids = engine.detectors.map((d) => d.id);
-  return new ClassifierImpl(backend, spec, version, ids, options.maxFindingsPerObject ?? DEFAULT_MAX_FINDINGS_PER_OBJECT);
+  return new ClassifierImpl(
+    backend,
+    spec,
+    version,
+    ids,
+    options.maxFindingsPerObject ?? DEFAULT_MAX_FINDINGS_PER_OBJECT,
+  );
 }
 
 /** A classifier that scans on the calling thread. */

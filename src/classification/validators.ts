@@ -158,7 +158,8 @@ export function abaRouting(value: string): boolean {
   const digits = digitsOf(value);
   if (digits.length !== 9) return false;
   const prefix = Number(digits.slice(0, 2));
-  const validPrefix = prefix <= 12 || (prefix >= 21 && prefix <= 32) || (prefix >= 61 && prefix <= 72) || prefix === 80;
+  const validPrefix =
+    prefix <= 12 || (prefix >= 21 && prefix <= 32) || (prefix >= 61 && prefix <= 72) || prefix === 80;
   return validPrefix && weightedSum(digits, [3, 7, 1, 3, 7, 1, 3, 7, 1]) % 10 === 0;
 }
 
@@ -246,7 +247,12 @@ export function itin(value: string): boolean {
   const digits = digitsOf(value);
   if (digits.length !== 9 || digits[0] !== '9') return false;
   const group = Number(digits.slice(3, 5));
-  return (group >= 50 && group <= 65) || (group >= 70 && group <= 88) || (group >= 90 && group <= 92) || group >= 94;
+  return (
+    (group >= 50 && group <= 65) ||
+    (group >= 70 && group <= 88) ||
+    (group >= 90 && group <= 92) ||
+    group >= 94
+  );
 }
 
 const EIN_PREFIXES = new Set(

@@ -33,7 +33,9 @@ async function* walk(target: string): AsyncIterable<string> {
   try {
     info = await stat(target);
   } catch (error) {
-    throw usageError(`cannot read ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw usageError(
+      `cannot read ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   if (!info.isDirectory()) {
     yield target;
@@ -67,7 +69,12 @@ export async function runClassify(
   try {
     classifier = await createLocalClassifier({
       minLikelihood,
-      detectors: flags.detectors ? flags.detectors.split(',').map((d) => d.trim()).filter(Boolean) : undefined,
+      detectors: flags.detectors
+        ? flags.detectors
+            .split(',')
+            .map((d) => d.trim())
+            .filter(Boolean)
+        : undefined,
       configFile: flags.config,
       maxFindingsPerObject: Number.MAX_SAFE_INTEGER,
     });
@@ -84,8 +91,12 @@ export async function runClassify(
       else io.stdout.write(tableLine(filePath, finding));
     }
   };
-  const warn = (filePath: string, failures: Array<{ componentPath: string; type: string; message: string }>) => {
-    for (const f of failures) io.stderr.write(`assay: ${filePath}: ${f.componentPath}: ${f.type}: ${f.message}\n`);
+  const warn = (
+    filePath: string,
+    failures: Array<{ componentPath: string; type: string; message: string }>,
+  ) => {
+    for (const f of failures)
+      io.stderr.write(`assay: ${filePath}: ${f.componentPath}: ${f.type}: ${f.message}\n`);
   };
   try {
     for (const target of targets.length ? targets : ['-']) {
@@ -111,7 +122,8 @@ export async function runClassify(
     }
   } catch (error) {
     if (error instanceof CliError) throw error;
-    if (error instanceof PlatformError) throw new CliError(error.message, EXIT.FINDINGS_OR_FAILED, { cause: error });
+    if (error instanceof PlatformError)
+      throw new CliError(error.message, EXIT.FINDINGS_OR_FAILED, { cause: error });
     throw error;
   } finally {
     await classifier.close();
@@ -125,7 +137,11 @@ export function registerClassifyCommand(program: Command, io?: ClassifyIo): Comm
     .description('Classify local files, directories (recursively) or stdin (-) and print findings')
     .argument('[paths...]', 'files or directories; - for stdin (default: -)')
     .option('--format <format>', 'output format: jsonl or table', 'table')
-    .option('--min-likelihood <likelihood>', `lowest likelihood reported (${LIKELIHOODS.join(', ')})`, 'POSSIBLE')
+    .option(
+      '--min-likelihood <likelihood>',
+      `lowest likelihood reported (${LIKELIHOODS.join(', ')})`,
+      'POSSIBLE',
+    )
     .option('--detectors <list>', 'comma-separated detector ids or infoTypes (default: all built-ins)')
     .option('--config <file>', 'custom detectors and allow/deny lists (JSON or YAML)')
     .option('--fail-on-findings', 'exit 1 when anything is found')
