@@ -89,15 +89,25 @@ export async function startWorker(options: WorkerRunOptions): Promise<RunningWor
   };
 }
 
-/** Adds `assay classify` when the classifier ships it. */
-export function registerClassify(program: Command): void {
+/** Adds `assay classify` (src/cli/classify-command.ts) with the CLI's output streams and exit code. */
+export function registerClassify(
+  program: Command,
+  io: {
+    stdout: { write(t: string): unknown };
+    stderr: { write(t: string): unknown };
+    setExitCode(code: number): void;
+  },
+): void {
   let mod: Record<string, unknown>;
   try {
     mod = require('./classify-command') as Record<string, unknown>;
-  } catch {
-    return;
+  } catch (err) {
+    // Only a build without the classifier command skips it; a broken module is an error.
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'MODULE_NOT_FOUND' && e.message.includes('classify-command')) return;
+    throw err;
   }
-  (mod.registerClassifyCommand as (p: Command) => void)(program);
+  (mod.registerClassifyCommand as (p: Command, io: unknown) => void)(program, io);
 }
 
 /** Validates a connector config before starting a scan (exit 2 instead of a failed workflow). */

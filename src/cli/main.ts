@@ -54,7 +54,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerDevCommand(program, ctx);
   registerWorkerCommand(program, ctx);
   registerScanCommands(program, ctx);
-  registerClassify(program);
+  registerClassify(program, { stdout: ctx.io.stdout, stderr: ctx.io.stderr, setExitCode: ctx.setExitCode });
 
   // Every (sub)command: usage errors exit 2, output through ctx.io, exit codes listed in help.
   const configure = (command: Command) => {

@@ -31,6 +31,7 @@ describe('help', () => {
     ['scan', 'cancel'],
     ['scan', 'concurrency'],
     ['scan', 'results'],
+    ['classify'],
   ];
   test.each(commands.map((c) => [c.join(' ') || '(root)', c]))('assay %s --help', async (_name, args) => {
     const result = await runAssay([...(args as string[]), '--help']);
@@ -62,6 +63,20 @@ describe('help', () => {
     expect(result.stdout).toContain('Commands:');
     expect(result.stdout).toContain('scan');
   });
+});
+
+test('assay classify is wired in: output through the CLI, exit code kept', async () => {
+  const letter = path.join(__dirname, '..', '..', 'examples', 'files', 'letters', 'customer-letter.txt');
+  const result = await runAssay(['classify', letter, '--fail-on-findings']);
+  expect(result.code).toBe(1);
+  expect(
+    result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/\s+/)[1]),
+  ).toEqual(['CREDIT_CARD_NUMBER', 'IBAN_CODE', 'EMAIL_ADDRESS']);
+  const clean = await runAssay(['classify', path.join(__dirname, '..', '..', 'examples', 'files', 'notes')]);
+  expect(clean.code).toBe(0);
 });
 
 describe('usage errors exit 2 with one line', () => {

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +43,8 @@ let devOutput = '';
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'assay-dev-'));
+  // Traversable: as root, the embedded PostgreSQL runs as its own account and must reach .assay/store.
+  await chmod(tmp, 0o711);
 });
 
 afterAll(async () => {
@@ -120,10 +122,12 @@ test('assay dev: start, scan the examples, HTML report, Ctrl-C leaves nothing be
   }
 
   dev.kill('SIGINT');
+  let timer: NodeJS.Timeout | undefined;
   const code = await Promise.race([
     exited,
-    new Promise((resolve) => setTimeout(() => resolve('timeout'), 60_000)),
+    new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 60_000))),
   ]);
+  clearTimeout(timer);
   expect(code).toBe(0);
   expect(devOutput).toContain('stopped');
   expect(alive(record.temporalPid)).toBe(false);
