@@ -62,8 +62,10 @@ export class ManagedProcess {
   ) {
     const log = createWriteStream(logFile, { flags: 'a' });
     this.child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout?.pipe(log);
-    this.child.stderr?.pipe(log);
+    // Two sources share one log: neither may end it, or the other writes after end.
+    this.child.stdout?.pipe(log, { end: false });
+    this.child.stderr?.pipe(log, { end: false });
+    this.child.once('close', () => log.end());
     this.exitPromise = new Promise((resolve) => {
       this.child.once('exit', () => {
         this.exited = true;

@@ -27,6 +27,8 @@ export default async function globalSetup(): Promise<void> {
   const started: Started = { tmpRoot, stops: [] };
   globalThis.__ASSAY_TEST_SERVICES__ = started;
 
+  // A per-run fingerprint key, so no test writes .assay/fingerprint.key into the working tree.
+  process.env.ASSAY_FINGERPRINT_KEY ??= randomBytes(32).toString('hex');
   const admin = { accessKeyId: `admin${secret()}`, secretAccessKey: secret() };
   const limited = { accessKeyId: `limited${secret()}`, secretAccessKey: secret() };
   const keep = <T extends { stop(): Promise<void> }>(service: T): T => {
