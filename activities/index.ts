@@ -36,7 +36,10 @@ export { SCAN_DEFAULTS, validateScanOptions } from './options';
 /** What the activities need from a classifier (src/classification's Classifier fits). */
 export interface ScanClassifier {
   readonly rulesetVersion: string;
-  classifyComponents(objectId: string, components: AsyncIterable<ContentComponent>): Promise<ObjectClassification>;
+  classifyComponents(
+    objectId: string,
+    components: AsyncIterable<ContentComponent>,
+  ): Promise<ObjectClassification>;
   /** Rows of one or more tables (grouped by objectId); one result per table seen. */
   classifyRows(rows: AsyncIterable<DatabaseRow>): Promise<ObjectClassification[]>;
 }
@@ -455,16 +458,26 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
             const contentPacket = packet(scanId, datasource, remaining, {}, options);
             if (connector.kind === 'file') {
               // Streamed per object: the classifier consumes one object's components while they are read.
-              for await (const group of splitByObject<ContentComponent>(connector.getObjectContent(contentPacket))) {
+              for await (const group of splitByObject<ContentComponent>(
+                connector.getObjectContent(contentPacket),
+              )) {
                 throwIfCancelled();
                 seen.add(group.objectId);
-                const tally = { content: 0, error: undefined as { type: string; message: string } | undefined };
+                const tally = {
+                  content: 0,
+                  error: undefined as { type: string; message: string } | undefined,
+                };
                 const counted = tap(group.items, (component) => {
-                  if (component.kind === 'error') tally.error ??= component.error ?? { type: ErrorType.INTERNAL, message: 'unreadable content' };
+                  if (component.kind === 'error')
+                    tally.error ??= component.error ?? {
+                      type: ErrorType.INTERNAL,
+                      message: 'unreadable content',
+                    };
                   else tally.content++;
                 });
                 const result = await classifier.classifyComponents(group.objectId, counted);
-                if (tally.content === 0 && tally.error) await fail(group.objectId, tally.error.type, tally.error.message);
+                if (tally.content === 0 && tally.error)
+                  await fail(group.objectId, tally.error.type, tally.error.message);
                 else await classified(result);
               }
             } else {
@@ -479,7 +492,8 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
               const results = new Map((await classifier.classifyRows(counted)).map((r) => [r.objectId, r]));
               for (const [objectId, tally] of tallies) {
                 seen.add(objectId);
-                if (tally.rows === 0 && tally.error) await fail(objectId, tally.error.type, tally.error.message);
+                if (tally.rows === 0 && tally.error)
+                  await fail(objectId, tally.error.type, tally.error.message);
                 else await classified(results.get(objectId) ?? emptyClassification(objectId));
               }
             }
@@ -592,7 +606,9 @@ export async function* splitByObject<T extends { objectId: string }>(
     while (!next.done) {
       const objectId = next.value.objectId;
       if (finished.has(objectId)) {
-        throw new PlatformError(`connector yielded content of ${objectId} out of order`, ErrorType.INTERNAL, { objectId });
+        throw new PlatformError(`connector yielded content of ${objectId} out of order`, ErrorType.INTERNAL, {
+          objectId,
+        });
       }
       const items = (async function* () {
         while (!next.done && next.value.objectId === objectId) {

@@ -144,8 +144,12 @@ async function main(): Promise<void> {
     const store = openResultsStore(pg.url, { logger, poolSize: 12 });
     stops.unshift(() => store.close());
     await store.migrate();
-    const { createClassifier } = await import('../src/classification');
-    const classifier = await createClassifier({ fingerprintKey: 'assay-bench-key' });
+    const { createClassifier, createLocalClassifier } = await import('../src/classification');
+    // BENCH_CLASSIFIER=local classifies on the main thread (ASSAY_CLASSIFIER_THREADS=0 in the worker).
+    const classifier =
+      process.env.BENCH_CLASSIFIER === 'local'
+        ? await createLocalClassifier({ fingerprintKey: 'assay-bench-key' })
+        : await createClassifier({ fingerprintKey: 'assay-bench-key' });
     stops.unshift(() => classifier.close());
 
     // Corpus on disk and in a bucket.
@@ -164,12 +168,14 @@ async function main(): Promise<void> {
     }));
     for (let i = 0; i < 100; i++)
       await mkdir(path.join(dir, `d${String(i).padStart(3, '0')}`), { recursive: true });
-    let t = Date.now();
+    const t = Date.now();
     for (let i = 0; i < docs.length; i += 64) {
       await Promise.all(
         docs.slice(i, i + 64).map(async (doc) => {
           await writeFile(path.join(dir, doc.name), doc.text);
-          await s3Client.send(new PutObjectCommand({ Bucket: 'bench', Key: doc.name, Body: doc.text }));
+          if (process.env.BENCH_SOURCES !== 'fs') {
+            await s3Client.send(new PutObjectCommand({ Bucket: 'bench', Key: doc.name, Body: doc.text }));
+          }
         }),
       );
     }
@@ -208,20 +214,38 @@ async function main(): Promise<void> {
     const running = assay.worker.run();
     const rows: string[] = [];
     try {
+      // BENCH_SOURCES=fs or s3 runs one source only.
+      const only = process.env.BENCH_SOURCES;
       for (const [name, datasource] of Object.entries(sources)) {
+        if (only && !(only === 'fs' ? datasource.type === 'filesystem' : datasource.type === only)) continue;
         const input: ScanWorkflowInput = { datasource, options: OPTIONS };
-        t = Date.now();
-        await runDirect(activities, { ...input, scanId: `direct-${datasource.id}` });
-        const direct = (Date.now() - t) / 1000;
+        const timeDirect = async () => {
+          const started = Date.now();
+          await runDirect(activities, { ...input, scanId: `direct-${datasource.id}` });
+          return (Date.now() - started) / 1000;
+        };
+        const timeTemporal = async () => {
+          const started = Date.now();
+          const progress = (await client.workflow.execute(SCAN_WORKFLOW_TYPE, {
+            taskQueue: 'bench',
+            workflowId: `temporal-${datasource.id}-${Date.now()}`,
+            args: [input],
+          })) as ScanProgress;
+          return { seconds: (Date.now() - started) / 1000, progress };
+        };
+        // BENCH_TEMPORAL_FIRST=1 swaps the order, so warm caches and JIT favour neither side.
+        let direct: number;
+        let temporalRun: { seconds: number; progress: ScanProgress };
+        if (process.env.BENCH_TEMPORAL_FIRST) {
+          temporalRun = await timeTemporal();
+          direct = await timeDirect();
+        } else {
+          direct = await timeDirect();
+          temporalRun = await timeTemporal();
+        }
+        const viaTemporal = temporalRun.seconds;
+        const result = temporalRun.progress;
         const directReport = await store.report(`direct-${datasource.id}`);
-
-        t = Date.now();
-        const result = (await client.workflow.execute(SCAN_WORKFLOW_TYPE, {
-          taskQueue: 'bench',
-          workflowId: `temporal-${datasource.id}-${Date.now()}`,
-          args: [input],
-        })) as ScanProgress;
-        const viaTemporal = (Date.now() - t) / 1000;
         const same =
           directReport.coverage.classified === result.classified &&
           directReport.coverage.enumerated === FILES;

@@ -51,6 +51,12 @@ export interface AssayWorkerOptions {
   /** Inject a store / classifier (tests, embedding); otherwise opened here and closed on shutdown. */
   store?: ResultsStore;
   classifier?: ScanClassifier & { close?(): Promise<void> | void };
+  /**
+   * Classifier worker threads. 0 classifies on the worker's main thread (fastest for small objects on
+   * few cores; long texts are scanned in bounded windows). Default: `ASSAY_CLASSIFIER_THREADS`, else the
+   * classifier's default pool (cores − 1, at least 1).
+   */
+  classifierThreads?: number;
   /** Install the SDK runtime with the log adapter (once per process). Default true. */
   installRuntime?: boolean;
   /** Worker identity shown in the Temporal UI. Default: SDK's `pid@host`. */
@@ -96,6 +102,14 @@ async function tlsFromEnv(env: NodeJS.ProcessEnv): Promise<Parameters<typeof Nat
     options.tls ??= true;
   }
   return options;
+}
+
+function nonNegativeInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new ConfigurationError(`${name} must be an integer ≥ 0, got "${value}"`, { field: name });
+  return n;
 }
 
 function positiveInt(value: string | undefined, name: string): number | undefined {
@@ -161,8 +175,14 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
     let classifier = options.classifier;
     if (!classifier) {
       // Loaded only when not injected: the detector set compiles at start-up.
-      const { createClassifier } = await import('../classification');
-      const created = await createClassifier({ fingerprintKeyFile: path.join(home, 'fingerprint.key') });
+      const { createClassifier, createLocalClassifier } = await import('../classification');
+      const threads =
+        options.classifierThreads ?? nonNegativeInt(env.ASSAY_CLASSIFIER_THREADS, 'ASSAY_CLASSIFIER_THREADS');
+      const classifierOptions = { fingerprintKeyFile: path.join(home, 'fingerprint.key') };
+      const created =
+        threads === 0
+          ? await createLocalClassifier(classifierOptions)
+          : await createClassifier({ ...classifierOptions, ...(threads ? { poolSize: threads } : {}) });
       closers.push(() => created.close());
       classifier = created;
     }

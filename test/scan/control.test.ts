@@ -106,7 +106,12 @@ test('cancel stops dispatching, drains in-flight batches and records a partial r
 
 test("Temporal's own workflow cancellation cancels in-flight work and records the scan as cancelled", async () => {
   const handle = await startScan(env, taskQueue, input());
-  await waitFor('some progress', async () => (await handle.query(progressQuery)).classified >= 10, 60_000, 20);
+  await waitFor(
+    'some progress',
+    async () => (await handle.query(progressQuery)).classified >= 10,
+    60_000,
+    20,
+  );
   await handle.cancel();
   const failure = await handle.result().catch((err: unknown) => err);
   expect(failure).toBeInstanceOf(WorkflowFailedError);

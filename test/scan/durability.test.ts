@@ -9,6 +9,7 @@ import path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import type { ManagedProcess } from '../../src/services/managed-process';
 import { sleep } from '../../src/services/managed-process';
 import { startLocalS3 } from '../../src/services/seaweedfs';
@@ -162,9 +163,16 @@ test('kill -9 during enumeration and again during classification: resumes from c
   expect(await objectCount(workflowId)).toBeLessThan(FILES);
 
   const second = await spawnWorker(taskQueue);
+  // Kill while a classifyBatch attempt is running (not merely scheduled), so it must be retried.
   await waitFor(
     'classification under way',
-    async () => (await objectCount(workflowId, 'classified')) >= FILES / 5,
+    async () =>
+      (await objectCount(workflowId, 'classified')) >= FILES / 5 &&
+      ((await handle.describe()).raw.pendingActivities ?? []).some(
+        (a) =>
+          a.activityType?.name === 'classifyBatch' &&
+          a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+      ),
     120_000,
     50,
   );

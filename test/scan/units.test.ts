@@ -56,7 +56,8 @@ describe('scan building blocks', () => {
       ['c', [3]],
     ]);
     const consume = async () => {
-      for await (const group of splitByObject(items(['a', 'b', 'a']))) for await (const _item of group.items) void _item;
+      for await (const group of splitByObject(items(['a', 'b', 'a'])))
+        for await (const _item of group.items) void _item;
     };
     await expect(consume()).rejects.toThrow(/out of order/);
   });
