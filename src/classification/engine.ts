@@ -76,12 +76,6 @@ interface Pass {
   /** Per alternative: its JavaScript regex (global, with indices) and the detectors sharing it. */
   regexes: RegExp[];
   byAlternative: CompiledDetector[][];
-  /**
-   * Per alternative: how far past a block the regex may have to read to finish a match starting in
-   * it. The regex runs on the text cut there, so a block with a hit never scans on to the next match
-   * further down the window (that re-scan of most of the window was the main cost on sparse text).
-   */
-  reach: number[];
 }
 
 interface Pending {
@@ -161,7 +155,6 @@ function compilePass(detectors: CompiledDetector[]): Pass | undefined {
   const alternatives: string[] = [];
   const regexes: RegExp[] = [];
   const byAlternative: CompiledDetector[][] = [];
-  const reach: number[] = [];
   const index = new Map<string, number>();
   for (const detector of detectors) {
     const source = withoutCaptures(detector.pattern);
@@ -175,21 +168,11 @@ function compilePass(detectors: CompiledDetector[]): Pass | undefined {
       // Match indices cost an allocation per match: only value-group patterns need them.
       const flags = `g${detector.hasValueGroup ? 'd' : ''}${detector.ignoreCase ? 'i' : ''}`;
       regexes.push(new RegExp(detector.pattern, flags));
-      reach.push(matchReach(detector));
       byAlternative.push([]);
     }
     byAlternative[i].push(detector);
   }
-  return { set: new RE2.Set(alternatives), regexes, byAlternative, reach };
-}
-
-/**
- * Longest read past a match start: bounded patterns (no `*`, `+` or open `{n,}`) stay within the
- * set look-ahead; others (and set-prefiltered ones) may run up to MAX_MATCH_CHARS.
- */
-function matchReach(detector: Detector): number {
-  const open = /(?:^|[^\\])(?:\\\\)*(?:[*+]|\{\d+,\})/.test(detector.pattern);
-  return open || detector.setPattern ? MAX_MATCH_CHARS : SET_OVERLAP;
+  return { set: new RE2.Set(alternatives), regexes, byAlternative };
 }
 
 function customDetectors(config: ClassificationConfig): Detector[] {
@@ -378,21 +361,12 @@ export class ScanEngine {
             );
             continue;
           }
-          // The text cut where no match starting in the block can reach; a match touching the cut may
-          // be truncated (a greedy run, `\b` or `$` at the cut), so it is redone on the whole text.
-          const limit = Math.min(text.length, blockEnd + pass.reach[alternative]);
-          const bounded = limit === text.length ? text : text.slice(0, limit);
           regex.lastIndex = blockStart;
           let m: RegExpExecArray | null;
-          while ((m = regex.exec(bounded)) !== null && m.index < blockEnd) {
+          while ((m = regex.exec(text)) !== null && m.index < blockEnd) {
             if (m[0].length === 0) {
               regex.lastIndex++;
               continue;
-            }
-            if (bounded !== text && m.index + m[0].length >= limit) {
-              regex.lastIndex = m.index;
-              m = regex.exec(text);
-              if (m === null || m.index >= blockEnd) break;
             }
             for (const detector of detectors)
               this.evaluate(detector, text, m, 0, options.contextPrefix, minLevel, pending);
@@ -452,11 +426,7 @@ export class ScanEngine {
     let coveredTo = blockStart;
     let a: RegExpExecArray | null;
     const searchEnd = Math.min(text.length, blockEnd + back);
-    // Anchors are literals: searching the text cut at searchEnd (plus room for the literal) finds the
-    // same ones without reading on to the next anchor further down.
-    const anchorLimit = Math.min(text.length, searchEnd + 64);
-    const anchorText = anchorLimit === text.length ? text : text.slice(0, anchorLimit);
-    while ((a = anchorRegex.exec(anchorText)) !== null && a.index < searchEnd) {
+    while ((a = anchorRegex.exec(text)) !== null && a.index < searchEnd) {
       if (a.index + a[0].length <= coveredTo) continue;
       const windowStart = Math.max(coveredTo, a.index - back);
       const windowEnd = Math.min(text.length, a.index + forward);

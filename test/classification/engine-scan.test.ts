@@ -1,0 +1,78 @@
+/**
+ * Scan-engine invariants the fast paths must keep: findings do not depend on where the engine cuts
+ * the text into blocks and anchor windows, or on how dense the findings are.
+ */
+import { createLocalClassifier, type Classifier, type Finding } from '../../src/classification';
+
+let classifier: Classifier;
+beforeAll(async () => {
+  classifier = await createLocalClassifier({ fingerprintKey: 'test-key' });
+});
+afterAll(() => classifier.close());
+
+const spans = (text: string, findings: Finding[]) =>
+  findings.map((f) => [f.infoType, text.slice(f.start, f.end)]);
+
+const PII = [
+  'contact john.doe17@example.com',
+  'call (555) 123-4567',
+  'card 4111 1111 1111 1111',
+  'ssn 536-22-8726',
+  'from 10.0.12.34',
+  'IBAN GB82 WEST 1234 5698 7654 32',
+  'key AKIAABCDEFGHIJKLMNOP',
+  'password: Tr0ub4dor&3',
+];
+
+describe('scan engine cuts', () => {
+  it('reports an e-mail whole when it crosses the end of the previous address’s anchor window', async () => {
+    // The '@' window reaches 256 characters past the previous '@': shift the second address across it.
+    for (let gap = 190; gap <= 250; gap++) {
+      const second = 'bob.smith.long.name@mail.example.org';
+      const text = `mail a@example.com${' '.repeat(gap)}${second} end`;
+      const findings = await classifier.classifyText(text);
+      expect(spans(text, findings)).toEqual([
+        ['EMAIL_ADDRESS', 'a@example.com'],
+        ['EMAIL_ADDRESS', second],
+      ]);
+    }
+  });
+
+  it('finds the same items in dense text as in each line alone', async () => {
+    // Lines long enough that hotword context never reaches into the previous line.
+    const filler = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ';
+    const lines = Array.from({ length: 1200 }, (_, i) => `${filler}${PII[i % PII.length]} x${i}`);
+    const text = lines.join('\n');
+    const whole = await classifier.classifyText(text);
+    const expected: Array<[string, string, string]> = [];
+    let offset = 0;
+    for (const line of lines) {
+      for (const f of await classifier.classifyText(line))
+        expected.push([f.infoType, line.slice(f.start, f.end), f.likelihood]);
+      offset += line.length + 1;
+    }
+    expect(offset).toBe(text.length + 1);
+    expect(whole.map((f) => [f.infoType, text.slice(f.start, f.end), f.likelihood])).toEqual(expected);
+    expect(new Set(whole.map((f) => f.infoType)).size).toBe(PII.length);
+  });
+
+  it('finds sparse items at any distance from each other (no item hidden by the next one)', async () => {
+    const filler = 'the quick brown fox jumps over the lazy dog 2024-05-01T10:00:12Z status=200\n';
+    const parts: string[] = [];
+    for (let i = 0; i < 64; i++) parts.push(filler.repeat(1 + ((i * 37) % 90)), `${PII[i % PII.length]}\n`);
+    const text = parts.join('');
+    const found = spans(text, await classifier.classifyText(text)).map(([type]) => type);
+    const counts: Record<string, number> = {};
+    for (const type of found) counts[type] = (counts[type] ?? 0) + 1;
+    expect(counts).toEqual({
+      EMAIL_ADDRESS: 8,
+      PHONE_NUMBER: 8,
+      CREDIT_CARD_NUMBER: 8,
+      US_SOCIAL_SECURITY_NUMBER: 8,
+      IP_ADDRESS: 8,
+      IBAN_CODE: 8,
+      AWS_CREDENTIALS: 8,
+      PASSWORD: 8,
+    });
+  });
+});
