@@ -27,6 +27,12 @@ export const MAX_MATCH_CHARS = 4096;
 /** Block size of the RE2.Set prefilter, and how far past the block it looks. */
 const BLOCK_CHARS = 4096;
 const SET_OVERLAP = 512;
+/**
+ * Dense text (most alternatives hit in every block) gains nothing from the set: blocks then grow up to
+ * this size, cutting set calls; they shrink back to BLOCK_CHARS when hits become sparse again.
+ */
+const MAX_BLOCK_CHARS = 32768;
+const DENSE_HITS = 6;
 
 export const DEFAULT_MIN_LIKELIHOOD: Likelihood = 'POSSIBLE';
 
@@ -76,6 +82,14 @@ interface Pass {
   /** Per alternative: its JavaScript regex (global, with indices) and the detectors sharing it. */
   regexes: RegExp[];
   byAlternative: CompiledDetector[][];
+  /**
+   * Per alternative: how far past a block the regex may have to read to finish a match starting in
+   * it. The regex runs on the text cut there, so a block with a hit never scans on to the next match
+   * further down the window (that re-scan of most of the window was the main cost on sparse text).
+   */
+  reach: number[];
+  /** Per alternative: the same regex, sticky, to redo a match cut by a window edge on the whole text. */
+  sticky: RegExp[];
 }
 
 interface Pending {
@@ -155,6 +169,8 @@ function compilePass(detectors: CompiledDetector[]): Pass | undefined {
   const alternatives: string[] = [];
   const regexes: RegExp[] = [];
   const byAlternative: CompiledDetector[][] = [];
+  const reach: number[] = [];
+  const sticky: RegExp[] = [];
   const index = new Map<string, number>();
   for (const detector of detectors) {
     const source = withoutCaptures(detector.pattern);
@@ -168,11 +184,29 @@ function compilePass(detectors: CompiledDetector[]): Pass | undefined {
       // Match indices cost an allocation per match: only value-group patterns need them.
       const flags = `g${detector.hasValueGroup ? 'd' : ''}${detector.ignoreCase ? 'i' : ''}`;
       regexes.push(new RegExp(detector.pattern, flags));
+      sticky.push(new RegExp(detector.pattern, `${flags}y`));
+      reach.push(matchReach(detector));
       byAlternative.push([]);
     }
     byAlternative[i].push(detector);
   }
-  return { set: new RE2.Set(alternatives), regexes, byAlternative };
+  return { set: new RE2.Set(alternatives), regexes, byAlternative, reach, sticky };
+}
+
+/** The match of a sticky regex starting exactly at `start` of the whole text, if any. */
+function redo(sticky: RegExp, text: string, start: number): RegExpExecArray | null {
+  sticky.lastIndex = start;
+  const m = sticky.exec(text);
+  return m !== null && m[0].length > 0 ? m : null;
+}
+
+/**
+ * Longest read past a match start: bounded patterns (no `*`, `+` or open `{n,}`) stay within the
+ * set look-ahead; others (and set-prefiltered ones) may run up to MAX_MATCH_CHARS.
+ */
+function matchReach(detector: Detector): number {
+  const open = /(?:^|[^\\])(?:\\\\)*(?:[*+]|\{\d+,\})/.test(detector.pattern);
+  return open || detector.setPattern ? MAX_MATCH_CHARS : SET_OVERLAP;
 }
 
 function customDetectors(config: ClassificationConfig): Detector[] {
@@ -335,14 +369,17 @@ export class ScanEngine {
       return mappedByte;
     };
     for (const pass of this.passes) {
-      for (let blockStart = reportFrom; blockStart < reportTo; blockStart += BLOCK_CHARS) {
-        const blockEnd = Math.min(reportTo, blockStart + BLOCK_CHARS);
+      let blockChars = BLOCK_CHARS;
+      for (let blockStart = reportFrom, blockEnd = 0; blockStart < reportTo; blockStart = blockEnd) {
+        blockEnd = Math.min(reportTo, blockStart + blockChars);
         // The set sees every match that starts in the block (matches are at most SET_OVERLAP long,
         // longer ones have a short prefix that matches on its own).
         const setEnd = Math.min(text.length, blockEnd + SET_OVERLAP);
         const byteStart = byteAt(blockStart);
         const byteEnd = ascii ? setEnd : byteStart + Buffer.byteLength(text.slice(blockStart, setEnd));
         const hits = pass.set.match(bytes.subarray(byteStart, byteEnd));
+        blockChars =
+          hits.length >= DENSE_HITS ? Math.min(MAX_BLOCK_CHARS, blockChars * 2) : BLOCK_CHARS;
         for (const alternative of hits) {
           const detectors = pass.byAlternative[alternative];
           const regex = pass.regexes[alternative];
@@ -354,6 +391,7 @@ export class ScanEngine {
               blockEnd,
               anchor,
               regex,
+              pass.sticky[alternative],
               detectors,
               options.contextPrefix,
               minLevel,
@@ -361,12 +399,25 @@ export class ScanEngine {
             );
             continue;
           }
+          // The text cut where no match starting in the block can reach; a match touching the cut may
+          // be truncated (a greedy run, `\b` or `$` at the cut), so it is redone on the whole text.
+          const limit = Math.min(text.length, blockEnd + pass.reach[alternative]);
+          const bounded = limit === text.length ? text : text.slice(0, limit);
           regex.lastIndex = blockStart;
           let m: RegExpExecArray | null;
-          while ((m = regex.exec(text)) !== null && m.index < blockEnd) {
+          while ((m = regex.exec(bounded)) !== null && m.index < blockEnd) {
             if (m[0].length === 0) {
               regex.lastIndex++;
               continue;
+            }
+            if (bounded !== text && m.index + m[0].length >= limit) {
+              const full = redo(pass.sticky[alternative], text, m.index);
+              if (full === null) {
+                regex.lastIndex = m.index + 1;
+                continue;
+              }
+              m = full;
+              regex.lastIndex = m.index + m[0].length;
             }
             for (const detector of detectors)
               this.evaluate(detector, text, m, 0, options.contextPrefix, minLevel, pending);
@@ -416,6 +467,7 @@ export class ScanEngine {
     blockEnd: number,
     anchor: NonNullable<Detector['anchor']>,
     regex: RegExp,
+    sticky: RegExp,
     detectors: CompiledDetector[],
     contextPrefix: string | undefined,
     minLevel: number,
@@ -426,7 +478,11 @@ export class ScanEngine {
     let coveredTo = blockStart;
     let a: RegExpExecArray | null;
     const searchEnd = Math.min(text.length, blockEnd + back);
-    while ((a = anchorRegex.exec(text)) !== null && a.index < searchEnd) {
+    // Anchors are literals: searching the text cut at searchEnd (plus room for the literal) finds the
+    // same ones without reading on to the next anchor further down.
+    const anchorLimit = Math.min(text.length, searchEnd + 64);
+    const anchorText = anchorLimit === text.length ? text : text.slice(0, anchorLimit);
+    while ((a = anchorRegex.exec(anchorText)) !== null && a.index < searchEnd) {
       if (a.index + a[0].length <= coveredTo) continue;
       const windowStart = Math.max(coveredTo, a.index - back);
       const windowEnd = Math.min(text.length, a.index + forward);
@@ -441,9 +497,17 @@ export class ScanEngine {
         const start = windowStart + m.index;
         if (start >= blockEnd) break;
         if (start < blockStart) continue;
-        coveredTo = Math.max(coveredTo, start + m[0].length);
+        // The window only proposes starts: its edges can fake a `\b` or cut a match short (the regex
+        // then backtracks to a shorter one), so each match is redone on the whole text at its start.
+        const full = redo(sticky, text, start);
+        if (full === null) {
+          regex.lastIndex = m.index + 1;
+          continue;
+        }
+        regex.lastIndex = start + full[0].length - windowStart;
+        coveredTo = Math.max(coveredTo, start + full[0].length);
         for (const detector of detectors)
-          this.evaluate(detector, text, m, windowStart, contextPrefix, minLevel, pending);
+          this.evaluate(detector, text, full, 0, contextPrefix, minLevel, pending);
       }
       coveredTo = Math.max(coveredTo, a.index + a[0].length);
     }

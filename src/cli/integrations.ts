@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { ResultsStore } from '../results/types';
 import { unreachableError, usageError } from './exit-codes';
-import { redactUrl } from './settings';
+import { redactDatabaseUrl } from '../results/embedded';
 
 export interface WorkerRunOptions {
   temporalAddress?: string;
@@ -26,18 +26,6 @@ export interface EmbeddedStore {
   stop(): Promise<void>;
 }
 
-type AnyFn = (...args: unknown[]) => unknown;
-
-function load(modulePath: string, what: string): Record<string, unknown> {
-  try {
-    return require(modulePath) as Record<string, unknown>;
-  } catch (err) {
-    throw new Error(`${what} is not available in this build (${(err as Error).message.split('\n')[0]})`, {
-      cause: err,
-    });
-  }
-}
-
 /** Opens and migrates the results store; one line and exit 3 when it cannot be reached. */
 export async function openStore(url: string | undefined): Promise<ResultsStore> {
   if (!url) {
@@ -45,34 +33,34 @@ export async function openStore(url: string | undefined): Promise<ResultsStore> 
       'no results store configured: set ASSAY_DATABASE_URL (postgres://…) or run `assay dev` in this directory',
     );
   }
-  const mod = load('../results', 'the results store');
-  const open = mod.openResultsStore as (url: string) => Promise<ResultsStore> | ResultsStore;
+  const { openResultsStore } = await import('../results');
   let store: ResultsStore | undefined;
   try {
-    store = await open(url);
+    store = openResultsStore(url);
     await store.migrate();
     return store;
   } catch (err) {
     await store?.close().catch(() => undefined);
     const reason = (err as Error).message.split('\n')[0];
-    throw unreachableError(`cannot open the results store at ${redactUrl(url)}: ${reason}`, err);
+    throw unreachableError(`cannot open the results store at ${redactDatabaseUrl(url)}: ${reason}`, err);
   }
 }
 
 export async function startEmbeddedStore(dir: string): Promise<EmbeddedStore> {
-  const mod = load('../results', 'the embedded results store');
-  return (mod.startEmbeddedStore as (o: { dir: string }) => Promise<EmbeddedStore>)({ dir });
+  const { startEmbeddedStore: start } = await import('../results');
+  // 'reuse' adopts a store left running by an `assay dev` that was killed.
+  return start({ dir, ifRunning: 'reuse' });
 }
 
 /** Starts a scan worker (src/worker createWorker) and runs it until `shutdown()`. */
 export async function startWorker(options: WorkerRunOptions): Promise<RunningWorker> {
-  const mod = load('../worker', 'the scan worker');
-  const created = (await (mod.createWorker as AnyFn)({
+  const { createWorker } = await import('../worker');
+  const created = await createWorker({
     address: options.temporalAddress,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     databaseUrl: options.databaseUrl,
-  })) as { worker: { run(): Promise<void>; shutdown(): void; getState(): string }; close(): Promise<void> };
+  });
   const done = created.worker.run().finally(() => created.close());
   // Observed by callers through `done`; avoid an unhandled rejection before they attach.
   done.catch(() => undefined);
@@ -98,25 +86,13 @@ export function registerClassify(
     setExitCode(code: number): void;
   },
 ): void {
-  let mod: Record<string, unknown>;
-  try {
-    mod = require('./classify-command') as Record<string, unknown>;
-  } catch (err) {
-    // Only a build without the classifier command skips it; a broken module is an error.
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'MODULE_NOT_FOUND' && e.message.includes('classify-command')) return;
-    throw err;
-  }
-  (mod.registerClassifyCommand as (p: Command, io: unknown) => void)(program, io);
+  const { registerClassifyCommand } = require('./classify-command') as typeof import('./classify-command');
+  registerClassifyCommand(program, io as Parameters<typeof registerClassifyCommand>[1]);
 }
 
 /** Validates a connector config before starting a scan (exit 2 instead of a failed workflow). */
 export function validateDatasource(type: string, config: unknown): void {
-  let mod: Record<string, unknown>;
-  try {
-    mod = require('../connectors/registry') as Record<string, unknown>;
-  } catch {
-    return; // registry not built yet: the workflow validates it.
-  }
-  (mod.validateConnectorConfig as (t: string, c: unknown) => unknown)(type, config);
+  const { validateConnectorConfig } =
+    require('../connectors/registry') as typeof import('../connectors/registry');
+  validateConnectorConfig(type, config);
 }

@@ -221,25 +221,8 @@ export async function resolveSettings(
   };
 }
 
-/** The embedded store running from `<home>/store` (started by `assay dev` or another tool), if it answers. */
+/** The embedded store running from `<home>/store` (started by `assay dev`), if it answers. */
 async function embeddedStoreUrl(home: string): Promise<string | undefined> {
-  try {
-    const results = require('../results/embedded') as {
-      resolveResultsStoreUrl(o: { dir: string; env?: NodeJS.ProcessEnv }): Promise<string | undefined>;
-    };
-    return await results.resolveResultsStoreUrl({ dir: path.join(home, 'store'), env: {} });
-  } catch {
-    return undefined;
-  }
-}
-
-/** A database URL with its password replaced, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<invalid URL>';
-  }
+  const { resolveResultsStoreUrl } = await import('../results/embedded');
+  return resolveResultsStoreUrl({ dir: path.join(home, 'store'), env: {} });
 }

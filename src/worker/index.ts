@@ -33,7 +33,7 @@ export interface AssayWorkerOptions {
    * `storeDir` (see resolveResultsStoreUrl).
    */
   databaseUrl?: string;
-  /** The embedded store's directory. Default: `$ASSAY_HOME/pg`, `ASSAY_HOME` defaulting to `.assay`. */
+  /** The embedded store's directory. Default: `$ASSAY_HOME/store` (where `assay dev` keeps it), `ASSAY_HOME` defaulting to `.assay`. */
   storeDir?: string;
   /** Activities run at once by this worker. Default: `ASSAY_MAX_CONCURRENT_ACTIVITIES`, else 8. */
   maxConcurrentActivities?: number;
@@ -158,7 +158,7 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
     const home = path.resolve(env.ASSAY_HOME ?? '.assay');
     let store = options.store;
     if (!store) {
-      const storeDir = options.storeDir ?? path.join(home, 'pg');
+      const storeDir = options.storeDir ?? path.join(home, 'store');
       const url = options.databaseUrl ?? (await resolveResultsStoreUrl({ env, dir: storeDir }));
       if (!url) {
         throw new ConfigurationError(

@@ -3,20 +3,14 @@
  * state in .assay/temporal.db, Web UI), the embedded results store (.assay/store) and a worker. Ctrl-C
  * stops all three; nothing is left running.
  */
+import { redactDatabaseUrl } from '../../results/embedded';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 import { startTemporalDevServer, type TemporalDevServer } from '../../services/temporal';
 import { EXIT, usageError } from '../exit-codes';
 import { startEmbeddedStore, startWorker, type EmbeddedStore, type RunningWorker } from '../integrations';
-import {
-  globalOptions,
-  readDevRecord,
-  redactUrl,
-  removeDevRecord,
-  resolveSettings,
-  writeDevRecord,
-} from '../settings';
+import { globalOptions, readDevRecord, removeDevRecord, resolveSettings, writeDevRecord } from '../settings';
 import { parseIntOption, type CommandContext } from './scan';
 
 interface DevOptions {
@@ -116,7 +110,7 @@ async function devAction(opts: DevOptions, cmd: Command, ctx: CommandContext): P
     out('Assay dev is running');
     out(`  Temporal gRPC     ${server.address}  (namespace ${namespace})`);
     if (uiUrl) out(`  Temporal Web UI   ${uiUrl}`);
-    out(`  Results store     ${redactUrl(databaseUrl)}`);
+    out(`  Results store     ${redactDatabaseUrl(databaseUrl)}`);
     out(
       `  Worker            ${opts.worker ? `polling task queue "${taskQueue}"` : 'not started (--no-worker)'}`,
     );

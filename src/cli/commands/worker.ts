@@ -1,8 +1,9 @@
 /** `assay worker`: a scan worker against the configured Temporal and results store. */
+import { redactDatabaseUrl } from '../../results/embedded';
 import type { Command } from 'commander';
 import { EXIT } from '../exit-codes';
 import { startWorker } from '../integrations';
-import { globalOptions, redactUrl, resolveSettings } from '../settings';
+import { globalOptions, resolveSettings } from '../settings';
 import type { CommandContext } from './scan';
 
 async function workerAction(cmd: Command, ctx: CommandContext): Promise<void> {
@@ -22,7 +23,7 @@ async function workerAction(cmd: Command, ctx: CommandContext): Promise<void> {
     databaseUrl: settings.databaseUrl,
   });
   ctx.io.stderr.write(
-    `worker polling task queue "${settings.taskQueue}" on ${settings.temporalAddress} (namespace ${settings.namespace}); results in ${redactUrl(settings.databaseUrl as string)}\n`,
+    `worker polling task queue "${settings.taskQueue}" on ${settings.temporalAddress} (namespace ${settings.namespace}); results in ${redactDatabaseUrl(settings.databaseUrl as string)}\n`,
   );
   const aborted = new Promise<'signal'>((resolve) => {
     if (ctx.abortSignal.aborted) resolve('signal');
