@@ -1,13 +1,17 @@
 /**
- * The scan engine: one RE2 pass per text window over all enabled detectors at once.
+ * The scan engine.
  *
- * - Every detector pattern is an alternative of one combined RE2 regex (DFA, linear time, no
- *   backtracking), run over the window's UTF-8 bytes. Each candidate span is then handed to an
- *   anchored RE2.Set of the same patterns, which names every detector matching exactly that span
- *   (several detectors share shapes: a 9-digit number may be an SSN, an ABA routing number or a BSN).
- * - Only those detectors then run in JavaScript: value extraction, checksum validation, hotword and
- *   exclusion context, allow list, masking and fingerprinting.
- * Custom detectors run in a second combined pass so they never shadow (or get shadowed by) built-ins.
+ * - Prefilter: an unanchored RE2.Set of all detector patterns runs over the window's UTF-8 bytes block
+ *   by block (4 KB, growing to 32 KB while most patterns hit) and names the patterns that match in
+ *   the block (DFA, linear time).
+ * - Only those patterns then run as V8 regexes, on the block cut just past where a match starting in
+ *   it can end (so a hit never re-scans the rest of the window), resuming after the previous block's
+ *   last match. Patterns with a cheap literal anchor (`@`, `://`, `bearer`, …) are tried only in a
+ *   small window around each anchor; every window match is redone on the whole text at its start.
+ * - Each match is then evaluated in JavaScript by the detectors sharing the pattern: value extraction,
+ *   checksum validation, hotword and exclusion context, allow list; masking and fingerprinting only for
+ *   reported findings.
+ * Custom detectors run in a second pass so they never shadow (or get shadowed by) built-ins.
  */
 
 import { createHash } from 'node:crypto';
@@ -201,11 +205,12 @@ function redo(sticky: RegExp, text: string, start: number): RegExpExecArray | nu
 }
 
 /**
- * Longest read past a match start: bounded patterns (no `*`, `+` or open `{n,}`) stay within the
- * set look-ahead; others (and set-prefiltered ones) may run up to MAX_MATCH_CHARS.
+ * Longest read past a match start: short bounded patterns (no `*`, `+`, open `{n,}` or counts of 100
+ * and more) stay within the set look-ahead; others (and set-prefiltered ones) may run up to
+ * MAX_MATCH_CHARS.
  */
 function matchReach(detector: Detector): number {
-  const open = /(?:^|[^\\])(?:\\\\)*(?:[*+]|\{\d+,\})/.test(detector.pattern);
+  const open = /(?:^|[^\\])(?:\\\\)*(?:[*+]|\{\d+,\}|\{(?:\d+,)?\d{3,}\})/.test(detector.pattern);
   return open || detector.setPattern ? MAX_MATCH_CHARS : SET_OVERLAP;
 }
 
@@ -370,6 +375,10 @@ export class ScanEngine {
     };
     for (const pass of this.passes) {
       let blockChars = BLOCK_CHARS;
+      // Per alternative: where its scan has consumed the text to (the end of its last match). Blocks
+      // resume there, as one scan over the window would, instead of re-entering a match that started in
+      // the previous block (which yielded duplicate sub-matches such as the tail of an e-mail address).
+      const consumedTo = new Array<number>(pass.regexes.length).fill(0);
       for (let blockStart = reportFrom, blockEnd = 0; blockStart < reportTo; blockStart = blockEnd) {
         blockEnd = Math.min(reportTo, blockStart + blockChars);
         // The set sees every match that starts in the block (matches are at most SET_OVERLAP long,
@@ -378,15 +387,18 @@ export class ScanEngine {
         const byteStart = byteAt(blockStart);
         const byteEnd = ascii ? setEnd : byteStart + Buffer.byteLength(text.slice(blockStart, setEnd));
         const hits = pass.set.match(bytes.subarray(byteStart, byteEnd));
-        blockChars =
-          hits.length >= DENSE_HITS ? Math.min(MAX_BLOCK_CHARS, blockChars * 2) : BLOCK_CHARS;
+        blockChars = hits.length >= DENSE_HITS ? Math.min(MAX_BLOCK_CHARS, blockChars * 2) : BLOCK_CHARS;
         for (const alternative of hits) {
           const detectors = pass.byAlternative[alternative];
           const regex = pass.regexes[alternative];
           const anchor = detectors[0].anchor;
+          // The first block scans from the start of the context before reportFrom, so that a match
+          // reported by the previous window is consumed rather than re-entered in the middle.
+          const scanFrom = Math.max(blockStart === reportFrom ? 0 : blockStart, consumedTo[alternative]);
           if (anchor) {
-            this.scanAnchored(
+            consumedTo[alternative] = this.scanAnchored(
               text,
+              scanFrom,
               blockStart,
               blockEnd,
               anchor,
@@ -403,7 +415,7 @@ export class ScanEngine {
           // be truncated (a greedy run, `\b` or `$` at the cut), so it is redone on the whole text.
           const limit = Math.min(text.length, blockEnd + pass.reach[alternative]);
           const bounded = limit === text.length ? text : text.slice(0, limit);
-          regex.lastIndex = blockStart;
+          regex.lastIndex = scanFrom;
           let m: RegExpExecArray | null;
           while ((m = regex.exec(bounded)) !== null && m.index < blockEnd) {
             if (m[0].length === 0) {
@@ -419,6 +431,8 @@ export class ScanEngine {
               m = full;
               regex.lastIndex = m.index + m[0].length;
             }
+            consumedTo[alternative] = m.index + m[0].length;
+            if (m.index < blockStart) continue;
             for (const detector of detectors)
               this.evaluate(detector, text, m, 0, options.contextPrefix, minLevel, pending);
           }
@@ -459,10 +473,12 @@ export class ScanEngine {
 
   /**
    * Anchored detectors: find the literal anchor, then run the pattern only on a small window around it.
-   * Matches are reported when they start in [blockStart, blockEnd).
+   * The scan starts at `scanFrom`; matches are reported when they start in [blockStart, blockEnd).
+   * Returns the end of the last match (where the next block's scan resumes).
    */
   private scanAnchored(
     text: string,
+    scanFrom: number,
     blockStart: number,
     blockEnd: number,
     anchor: NonNullable<Detector['anchor']>,
@@ -472,10 +488,11 @@ export class ScanEngine {
     contextPrefix: string | undefined,
     minLevel: number,
     pending: Pending[],
-  ): void {
+  ): number {
     const { regex: anchorRegex, back, forward } = anchor;
-    anchorRegex.lastIndex = blockStart;
-    let coveredTo = blockStart;
+    anchorRegex.lastIndex = scanFrom;
+    let coveredTo = scanFrom;
+    let matchedTo = scanFrom;
     let a: RegExpExecArray | null;
     const searchEnd = Math.min(text.length, blockEnd + back);
     // Anchors are literals: searching the text cut at searchEnd (plus room for the literal) finds the
@@ -496,7 +513,6 @@ export class ScanEngine {
         }
         const start = windowStart + m.index;
         if (start >= blockEnd) break;
-        if (start < blockStart) continue;
         // The window only proposes starts: its edges can fake a `\b` or cut a match short (the regex
         // then backtracks to a shorter one), so each match is redone on the whole text at its start.
         const full = redo(sticky, text, start);
@@ -506,11 +522,14 @@ export class ScanEngine {
         }
         regex.lastIndex = start + full[0].length - windowStart;
         coveredTo = Math.max(coveredTo, start + full[0].length);
+        matchedTo = Math.max(matchedTo, start + full[0].length);
+        if (start < blockStart) continue;
         for (const detector of detectors)
           this.evaluate(detector, text, full, 0, contextPrefix, minLevel, pending);
       }
       coveredTo = Math.max(coveredTo, a.index + a[0].length);
     }
+    return matchedTo;
   }
 
   /** Evaluates one detector on a candidate match of its pattern (`m` found at `shift` in the text). */

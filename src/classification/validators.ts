@@ -8,7 +8,18 @@ import { isIPv6 } from 'node:net';
 
 /** Digits only. */
 export function digitsOf(value: string): string {
-  return value.replace(/\D+/g, '');
+  // Hot on dense text: a char loop instead of a regex replace (same result).
+  let out = '';
+  let runStart = 0;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 48 || code > 57) {
+      if (i > runStart) out += value.slice(runStart, i);
+      runStart = i + 1;
+    }
+  }
+  if (runStart === 0) return value;
+  return runStart < value.length ? out + value.slice(runStart) : out;
 }
 
 /** Alphanumerics only, upper case. */
@@ -327,13 +338,27 @@ export function creditCard(value: string): boolean {
 }
 
 export function ipv4(value: string): boolean {
-  const parts = value.split('.');
-  if (parts.length !== 4) return false;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255 || (part.length > 1 && part[0] === '0')) return false;
+  // Four dot-separated parts of 1–3 digits, each ≤ 255 without a leading zero; first part not 0.
+  // (0.x.x.x is rejected; 1.1.1.1 is a real address, kept.) A char loop: hot on dense text.
+  let parts = 0;
+  let length = 0;
+  let number = 0;
+  let first = -1;
+  for (let i = 0; i <= value.length; i++) {
+    const code = i < value.length ? value.charCodeAt(i) : 46;
+    if (code === 46) {
+      if (length === 0 || number > 255 || (length > 1 && first === 0)) return false;
+      if (parts === 0 && length === 1 && first === 0) return false;
+      parts++;
+      length = 0;
+      number = 0;
+      continue;
+    }
+    if (code < 48 || code > 57 || ++length > 3) return false;
+    if (length === 1) first = code - 48;
+    number = number * 10 + (code - 48);
   }
-  // 0.x.x.x and a.b.c.d that are all the same digit (1.1.1.1 is a real address, keep it) are accepted.
-  return parts[0] !== '0';
+  return parts === 4;
 }
 
 export function ipv6(value: string): boolean {

@@ -2,6 +2,9 @@
  * Scan-engine invariants the fast paths must keep: findings do not depend on where the engine cuts
  * the text into blocks and anchor windows, or on how dense the findings are.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createLocalClassifier, type Classifier, type Finding } from '../../src/classification';
 
 let classifier: Classifier;
@@ -35,6 +38,44 @@ describe('scan engine cuts', () => {
         ['EMAIL_ADDRESS', 'a@example.com'],
         ['EMAIL_ADDRESS', second],
       ]);
+    }
+  });
+
+  it('reports an item crossing a window or block boundary once, not again from the boundary', async () => {
+    const address = 'john.doe192@example.com';
+    const filler = 'lorem ipsum '.repeat(23000);
+    // 4096: a block inside the window; 262144: the next scan window (WINDOW_CHARS) of the classifier.
+    for (const boundary of [4096, 262144]) {
+      for (let before = 1; before <= address.length - 4; before += 2) {
+        const text = `${filler.slice(0, boundary - before - 1)} ${address} end`;
+        const findings = await classifier.classifyText(text);
+        expect(spans(text, findings)).toEqual([['EMAIL_ADDRESS', address]]);
+      }
+    }
+  });
+
+  it('finds long custom matches whole wherever they start in a block', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'assay-scan-'));
+    try {
+      const file = path.join(dir, 'rules.yaml');
+      // Bounded but long (up to 484 chars, within the set's 512-char look-ahead).
+      await writeFile(
+        file,
+        ['detectors:', '  - infoType: LONG_CODE', "    regex: 'Q\\d{3}(?:-\\d{3}){100,120}'"].join('\n'),
+      );
+      const classifier = await createLocalClassifier({ fingerprintKey: 'k', configFile: file });
+      try {
+        const code = `Q123${'-456'.repeat(110)}`;
+        for (const at of [3000, 3600, 4000, 4095, 4096, 4500]) {
+          const text = `${'lorem ipsum '.repeat(800).slice(0, at - 1)} ${code} end`;
+          const findings = (await classifier.classifyText(text)).filter((f) => f.infoType === 'LONG_CODE');
+          expect(spans(text, findings)).toEqual([['LONG_CODE', code]]);
+        }
+      } finally {
+        await classifier.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
