@@ -4,45 +4,38 @@
  * come off the socket in `fetchRows`-sized batches; the socket is paused while the consumer is
  * behind, so memory stays flat whatever the table size.
  */
-import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2/promise';
+import mysql, { type PoolConnection, type PoolOptions } from 'mysql2/promise';
 import type { Connection as CoreConnection, FieldPacket } from 'mysql2';
 import { z } from 'zod';
-import type { ErrorHandler } from '../core/error-handler';
 import { ErrorType, PlatformError, platformError, type ErrorContext } from '../core/errors';
-import type { ConnectorDependencies, IDatabaseDataSourceConnector } from '../core/interfaces';
-import type { SystemLogger } from '../core/logger';
-import {
-  discoveredBatch,
-  type ColumnMetadata,
-  type DatabaseRow,
-  type DiscoveredBatch,
-  type DiscoveredObject,
-  type ObjectMetadata,
-  type ObjectType,
-  type SamplingOptions,
-  type WorkPacket,
+import type { ConnectorDependencies } from '../core/interfaces';
+import type {
+  ColumnMetadata,
+  DatabaseRow,
+  DiscoveredObject,
+  ObjectMetadata,
+  ObjectType,
+  SamplingOptions,
 } from '../core/models';
-import { objectPathOf, resolveSecret, retryWithBackoff, secretRefSchema } from './common';
+import { secretRefSchema } from './common';
 import type { ConnectorDefinition } from './registry';
 import {
   DEFAULT_SAMPLING_SEED,
-  batchSizeOf,
-  cancelledError,
-  compileRowBuilder,
-  effectiveSampling,
-  errorRow,
-  flattenRowBatches,
+  SqlDataSourceConnector,
+  classifiableRows,
   isPerObjectError,
-  parseTableCursor,
   percentThreshold,
   portSchema,
   quoteMysqlIdent,
   sqlCommonConfigFields,
-  tableCursor,
-  tableFilter,
+  sslSchema,
+  tlsOptions,
+  withExclusivePassword,
   tableObjectPath,
   tableRefCandidates,
-  toClassifiableIfNeeded,
+  type ConnectionState,
+  type SqlPool,
+  type TableRead,
   type TableRef,
 } from './sql-common';
 
@@ -52,8 +45,8 @@ import {
 const databaseName = (field: string) =>
   z.string({ error: `${field} must be a string` }).min(1, { error: `${field} must not be empty` });
 
-export const mysqlConfigSchema = z
-  .strictObject({
+export const mysqlConfigSchema = withExclusivePassword(
+  z.strictObject({
     ...sqlCommonConfigFields,
     port: portSchema(3306),
     /** The database connected to; also the one scanned when `databases` is omitted. */
@@ -64,17 +57,9 @@ export const mysqlConfigSchema = z
       .min(1, { error: 'databases must name at least one database (omit it to scan `database`)' })
       .optional(),
     ...secretRefSchema,
-    /** TLS: false (default), true (verify the server certificate) or `{rejectUnauthorized}`. */
-    ssl: z
-      .union([z.boolean(), z.strictObject({ rejectUnauthorized: z.boolean().default(true) })], {
-        error: 'ssl must be a boolean or {rejectUnauthorized: boolean}',
-      })
-      .default(false),
-  })
-  .refine((c) => !(c.passwordEnv && c.passwordFile), {
-    error: 'passwordEnv and passwordFile are exclusive: set one',
-    path: ['passwordFile'],
-  });
+    ssl: sslSchema,
+  }),
+);
 
 export type MysqlConfig = z.output<typeof mysqlConfigSchema>;
 
@@ -109,60 +94,25 @@ interface ResolvedTable extends TableRef {
 // ---------------------------------------------------------------------------------------------
 // Connector
 
-export class MysqlConnector implements IDatabaseDataSourceConnector {
-  readonly kind = 'database' as const;
-  readonly datasourceId: string;
-  private readonly logger: SystemLogger;
-  private readonly errorHandler: ErrorHandler;
-  private readonly config: MysqlConfig;
+export class MysqlConnector extends SqlDataSourceConnector<
+  MysqlConfig,
+  PoolConnection,
+  CatalogRow,
+  ResolvedTable
+> {
   private readonly databases: string[];
-  private readonly filter: (schema: string, table: string) => boolean;
-  private poolPromise: Promise<Pool> | undefined;
   private flavour: Promise<'mariadb' | 'mysql'> | undefined;
-  private closed = false;
 
   constructor(deps: ConnectorDependencies<MysqlConfig>) {
-    this.datasourceId = deps.datasourceId;
-    this.logger = deps.logger.child({ connector: 'mysql', datasourceId: deps.datasourceId });
-    this.errorHandler = deps.errorHandler;
-    this.config = deps.config;
+    super(deps, 'mysql', 'MySQL');
     this.databases = (this.config.databases ?? [this.config.database]).filter(
       (d) => !SYSTEM_DATABASES.includes(d.toLowerCase()),
     );
-    this.filter = tableFilter(this.config.include, this.config.exclude);
   }
 
   // ---- enumeration ------------------------------------------------------------------------
 
-  async *enumerateObjects(packet: WorkPacket): AsyncGenerator<DiscoveredBatch> {
-    const batchSize = batchSizeOf(packet);
-    let after = parseTableCursor(packet.payload.cursor);
-    let pending: DiscoveredObject[] = [];
-    let lastEmitted: TableRef | undefined;
-    const pageSize = Math.max(batchSize, 500);
-    for (;;) {
-      this.throwIfAborted(packet);
-      const rows = await this.withConnection(
-        packet,
-        (conn) => this.catalogPage(conn, after, pageSize),
-        'enumerate tables',
-      );
-      for (const row of rows) {
-        after = { schema: row.schema, table: row.name };
-        if (!this.filter(row.schema, row.name)) continue;
-        pending.push(this.toDiscovered(row));
-        lastEmitted = after;
-        if (pending.length >= batchSize) {
-          yield discoveredBatch(pending, tableCursor(lastEmitted));
-          pending = [];
-        }
-      }
-      if (rows.length < pageSize) break;
-    }
-    if (pending.length > 0 && lastEmitted) yield discoveredBatch(pending, tableCursor(lastEmitted));
-  }
-
-  private async catalogPage(
+  protected async catalogPage(
     conn: PoolConnection,
     after: TableRef | undefined,
     limit: number,
@@ -186,7 +136,7 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
     return (rows as CatalogRow[]).map((r) => ({ ...r, schema: String(r.schema), name: String(r.name) }));
   }
 
-  private toDiscovered(row: CatalogRow): DiscoveredObject {
+  protected toDiscovered(row: CatalogRow): DiscoveredObject {
     const objectPath = tableObjectPath({ schema: row.schema, table: row.name });
     const objectType = TABLE_TYPES[row.type] ?? 'table';
     const bytes =
@@ -196,48 +146,21 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
       objectType === 'table'
         ? `${row.tableRows ?? ''}:${row.dataLength ?? ''}:${row.indexLength ?? ''}:${row.updated ?? ''}:${row.created ?? ''}`
         : undefined;
-    return {
-      objectId: `${this.datasourceId}:${objectPath}`,
-      datasourceId: this.datasourceId,
-      objectPath,
-      objectType,
+    return this.discoveredObject(objectPath, objectType, {
       ...(bytes !== undefined ? { size: bytes } : {}),
       ...(row.updated ? { lastModified: row.updated } : {}),
       ...(etag ? { etag } : {}),
-    };
+    });
   }
 
   // ---- details ----------------------------------------------------------------------------
 
-  async getObjectDetails(packet: WorkPacket): Promise<ObjectMetadata[]> {
-    return this.withConnection(
-      packet,
-      async (conn) => {
-        const results: ObjectMetadata[] = [];
-        for (const objectId of packet.payload.objectIds) {
-          this.throwIfAborted(packet);
-          results.push(await this.describe(conn, objectId));
-        }
-        return results;
-      },
-      'describe tables',
-    );
-  }
-
-  private async describe(conn: PoolConnection, objectId: string): Promise<ObjectMetadata> {
-    const objectPath = this.safeObjectPath(objectId);
-    const table = objectPath === undefined ? undefined : await this.resolve(conn, objectPath);
-    if (!table || objectPath === undefined) {
-      return {
-        objectId,
-        objectPath: objectPath ?? objectId,
-        objectType: 'table',
-        error: {
-          type: ErrorType.OBJECT_NOT_FOUND,
-          message: `table ${objectPath ?? objectId} does not exist`,
-        },
-      };
-    }
+  protected async describeTable(
+    conn: PoolConnection,
+    objectId: string,
+    objectPath: string,
+    table: ResolvedTable,
+  ): Promise<ObjectMetadata> {
     // MySQL has no has_table_privilege(): an empty SELECT is the exact check.
     try {
       await conn.query(`SELECT * FROM ${qualified(table)} LIMIT 0`);
@@ -278,7 +201,7 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
   }
 
   /** The first (database, table) split of `objectPath` that names a table or view. */
-  private async resolve(conn: PoolConnection, objectPath: string): Promise<ResolvedTable | undefined> {
+  protected async resolve(conn: PoolConnection, objectPath: string): Promise<ResolvedTable | undefined> {
     for (const candidate of tableRefCandidates(objectPath)) {
       if (!this.databases.includes(candidate.schema)) continue;
       const [rows] = await conn.query(
@@ -306,107 +229,39 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
 
   // ---- content ----------------------------------------------------------------------------
 
-  getObjectContent(packet: WorkPacket): AsyncIterable<DatabaseRow> {
-    return flattenRowBatches(this.getObjectContentBatches(packet));
+  protected async *readTable(
+    conn: PoolConnection,
+    read: TableRead<ResolvedTable>,
+    state: ConnectionState,
+  ): AsyncGenerator<DatabaseRow[]> {
+    const { objectId, table } = read;
+    const select = this.selectStatement(table, await this.keyColumns(conn, table), read.sampling);
+    await conn.query('START TRANSACTION READ ONLY');
+    read.inTransaction = true;
+    read.streaming = true;
+    const toRows = classifiableRows(objectId);
+    for await (const { names, rows } of streamBatches(coreConnection(conn), select, this.config.fetchRows)) {
+      // The result set is still on the wire: no ROLLBACK possible, the connection is dropped.
+      this.throwIfAbortedMidStream(read, state);
+      yield toRows(names, rows);
+    }
+    read.streaming = false;
+  }
+
+  protected async execute(conn: PoolConnection, sql: string): Promise<void> {
+    await conn.query(sql);
   }
 
   /**
-   * The batch path under `getObjectContent`: rows of each table in `fetchRows`-sized arrays. A table
-   * that cannot be read yields one array holding its error row.
+   * The consumer stopped mid-stream: the rest of the result set is still on the wire, so the
+   * connection cannot be reused; destroying it also ends the transaction.
    */
-  async *getObjectContentBatches(packet: WorkPacket): AsyncGenerator<DatabaseRow[]> {
-    const sampling = effectiveSampling(packet, this.config.sampling);
-    const conn = await this.connect(packet);
-    // Destroyed (not released) when a result set was abandoned mid-stream or the link failed.
-    const state = { reusable: true };
-    try {
-      await this.prepareSession(conn);
-      for (const objectId of packet.payload.objectIds) {
-        this.throwIfAborted(packet, objectId);
-        yield* this.readTable(conn, packet, objectId, sampling, state);
-        if (!state.reusable) break;
-      }
-    } catch (err) {
-      state.reusable = false;
-      throw this.wrap(err, { datasourceId: this.datasourceId }, 'read tables');
-    } finally {
-      if (state.reusable) conn.release();
-      else destroyConnection(conn);
-    }
-  }
-
-  private async *readTable(
-    conn: PoolConnection,
-    packet: WorkPacket,
-    objectId: string,
-    sampling: SamplingOptions,
-    state: { reusable: boolean },
-  ): AsyncGenerator<DatabaseRow[]> {
-    const context: ErrorContext = { datasourceId: this.datasourceId, objectId };
-    let inTransaction = false;
-    let streaming = false;
-    try {
-      const objectPath = this.safeObjectPath(objectId);
-      const table = objectPath === undefined ? undefined : await this.resolve(conn, objectPath);
-      if (!table) {
-        yield [
-          errorRow(
-            objectId,
-            platformError(
-              ErrorType.OBJECT_NOT_FOUND,
-              `table ${objectPath ?? objectId} does not exist`,
-              context,
-            ),
-          ),
-        ];
-        return;
-      }
-      const select = this.selectStatement(table, await this.keyColumns(conn, table), sampling);
-      await conn.query('START TRANSACTION READ ONLY');
-      inTransaction = true;
-      streaming = true;
-      let buildRow: ((values: readonly unknown[]) => Record<string, unknown>) | undefined;
-      for await (const { names, rows } of streamBatches(
-        coreConnection(conn),
-        select,
-        this.config.fetchRows,
-      )) {
-        if (packet.payload.options?.abortSignal?.aborted) {
-          // The result set is still on the wire: no ROLLBACK possible, the connection is dropped.
-          state.reusable = false;
-          throw cancelledError(objectId);
-        }
-        buildRow ??= compileRowBuilder(
-          names,
-          names.map(() => toClassifiableIfNeeded),
-        );
-        const build = buildRow;
-        yield rows.map((values) => ({ objectId, row: build(values) }));
-      }
-      streaming = false;
-      await conn.query('COMMIT');
-      inTransaction = false;
-    } catch (err) {
-      streaming = false;
-      const wrapped = this.wrap(err, context, `read ${objectId}`);
-      if (!state.reusable) throw wrapped;
-      if (inTransaction) {
-        inTransaction = false;
-        await conn.query('ROLLBACK').catch(() => {
-          state.reusable = false;
-        });
-      }
-      if (!isPerObjectError(wrapped)) {
-        state.reusable = false;
-        throw wrapped;
-      }
-      this.logger.warn('table skipped', { objectId, errorType: wrapped.type, error: wrapped.message });
-      yield [errorRow(objectId, wrapped)];
-    } finally {
-      // The consumer stopped mid-stream: the rest of the result set is still on the wire, so the
-      // connection cannot be reused; destroying it also ends the transaction.
-      if (streaming || inTransaction) state.reusable = false;
-    }
+  protected async abandonRead(
+    _conn: PoolConnection,
+    _read: TableRead<ResolvedTable>,
+    state: ConnectionState,
+  ): Promise<void> {
+    state.broken ??= new Error('MySQL result set abandoned');
   }
 
   /** Primary-key columns in key order; every column when the table has no primary key (views). */
@@ -465,7 +320,7 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
   }
 
   /** UTC timestamps as text, and the statement timeout in the flavour's own variable. */
-  private async prepareSession(conn: PoolConnection): Promise<void> {
+  protected override async prepareSession(conn: PoolConnection): Promise<void> {
     const flavour = await this.serverFlavour(conn);
     const timeout =
       flavour === 'mariadb'
@@ -488,35 +343,8 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
 
   // ---- pool -------------------------------------------------------------------------------
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const pending = this.poolPromise;
-    this.poolPromise = undefined;
-    if (!pending) return;
-    const pool = await pending.catch(() => undefined);
-    await pool?.end().catch((err: unknown) => this.logger.warn('pool end failed', { error: String(err) }));
-  }
-
-  private pool(): Promise<Pool> {
-    if (this.closed) {
-      return Promise.reject(
-        platformError(ErrorType.CANCELLED, 'connector is closed', { datasourceId: this.datasourceId }),
-      );
-    }
-    this.poolPromise ??= this.createPool().catch((err: unknown) => {
-      this.poolPromise = undefined;
-      throw err;
-    });
-    return this.poolPromise;
-  }
-
-  private async createPool(): Promise<Pool> {
-    const password = await resolveSecret({
-      envName: this.config.passwordEnv,
-      file: this.config.passwordFile,
-      field: 'password',
-    });
+  protected async createPool(): Promise<SqlPool<PoolConnection>> {
+    const password = await this.resolvePassword();
     const options: PoolOptions = {
       host: this.config.host,
       port: this.config.port,
@@ -537,69 +365,32 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
       jsonStrings: true,
       multipleStatements: false,
       charset: 'utf8mb4',
-      ssl:
-        this.config.ssl === false
-          ? undefined
-          : this.config.ssl === true
-            ? { rejectUnauthorized: true }
-            : this.config.ssl,
+      ssl: tlsOptions(this.config.ssl),
     };
-    return mysql.createPool(options);
+    const pool = mysql.createPool(options);
+    return { acquire: () => pool.getConnection(), end: () => pool.end() };
   }
 
-  /** A pooled connection, retrying retryable failures (server down, too many connections) with back-off. */
-  private async connect(packet: WorkPacket): Promise<PoolConnection> {
-    const pool = await this.pool();
-    const context: ErrorContext = {
-      datasourceId: this.datasourceId,
-      host: this.config.host,
-      port: this.config.port,
-      database: this.config.database,
-    };
-    const what = `connect to MySQL ${this.config.host}:${this.config.port}/${this.config.database}`;
-    return retryWithBackoff(
-      async () => {
-        try {
-          return await pool.getConnection();
-        } catch (err) {
-          const code = (err as { code?: unknown }).code;
-          // Without global privileges MariaDB/MySQL answer 1044 for a missing database too.
-          if (code === 'ER_DBACCESS_DENIED_ERROR' || code === 'ER_BAD_DB_ERROR') {
-            throw platformError(
-              ErrorType.CONFIGURATION_INVALID,
-              `${what} failed: database ${this.config.database} does not exist or ${this.config.user} may not use it (${(err as Error).message})`,
-              { ...context, field: 'database' },
-              err,
-            );
-          }
-          throw this.wrap(err, context, what);
-        }
-      },
-      { attempts: this.config.connectAttempts, abortSignal: packet.payload.options?.abortSignal },
-    );
-  }
-
-  private async withConnection<T>(
-    packet: WorkPacket,
-    fn: (conn: PoolConnection) => Promise<T>,
-    what: string,
-  ): Promise<T> {
-    const conn = await this.connect(packet);
-    let failed = false;
-    try {
-      return await fn(conn);
-    } catch (err) {
-      const wrapped = this.wrap(err, { datasourceId: this.datasourceId }, what);
-      failed = wrapped.scope === 'source';
-      throw wrapped;
-    } finally {
-      if (failed) destroyConnection(conn);
-      else conn.release();
+  protected override connectError(err: unknown, context: ErrorContext, what: string): PlatformError {
+    const code = (err as { code?: unknown }).code;
+    // Without global privileges MariaDB/MySQL answer 1044 for a missing database too.
+    if (code === 'ER_DBACCESS_DENIED_ERROR' || code === 'ER_BAD_DB_ERROR') {
+      return platformError(
+        ErrorType.CONFIGURATION_INVALID,
+        `${what} failed: database ${this.config.database} does not exist or ${this.config.user} may not use it (${(err as Error).message})`,
+        { ...context, field: 'database' },
+        err,
+      );
     }
+    return this.wrap(err, context, what);
   }
 
-  private wrap(err: unknown, context: ErrorContext, what: string): PlatformError {
-    if (err instanceof PlatformError) return err;
+  protected releaseConnection(conn: PoolConnection, broken: Error | undefined): void {
+    if (broken) destroyConnection(conn);
+    else conn.release();
+  }
+
+  protected wrapDialectError(err: unknown, context: ErrorContext, what: string): PlatformError | undefined {
     const raw = err as { code?: unknown; errno?: unknown; message?: string } | undefined;
     if (raw && raw.errno === MARIADB_STATEMENT_TIMEOUT_ERRNO && raw.code === undefined) {
       return platformError(
@@ -609,19 +400,7 @@ export class MysqlConnector implements IDatabaseDataSourceConnector {
         err,
       );
     }
-    return this.errorHandler.wrap(err, context, what);
-  }
-
-  private safeObjectPath(objectId: string): string | undefined {
-    try {
-      return objectPathOf(objectId, this.datasourceId);
-    } catch {
-      return undefined;
-    }
-  }
-
-  private throwIfAborted(packet: WorkPacket, objectId?: string): void {
-    if (packet.payload.options?.abortSignal?.aborted) throw cancelledError(objectId);
+    return undefined;
   }
 }
 

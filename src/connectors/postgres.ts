@@ -7,43 +7,36 @@ import { StringDecoder } from 'node:string_decoder';
 import { Pool, types as pgTypes, type PoolClient, type PoolConfig } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { z } from 'zod';
-import type { ErrorHandler } from '../core/error-handler';
 import { ErrorType, PlatformError, platformError, type ErrorContext } from '../core/errors';
-import type { ConnectorDependencies, IDatabaseDataSourceConnector } from '../core/interfaces';
-import type { SystemLogger } from '../core/logger';
-import {
-  discoveredBatch,
-  type ColumnMetadata,
-  type DatabaseRow,
-  type DiscoveredBatch,
-  type DiscoveredObject,
-  type ObjectMetadata,
-  type ObjectType,
-  type SamplingOptions,
-  type WorkPacket,
+import type { ConnectorDependencies } from '../core/interfaces';
+import type {
+  ColumnMetadata,
+  DatabaseRow,
+  DiscoveredObject,
+  ObjectMetadata,
+  ObjectType,
+  SamplingOptions,
 } from '../core/models';
-import { objectPathOf, resolveSecret, retryWithBackoff, secretRefSchema } from './common';
+import { secretRefSchema } from './common';
 import type { ConnectorDefinition } from './registry';
 import {
   DEFAULT_SAMPLING_SEED,
-  batchSizeOf,
-  cancelledError,
+  SqlDataSourceConnector,
+  classifiableRows,
   compileRowBuilder,
-  effectiveSampling,
-  errorRow,
-  flattenRowBatches,
-  isPerObjectError,
-  parseTableCursor,
   percentThreshold,
   portSchema,
   quotePgIdent,
   sqlCommonConfigFields,
-  tableCursor,
-  tableFilter,
+  sslSchema,
+  tlsOptions,
+  withExclusivePassword,
   tableObjectPath,
   tableRefCandidates,
-  toClassifiableIfNeeded,
   toClassifiableValue,
+  type ConnectionState,
+  type SqlPool,
+  type TableRead,
   type TableRef,
   type ValueConverter,
 } from './sql-common';
@@ -51,8 +44,8 @@ import {
 // ---------------------------------------------------------------------------------------------
 // Config
 
-export const postgresConfigSchema = z
-  .strictObject({
+export const postgresConfigSchema = withExclusivePassword(
+  z.strictObject({
     ...sqlCommonConfigFields,
     port: portSchema(5432),
     database: z
@@ -79,17 +72,9 @@ export const postgresConfigSchema = z
     readMethod: z
       .enum(['copy', 'cursor'], { error: "readMethod must be 'copy' or 'cursor'" })
       .default('copy'),
-    /** TLS: false (default), true (verify the server certificate) or `{rejectUnauthorized}`. */
-    ssl: z
-      .union([z.boolean(), z.strictObject({ rejectUnauthorized: z.boolean().default(true) })], {
-        error: 'ssl must be a boolean or {rejectUnauthorized: boolean}',
-      })
-      .default(false),
-  })
-  .refine((c) => !(c.passwordEnv && c.passwordFile), {
-    error: 'passwordEnv and passwordFile are exclusive: set one',
-    path: ['passwordFile'],
-  });
+    ssl: sslSchema,
+  }),
+);
 
 export type PostgresConfig = z.output<typeof postgresConfigSchema>;
 
@@ -123,55 +108,19 @@ interface ResolvedTable extends TableRef {
 // ---------------------------------------------------------------------------------------------
 // Connector
 
-export class PostgresConnector implements IDatabaseDataSourceConnector {
-  readonly kind = 'database' as const;
-  readonly datasourceId: string;
-  private readonly logger: SystemLogger;
-  private readonly errorHandler: ErrorHandler;
-  private readonly config: PostgresConfig;
-  private readonly filter: (schema: string, table: string) => boolean;
-  private poolPromise: Promise<Pool> | undefined;
-  private closed = false;
-
+export class PostgresConnector extends SqlDataSourceConnector<
+  PostgresConfig,
+  PoolClient,
+  CatalogRow,
+  ResolvedTable
+> {
   constructor(deps: ConnectorDependencies<PostgresConfig>) {
-    this.datasourceId = deps.datasourceId;
-    this.logger = deps.logger.child({ connector: 'postgres', datasourceId: deps.datasourceId });
-    this.errorHandler = deps.errorHandler;
-    this.config = deps.config;
-    this.filter = tableFilter(this.config.include, this.config.exclude);
+    super(deps, 'postgres', 'PostgreSQL');
   }
 
   // ---- enumeration ------------------------------------------------------------------------
 
-  async *enumerateObjects(packet: WorkPacket): AsyncGenerator<DiscoveredBatch> {
-    const batchSize = batchSizeOf(packet);
-    let after = parseTableCursor(packet.payload.cursor);
-    let pending: DiscoveredObject[] = [];
-    let lastEmitted: TableRef | undefined;
-    const pageSize = Math.max(batchSize, 500);
-    for (;;) {
-      this.throwIfAborted(packet);
-      const rows = await this.withClient(
-        packet,
-        (client) => this.catalogPage(client, after, pageSize),
-        'enumerate tables',
-      );
-      for (const row of rows) {
-        after = { schema: row.schema, table: row.name };
-        if (!this.filter(row.schema, row.name)) continue;
-        pending.push(this.toDiscovered(row));
-        lastEmitted = after;
-        if (pending.length >= batchSize) {
-          yield discoveredBatch(pending, tableCursor(lastEmitted));
-          pending = [];
-        }
-      }
-      if (rows.length < pageSize) break;
-    }
-    if (pending.length > 0 && lastEmitted) yield discoveredBatch(pending, tableCursor(lastEmitted));
-  }
-
-  private async catalogPage(
+  protected async catalogPage(
     client: PoolClient,
     after: TableRef | undefined,
     limit: number,
@@ -197,7 +146,7 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
     return result.rows;
   }
 
-  private toDiscovered(row: CatalogRow): DiscoveredObject {
+  protected toDiscovered(row: CatalogRow): DiscoveredObject {
     const objectPath = tableObjectPath({ schema: row.schema, table: row.name });
     const objectType: ObjectType = row.relkind === 'v' || row.relkind === 'm' ? 'view' : 'table';
     // Plain views and partitioned parents have no storage of their own: no etag, always rescanned.
@@ -205,47 +154,20 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
       row.relkind === 'r' || row.relkind === 'm' || row.relkind === 'f'
         ? `${row.relfilenode}:${row.changes}`
         : undefined;
-    return {
-      objectId: `${this.datasourceId}:${objectPath}`,
-      datasourceId: this.datasourceId,
-      objectPath,
-      objectType,
+    return this.discoveredObject(objectPath, objectType, {
       ...(row.bytes !== null ? { size: Number(row.bytes) } : {}),
       ...(etag ? { etag } : {}),
-    };
+    });
   }
 
   // ---- details ----------------------------------------------------------------------------
 
-  async getObjectDetails(packet: WorkPacket): Promise<ObjectMetadata[]> {
-    return this.withClient(
-      packet,
-      async (client) => {
-        const results: ObjectMetadata[] = [];
-        for (const objectId of packet.payload.objectIds) {
-          this.throwIfAborted(packet);
-          results.push(await this.describe(client, objectId));
-        }
-        return results;
-      },
-      'describe tables',
-    );
-  }
-
-  private async describe(client: PoolClient, objectId: string): Promise<ObjectMetadata> {
-    const objectPath = this.safeObjectPath(objectId);
-    const table = objectPath === undefined ? undefined : await this.resolve(client, objectPath);
-    if (!table || objectPath === undefined) {
-      return {
-        objectId,
-        objectPath: objectPath ?? objectId,
-        objectType: 'table',
-        error: {
-          type: ErrorType.OBJECT_NOT_FOUND,
-          message: `table ${objectPath ?? objectId} does not exist`,
-        },
-      };
-    }
+  protected async describeTable(
+    client: PoolClient,
+    objectId: string,
+    objectPath: string,
+    table: ResolvedTable,
+  ): Promise<ObjectMetadata> {
     const objectType: ObjectType = table.relkind === 'v' || table.relkind === 'm' ? 'view' : 'table';
     if (!table.canSelect) {
       return {
@@ -282,7 +204,7 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
   }
 
   /** The first (schema, table) split of `objectPath` that names a scannable relation. */
-  private async resolve(client: PoolClient, objectPath: string): Promise<ResolvedTable | undefined> {
+  protected async resolve(client: PoolClient, objectPath: string): Promise<ResolvedTable | undefined> {
     const candidates = tableRefCandidates(objectPath).filter(
       (c) => !this.config.schemas || this.config.schemas.includes(c.schema),
     );
@@ -326,137 +248,69 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
 
   // ---- content ----------------------------------------------------------------------------
 
-  getObjectContent(packet: WorkPacket): AsyncIterable<DatabaseRow> {
-    return flattenRowBatches(this.getObjectContentBatches(packet));
-  }
-
-  /**
-   * The batch path under `getObjectContent`: rows of each table in arrays of about `fetchRows`. A
-   * table that cannot be read yields one array holding its error row.
-   */
-  async *getObjectContentBatches(packet: WorkPacket): AsyncGenerator<DatabaseRow[]> {
-    const sampling = effectiveSampling(packet, this.config.sampling);
-    const client = await this.connect(packet);
-    // Set when the client cannot be reused: link failure, or a COPY abandoned mid-stream.
-    const state: ReadState = {};
-    try {
-      for (const objectId of packet.payload.objectIds) {
-        this.throwIfAborted(packet, objectId);
-        yield* this.readTable(client, packet, objectId, sampling, state);
-        if (state.broken) break;
+  protected async *readTable(
+    client: PoolClient,
+    read: TableRead<ResolvedTable>,
+    state: ConnectionState,
+  ): AsyncGenerator<DatabaseRow[]> {
+    const { packet, objectId, table } = read;
+    const primaryKey = await this.primaryKeyColumns(client, table.oid);
+    const select = this.selectStatement(table, primaryKey, read.sampling);
+    await client.query('BEGIN READ ONLY');
+    read.inTransaction = true;
+    await client.query(`SET LOCAL statement_timeout = ${this.config.statementTimeoutMs}`);
+    if (this.config.readMethod === 'copy') {
+      // COPY carries no column descriptions: an empty SELECT gives names and types (and checks rights).
+      const probe = await client.query({
+        text: `SELECT * FROM ${qualifiedPg(table)} LIMIT 0`,
+        rowMode: 'array',
+      });
+      const buildRow = compileRowBuilder(
+        probe.fields.map((f) => f.name),
+        probe.fields.map((f) => copyValueConverter(f.dataTypeID)),
+      );
+      read.streaming = true;
+      const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`));
+      for await (const rows of copyTextRows(stream, this.config.fetchRows)) {
+        this.throwIfAbortedMidStream(read, state);
+        yield rows.map((fields) => ({ objectId, row: buildRow(fields) }));
       }
-    } catch (err) {
-      state.broken ??= err as Error;
-      throw err;
-    } finally {
-      client.release(state.broken);
-      // end() only half-closes: a backend still sending COPY data would block on the full socket.
-      if (state.broken)
-        (
-          client as unknown as { connection?: { stream?: { destroy(): void } } }
-        ).connection?.stream?.destroy();
+      read.streaming = false;
+    } else {
+      await client.query(`DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${select}`);
+      const fetchSql = `FETCH ${this.config.fetchRows} FROM ${CURSOR_NAME}`;
+      const toRows = classifiableRows(objectId);
+      for (;;) {
+        this.throwIfAborted(packet, objectId);
+        const result = await client.query({ text: fetchSql, rowMode: 'array' });
+        const rows = result.rows as unknown[][];
+        if (rows.length > 0)
+          yield toRows(
+            result.fields.map((f) => f.name),
+            rows,
+          );
+        if (rows.length < this.config.fetchRows) break;
+      }
     }
   }
 
-  private async *readTable(
+  protected async execute(client: PoolClient, sql: string): Promise<void> {
+    await client.query(sql);
+  }
+
+  protected async abandonRead(
     client: PoolClient,
-    packet: WorkPacket,
-    objectId: string,
-    sampling: SamplingOptions,
-    state: ReadState,
-  ): AsyncGenerator<DatabaseRow[]> {
-    const context: ErrorContext = { datasourceId: this.datasourceId, objectId };
-    let inTransaction = false;
-    let streaming = false;
-    try {
-      const objectPath = this.safeObjectPath(objectId);
-      const table = objectPath === undefined ? undefined : await this.resolve(client, objectPath);
-      if (!table) {
-        yield [
-          errorRow(
-            objectId,
-            platformError(
-              ErrorType.OBJECT_NOT_FOUND,
-              `table ${objectPath ?? objectId} does not exist`,
-              context,
-            ),
-          ),
-        ];
-        return;
-      }
-      const primaryKey = await this.primaryKeyColumns(client, table.oid);
-      const select = this.selectStatement(table, primaryKey, sampling);
-      await client.query('BEGIN READ ONLY');
-      inTransaction = true;
-      await client.query(`SET LOCAL statement_timeout = ${this.config.statementTimeoutMs}`);
-      if (this.config.readMethod === 'copy') {
-        // COPY carries no column descriptions: an empty SELECT gives names and types (and checks rights).
-        const probe = await client.query({
-          text: `SELECT * FROM ${qualifiedPg(table)} LIMIT 0`,
-          rowMode: 'array',
-        });
-        const buildRow = compileRowBuilder(
-          probe.fields.map((f) => f.name),
-          probe.fields.map((f) => copyValueConverter(f.dataTypeID)),
-        );
-        streaming = true;
-        const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`));
-        for await (const rows of copyTextRows(stream, this.config.fetchRows)) {
-          if (packet.payload.options?.abortSignal?.aborted) {
-            // Mid-COPY the connection cannot run ROLLBACK: it is dropped instead.
-            state.broken = cancelledError(objectId);
-            throw state.broken;
-          }
-          yield rows.map((fields) => ({ objectId, row: buildRow(fields) }));
-        }
-        streaming = false;
-      } else {
-        await client.query(`DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${select}`);
-        const fetchSql = `FETCH ${this.config.fetchRows} FROM ${CURSOR_NAME}`;
-        let buildRow: ((values: readonly unknown[]) => Record<string, unknown>) | undefined;
-        for (;;) {
-          this.throwIfAborted(packet, objectId);
-          const result = await client.query({ text: fetchSql, rowMode: 'array' });
-          const rows = result.rows as unknown[][];
-          if (rows.length > 0) {
-            buildRow ??= compileRowBuilder(
-              result.fields.map((f) => f.name),
-              result.fields.map(() => toClassifiableIfNeeded),
-            );
-            const build = buildRow;
-            yield rows.map((values) => ({ objectId, row: build(values) }));
-          }
-          if (rows.length < this.config.fetchRows) break;
-        }
-      }
-      await client.query('COMMIT');
-      inTransaction = false;
-    } catch (err) {
-      streaming = false;
-      const wrapped = this.wrap(err, context, `read ${objectId}`);
-      if (state.broken) throw wrapped;
-      if (inTransaction) {
-        inTransaction = false;
-        await client.query('ROLLBACK').catch((rollbackError: Error) => {
-          state.broken = rollbackError;
-        });
-      }
-      if (!isPerObjectError(wrapped)) {
-        state.broken ??= wrapped;
-        throw wrapped;
-      }
-      this.logger.warn('table skipped', { objectId, errorType: wrapped.type, error: wrapped.message });
-      yield [errorRow(objectId, wrapped)];
-    } finally {
-      if (streaming) {
-        // The consumer stopped mid-COPY: the rest is still on the wire, so the client is dropped.
-        state.broken ??= new Error('COPY abandoned');
-      } else if (inTransaction && !state.broken) {
-        // The consumer stopped between FETCHes: end the transaction (and cursor) before reuse.
-        await client.query('ROLLBACK').catch((rollbackError: Error) => {
-          state.broken = rollbackError;
-        });
-      }
+    read: TableRead<ResolvedTable>,
+    state: ConnectionState,
+  ): Promise<void> {
+    if (read.streaming) {
+      // The consumer stopped mid-COPY: the rest is still on the wire, so the client is dropped.
+      state.broken ??= new Error('COPY abandoned');
+    } else if (read.inTransaction && !state.broken) {
+      // The consumer stopped between FETCHes: end the transaction (and cursor) before reuse.
+      await this.execute(client, 'ROLLBACK').catch((rollbackError: Error) => {
+        state.broken = rollbackError;
+      });
     }
   }
 
@@ -502,35 +356,8 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
 
   // ---- pool -------------------------------------------------------------------------------
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const pending = this.poolPromise;
-    this.poolPromise = undefined;
-    if (!pending) return;
-    const pool = await pending.catch(() => undefined);
-    await pool?.end().catch((err: unknown) => this.logger.warn('pool end failed', { error: String(err) }));
-  }
-
-  private pool(): Promise<Pool> {
-    if (this.closed) {
-      return Promise.reject(
-        platformError(ErrorType.CANCELLED, 'connector is closed', { datasourceId: this.datasourceId }),
-      );
-    }
-    this.poolPromise ??= this.createPool().catch((err: unknown) => {
-      this.poolPromise = undefined;
-      throw err;
-    });
-    return this.poolPromise;
-  }
-
-  private async createPool(): Promise<Pool> {
-    const password = await resolveSecret({
-      envName: this.config.passwordEnv,
-      file: this.config.passwordFile,
-      field: 'password',
-    });
+  protected async createPool(): Promise<SqlPool<PoolClient>> {
+    const password = await this.resolvePassword();
     const options: PoolConfig = {
       host: this.config.host,
       port: this.config.port,
@@ -540,12 +367,7 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
       max: this.config.maxConnections,
       connectionTimeoutMillis: this.config.connectTimeoutMs,
       idleTimeoutMillis: 30_000,
-      ssl:
-        this.config.ssl === false
-          ? false
-          : this.config.ssl === true
-            ? { rejectUnauthorized: true }
-            : this.config.ssl,
+      ssl: tlsOptions(this.config.ssl) ?? false,
       types: typeParsers,
       application_name: 'assay',
       // Stable text for dates and times whatever the server's defaults.
@@ -554,56 +376,17 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
     const pool = new Pool(options);
     // An idle client losing its connection must not crash the process; the next checkout reconnects.
     pool.on('error', (err) => this.logger.warn('idle PostgreSQL connection failed', { error: err.message }));
-    return pool;
+    return { acquire: () => pool.connect(), end: () => pool.end() };
   }
 
-  /** A pooled client, retrying retryable failures (server down, too many connections) with back-off. */
-  private async connect(packet: WorkPacket): Promise<PoolClient> {
-    const pool = await this.pool();
-    const context: ErrorContext = {
-      datasourceId: this.datasourceId,
-      host: this.config.host,
-      port: this.config.port,
-      database: this.config.database,
-    };
-    return retryWithBackoff(
-      async () => {
-        try {
-          return await pool.connect();
-        } catch (err) {
-          throw this.wrap(
-            err,
-            context,
-            `connect to PostgreSQL ${this.config.host}:${this.config.port}/${this.config.database}`,
-          );
-        }
-      },
-      { attempts: this.config.connectAttempts, abortSignal: packet.payload.options?.abortSignal },
-    );
+  protected releaseConnection(client: PoolClient, broken: Error | undefined): void {
+    client.release(broken);
+    // end() only half-closes: a backend still sending COPY data would block on the full socket.
+    if (broken)
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
   }
 
-  private async withClient<T>(
-    packet: WorkPacket,
-    fn: (client: PoolClient) => Promise<T>,
-    what: string,
-  ): Promise<T> {
-    const client = await this.connect(packet);
-    let failure: Error | undefined;
-    try {
-      return await fn(client);
-    } catch (err) {
-      const wrapped = this.wrap(err, { datasourceId: this.datasourceId }, what);
-      failure = wrapped;
-      throw wrapped;
-    } finally {
-      client.release(
-        failure && failure instanceof PlatformError && failure.scope === 'source' ? failure : undefined,
-      );
-    }
-  }
-
-  private wrap(err: unknown, context: ErrorContext, what: string): PlatformError {
-    if (err instanceof PlatformError) return err;
+  protected wrapDialectError(err: unknown, context: ErrorContext, what: string): PlatformError | undefined {
     if (!this.errorHandler.classify(err) && err instanceof Error) {
       // `pg` raises code-less errors for connect timeouts and dropped connections.
       if (/timeout/i.test(err.message))
@@ -617,19 +400,7 @@ export class PostgresConnector implements IDatabaseDataSourceConnector {
         );
       }
     }
-    return this.errorHandler.wrap(err, context, what);
-  }
-
-  private safeObjectPath(objectId: string): string | undefined {
-    try {
-      return objectPathOf(objectId, this.datasourceId);
-    } catch {
-      return undefined;
-    }
-  }
-
-  private throwIfAborted(packet: WorkPacket, objectId?: string): void {
-    if (packet.payload.options?.abortSignal?.aborted) throw cancelledError(objectId);
+    return undefined;
   }
 }
 
@@ -640,10 +411,6 @@ interface CatalogRow {
   relfilenode: string;
   changes: string;
   bytes: string | null;
-}
-
-interface ReadState {
-  broken?: Error;
 }
 
 function qualifiedPg(table: TableRef): string {

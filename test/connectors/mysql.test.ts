@@ -1,14 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import mysql, { type Connection } from 'mysql2/promise';
 import { ErrorHandler } from '../../src/core/error-handler';
-import { ErrorType, PlatformError } from '../../src/core/errors';
+import { ErrorType } from '../../src/core/errors';
 import { SystemLogger } from '../../src/core/logger';
-import type { DatabaseRow, DiscoveredObject, WorkPacket, WorkPacketOptions } from '../../src/core/models';
 import { getFreePort } from '../../src/services/managed-process';
 import { MysqlConnector, mysqlConnector, type MysqlConfig } from '../../src/connectors/mysql';
 import { testServices } from '../harness/services-info';
+import {
+  byteOrder,
+  collect,
+  configErrors,
+  countAfterSettling,
+  enumerateAll,
+  expectCloseIdempotent,
+  expectExactResume,
+  expectRepeatableSample,
+  objectIdFactory,
+  packetFactory,
+  readIds,
+  readThenAbort,
+  readThenBreak,
+  sourceFailure,
+  streamWithHeapPeak,
+  withEnv,
+} from './sql-test-helpers';
 
 const services = testServices();
 const suffix = randomBytes(4).toString('hex');
@@ -42,29 +57,8 @@ function connector(overrides: Partial<Record<keyof MysqlConfig, unknown>> = {}):
   return created;
 }
 
-function packet(
-  objectIds: string[] = [],
-  options: WorkPacketOptions = {},
-  cursor?: WorkPacket['payload']['cursor'],
-): WorkPacket {
-  return {
-    header: { taskId: 't', traceId: 'tr', scanId: 's', datasourceId },
-    payload: { objectIds, options, ...(cursor ? { cursor } : {}) },
-  };
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
-}
-
-async function enumerateAll(c: MysqlConnector, options: WorkPacketOptions = {}): Promise<DiscoveredObject[]> {
-  return (await collect(c.enumerateObjects(packet([], options)))).flat();
-}
-
-const id = (schema: string, table: string) => `${datasourceId}:${schema}.${table}`;
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+const packet = packetFactory(datasourceId);
+const id = objectIdFactory(datasourceId);
 const q = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 
 let admin: Connection;
@@ -126,24 +120,18 @@ afterAll(async () => {
 
 /** Server threads of the scanner still reading `big`, after up to 5 s for them to notice the closed socket. */
 async function lingeringBigReads(): Promise<number> {
-  for (let i = 0; ; i++) {
+  return countAfterSettling(async () => {
     const [rows] = await admin.query(
       'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE ?',
       [scanner, '%`big`%'],
     );
-    const n = Number((rows as Array<{ n: number }>)[0].n);
-    if (n === 0 || i >= 50) return n;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return Number((rows as Array<{ n: number }>)[0].n);
+  });
 }
 
 describe('config validation', () => {
   test('messages name the bad field', () => {
-    const bad = (config: unknown) => {
-      const result = mysqlConnector.configSchema.safeParse(config);
-      expect(result.success).toBe(false);
-      return result.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
-    };
+    const bad = (config: unknown) => configErrors(mysqlConnector.configSchema, config);
     const base = { host: 'h', database: 'd', user: 'u' };
     expect(bad({ ...base, port: 'x' })).toMatch(/^port: port must be a number/);
     expect(bad({ ...base, database: '' })).toMatch(/^database: database must not be empty/);
@@ -201,21 +189,7 @@ describe('enumeration', () => {
   });
 
   test('resuming from a mid-way cursor continues exactly after it', async () => {
-    const c = connector();
-    const all = await collect(c.enumerateObjects(packet([], { batchSize: 4 })));
-    const uninterrupted = all.flat().map((o) => o.objectId);
-    for (const cut of [1, 3, all.length - 1]) {
-      const resumed = (
-        await collect(c.enumerateObjects(packet([], { batchSize: 4 }, all[cut - 1].cursor)))
-      ).flat();
-      expect([
-        ...all
-          .slice(0, cut)
-          .flat()
-          .map((o) => o.objectId),
-        ...resumed.map((o) => o.objectId),
-      ]).toEqual(uninterrupted);
-    }
+    await expectExactResume(connector());
   });
 
   test('the etag of a table changes when rows are written', async () => {
@@ -343,59 +317,27 @@ describe('content', () => {
 
   test('limit and percent sampling are repeatable; the packet overrides the config', async () => {
     const c = connector({ sampling: { mode: 'limit', rows: 10 } });
-    const ids = (rows: DatabaseRow[]) => rows.map((r) => r.row.id as number).sort((a, b) => a - b);
-    expect(ids(await collect(c.getObjectContent(packet([id(mainDb, 'people')]))))).toEqual([
-      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-    ]);
+    expect(await readIds(c, id(mainDb, 'people'))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 
     const percent = { sampling: { mode: 'percent' as const, percent: 10, seed: 42 } };
-    const first = ids(await collect(c.getObjectContent(packet([id(mainDb, 'people')], percent))));
-    const second = ids(await collect(c.getObjectContent(packet([id(mainDb, 'people')], percent))));
-    expect(first).toEqual(second);
-    expect(first.length).toBeGreaterThan(15);
-    expect(first.length).toBeLessThan(100);
-    const otherSeed = ids(
-      await collect(
-        c.getObjectContent(
-          packet([id(mainDb, 'people')], { sampling: { mode: 'percent', percent: 10, seed: 7 } }),
-        ),
-      ),
-    );
+    const first = await expectRepeatableSample(c, id(mainDb, 'people'), percent);
+    const otherSeed = await readIds(c, id(mainDb, 'people'), {
+      sampling: { mode: 'percent', percent: 10, seed: 7 },
+    });
     expect(otherSeed).not.toEqual(first);
     // No primary key on a view: every column is hashed.
-    const viewFirst = ids(await collect(c.getObjectContent(packet([id(mainDb, 'v_people')], percent))));
-    const viewSecond = ids(await collect(c.getObjectContent(packet([id(mainDb, 'v_people')], percent))));
-    expect(viewFirst).toEqual(viewSecond);
-    expect(viewFirst.length).toBeGreaterThan(15);
-    expect(viewFirst.length).toBeLessThan(100);
+    await expectRepeatableSample(c, id(mainDb, 'v_people'), percent);
   });
 
   test('streams 1,000,000 rows with bounded memory, and stopping early frees the connection', async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
     const c = connector({ maxConnections: 1 });
-    gc();
-    const baseline = process.memoryUsage().heapUsed;
-    let peak = 0;
-    let count = 0;
-    let sum = 0;
-    for await (const { row } of c.getObjectContent(packet([id(mainDb, 'big')]))) {
-      count++;
-      sum += row.id as number;
-      if (count % 200_000 === 0) {
-        gc();
-        peak = Math.max(peak, process.memoryUsage().heapUsed - baseline);
-      }
-    }
+    const { count, sum, peak } = await streamWithHeapPeak(c.getObjectContent(packet([id(mainDb, 'big')])));
     expect(count).toBe(BIG_ROWS);
     expect(sum).toBe((BIG_ROWS * (BIG_ROWS + 1)) / 2);
     expect(peak).toBeLessThan(100 * 1024 * 1024);
 
     // Break out mid-stream: the connection is dropped and the one-connection pool serves the next read.
-    let seen = 0;
-    for await (const _row of c.getObjectContent(packet([id(mainDb, 'big')]))) {
-      if (++seen === 10) break;
-    }
+    await readThenBreak(c.getObjectContent(packet([id(mainDb, 'big')])), 10);
     expect(await collect(c.getObjectContent(packet([id(mainDb, 'people')])))).toHaveLength(500);
     // …and the server stopped sending: no query of ours lingers on the abandoned connection.
     expect(await lingeringBigReads()).toBe(0);
@@ -404,15 +346,11 @@ describe('content', () => {
   test('an aborted packet stops with CANCELLED and the pool stays usable', async () => {
     const c = connector({ maxConnections: 1 });
     const controller = new AbortController();
-    let seen = 0;
     await expect(
-      (async () => {
-        for await (const _row of c.getObjectContent(
-          packet([id(mainDb, 'big')], { abortSignal: controller.signal }),
-        )) {
-          if (++seen === 5) controller.abort();
-        }
-      })(),
+      readThenAbort(
+        c.getObjectContent(packet([id(mainDb, 'big')], { abortSignal: controller.signal })),
+        controller,
+      ),
     ).rejects.toMatchObject({ type: ErrorType.CANCELLED });
     expect(await collect(c.getObjectContent(packet([id(mainDb, 'y')])))).toHaveLength(1);
     expect(await lingeringBigReads()).toBe(0);
@@ -429,42 +367,26 @@ describe('content', () => {
 });
 
 describe('source-level failures', () => {
-  const failure = async (c: MysqlConnector): Promise<PlatformError> => {
-    try {
-      await enumerateAll(c);
-    } catch (err) {
-      expect(err).toBeInstanceOf(PlatformError);
-      return err as PlatformError;
-    }
-    throw new Error('expected a failure');
-  };
-
   test('wrong password → RIGHTS_AUTHENTICATION_FAILED (not retryable)', async () => {
     const env = `${passwordEnv}_WRONG`;
-    process.env[env] = 'not-the-password';
-    const err = await failure(connector({ passwordEnv: env }));
-    delete process.env[env];
+    const err = await withEnv(env, 'not-the-password', () => sourceFailure(connector({ passwordEnv: env })));
     expect(err.type).toBe(ErrorType.RIGHTS_AUTHENTICATION_FAILED);
     expect(err.retryable).toBe(false);
   });
 
   test('missing database → CONFIGURATION_INVALID', async () => {
-    const err = await failure(connector({ database: `${mainDb}_missing` }));
+    const err = await sourceFailure(connector({ database: `${mainDb}_missing` }));
     expect(err.type).toBe(ErrorType.CONFIGURATION_INVALID);
     expect(err.context.field).toBe('database');
   });
 
   test('nothing listening → NETWORK_CONNECTION_FAILED (retryable) after bounded retries', async () => {
-    const err = await failure(connector({ port: await getFreePort(), connectAttempts: 2 }));
+    const err = await sourceFailure(connector({ port: await getFreePort(), connectAttempts: 2 }));
     expect(err.type).toBe(ErrorType.NETWORK_CONNECTION_FAILED);
     expect(err.retryable).toBe(true);
   });
 
   test('close() is idempotent and later calls fail with CANCELLED', async () => {
-    const c = connector();
-    expect(await enumerateAll(c)).not.toHaveLength(0);
-    await c.close();
-    await c.close();
-    expect((await failure(c)).type).toBe(ErrorType.CANCELLED);
+    await expectCloseIdempotent(connector());
   });
 });

@@ -1,14 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { Client } from 'pg';
 import { ErrorHandler } from '../../src/core/error-handler';
-import { ErrorType, PlatformError } from '../../src/core/errors';
+import { ErrorType } from '../../src/core/errors';
 import { SystemLogger } from '../../src/core/logger';
-import type { DatabaseRow, DiscoveredObject, WorkPacket, WorkPacketOptions } from '../../src/core/models';
 import { getFreePort } from '../../src/services/managed-process';
 import { PostgresConnector, postgresConnector, type PostgresConfig } from '../../src/connectors/postgres';
 import { testServices } from '../harness/services-info';
+import {
+  byteOrder,
+  collect,
+  configErrors,
+  countAfterSettling,
+  enumerateAll,
+  expectCloseIdempotent,
+  expectExactResume,
+  expectRepeatableSample,
+  objectIdFactory,
+  packetFactory,
+  readIds,
+  readThenAbort,
+  readThenBreak,
+  sourceFailure,
+  streamWithHeapPeak,
+  withEnv,
+} from './sql-test-helpers';
 
 const services = testServices();
 const suffix = randomBytes(4).toString('hex');
@@ -45,32 +60,8 @@ function connector(overrides: Partial<Record<keyof PostgresConfig, unknown>> = {
   return created;
 }
 
-function packet(
-  objectIds: string[] = [],
-  options: WorkPacketOptions = {},
-  cursor?: WorkPacket['payload']['cursor'],
-): WorkPacket {
-  return {
-    header: { taskId: 't', traceId: 'tr', scanId: 's', datasourceId },
-    payload: { objectIds, options, ...(cursor ? { cursor } : {}) },
-  };
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
-}
-
-async function enumerateAll(
-  c: PostgresConnector,
-  options: WorkPacketOptions = {},
-): Promise<DiscoveredObject[]> {
-  return (await collect(c.enumerateObjects(packet([], options)))).flat();
-}
-
-const id = (schema: string, table: string) => `${datasourceId}:${schema}.${table}`;
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+const packet = packetFactory(datasourceId);
+const id = objectIdFactory(datasourceId);
 
 let admin: Client;
 
@@ -139,23 +130,18 @@ afterAll(async () => {
 
 /** Backends of the scanner still reading `big`, after up to 5 s for them to notice the closed socket. */
 async function lingeringBigReads(): Promise<number> {
-  for (let i = 0; ; i++) {
+  return countAfterSettling(async () => {
     const { rows } = await admin.query(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%big%'`,
       [scannerRole],
     );
-    if (rows[0].n === 0 || i >= 50) return rows[0].n as number;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return rows[0].n as number;
+  });
 }
 
 describe('config validation', () => {
   test('messages name the bad field', () => {
-    const bad = (config: unknown) => {
-      const result = postgresConnector.configSchema.safeParse(config);
-      expect(result.success).toBe(false);
-      return result.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
-    };
+    const bad = (config: unknown) => configErrors(postgresConnector.configSchema, config);
     const base = { host: 'h', database: 'd', user: 'u' };
     expect(bad({ ...base, port: 70000 })).toMatch(/^port: port must be between 1 and 65535/);
     expect(bad({ ...base, host: undefined })).toMatch(/^host: host must be a string/);
@@ -227,22 +213,7 @@ describe('enumeration', () => {
   });
 
   test('resuming from a mid-way cursor continues exactly after it', async () => {
-    const c = connector();
-    const all = await collect(c.enumerateObjects(packet([], { batchSize: 4 })));
-    const uninterrupted = all.flat().map((o) => o.objectId);
-    for (const cut of [1, 3, all.length - 1]) {
-      const resumed = (
-        await collect(c.enumerateObjects(packet([], { batchSize: 4 }, all[cut - 1].cursor)))
-      ).flat();
-      const combined = [
-        ...all
-          .slice(0, cut)
-          .flat()
-          .map((o) => o.objectId),
-        ...resumed.map((o) => o.objectId),
-      ];
-      expect(combined).toEqual(uninterrupted);
-    }
+    const all = await expectExactResume(connector());
     expect(JSON.stringify(all[0].cursor).length).toBeLessThan(200);
   });
 
@@ -365,54 +336,27 @@ describe.each(['copy', 'cursor'] as const)('content (readMethod %s)', (readMetho
 
   test('limit and percent sampling are repeatable; the packet overrides the config', async () => {
     const c = connector({ readMethod, sampling: { mode: 'limit', rows: 10 } });
-    const ids = (rows: DatabaseRow[]) => rows.map((r) => r.row.id as number).sort((a, b) => a - b);
-    const limited = ids(await collect(c.getObjectContent(packet([id('public', 'people')]))));
+    const limited = await readIds(c, id('public', 'people'));
     expect(limited).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 
     const percent = { sampling: { mode: 'percent' as const, percent: 10, seed: 42 } };
-    const first = ids(await collect(c.getObjectContent(packet([id('public', 'people')], percent))));
-    const second = ids(await collect(c.getObjectContent(packet([id('public', 'people')], percent))));
-    expect(first).toEqual(second);
-    expect(first.length).toBeGreaterThan(15);
-    expect(first.length).toBeLessThan(100);
-    const otherSeed = ids(
-      await collect(
-        c.getObjectContent(
-          packet([id('public', 'people')], { sampling: { mode: 'percent', percent: 10, seed: 7 } }),
-        ),
-      ),
-    );
+    const first = await expectRepeatableSample(c, id('public', 'people'), percent);
+    const otherSeed = await readIds(c, id('public', 'people'), {
+      sampling: { mode: 'percent', percent: 10, seed: 7 },
+    });
     expect(otherSeed).not.toEqual(first);
 
     // Views cannot TABLESAMPLE: the seeded row hash applies instead.
-    const viewFirst = ids(await collect(c.getObjectContent(packet([id('alpha', 'v_people')], percent))));
-    const viewSecond = ids(await collect(c.getObjectContent(packet([id('alpha', 'v_people')], percent))));
-    expect(viewFirst).toEqual(viewSecond);
-    expect(viewFirst.length).toBeGreaterThan(15);
-    expect(viewFirst.length).toBeLessThan(100);
+    await expectRepeatableSample(c, id('alpha', 'v_people'), percent);
   });
 
   test('streams 1,000,000 rows with bounded memory, and stopping early frees the connection', async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
     // Copy mode streams the whole million; cursor mode a fifth of it (same code path, many FETCHes).
     const expected = readMethod === 'copy' ? BIG_ROWS : 200_000;
     const c = connector({ readMethod, maxConnections: 1, sampling: { mode: 'limit', rows: expected } });
-    gc();
-    const baseline = process.memoryUsage().heapUsed;
-    let peak = 0;
-    let count = 0;
-    let sum = 0;
-    const started = Date.now();
-    for await (const { row } of c.getObjectContent(packet([id('public', 'big')]))) {
-      count++;
-      sum += row.id as number;
-      if (count % 200_000 === 0) {
-        gc();
-        peak = Math.max(peak, process.memoryUsage().heapUsed - baseline);
-      }
-    }
-    const seconds = (Date.now() - started) / 1000;
+    const { count, sum, peak, seconds } = await streamWithHeapPeak(
+      c.getObjectContent(packet([id('public', 'big')])),
+    );
     expect(count).toBe(expected);
     // Every id exactly once (the table has no key, so a partial read's ids are any 200,000).
     if (readMethod === 'copy') expect(sum).toBe((BIG_ROWS * (BIG_ROWS + 1)) / 2);
@@ -420,10 +364,7 @@ describe.each(['copy', 'cursor'] as const)('content (readMethod %s)', (readMetho
     logger.info(`pg stream (${readMethod})`, { rows: count, seconds, heapGrowthMb: peak / 1e6 });
 
     // Break out after a few rows: the transaction ends and the single pooled client serves the next read.
-    let seen = 0;
-    for await (const _row of c.getObjectContent(packet([id('public', 'big')]))) {
-      if (++seen === 10) break;
-    }
+    await readThenBreak(c.getObjectContent(packet([id('public', 'big')])), 10);
     const people = await collect(c.getObjectContent(packet([id('public', 'people')])));
     expect(people).toHaveLength(500);
     // …and no backend of ours is left sending `big` to an abandoned connection.
@@ -433,16 +374,11 @@ describe.each(['copy', 'cursor'] as const)('content (readMethod %s)', (readMetho
   test('an aborted packet stops with CANCELLED', async () => {
     const c = connector({ readMethod });
     const controller = new AbortController();
-    const seen: DatabaseRow[] = [];
     await expect(
-      (async () => {
-        for await (const row of c.getObjectContent(
-          packet([id('public', 'big')], { abortSignal: controller.signal }),
-        )) {
-          seen.push(row);
-          if (seen.length === 5) controller.abort();
-        }
-      })(),
+      readThenAbort(
+        c.getObjectContent(packet([id('public', 'big')], { abortSignal: controller.signal })),
+        controller,
+      ),
     ).rejects.toMatchObject({ type: ErrorType.CANCELLED });
   });
   test('the batch path hands out bounded arrays', async () => {
@@ -472,50 +408,33 @@ describe.each(['copy', 'cursor'] as const)('content (readMethod %s)', (readMetho
 });
 
 describe('source-level failures', () => {
-  const failure = async (c: PostgresConnector): Promise<PlatformError> => {
-    try {
-      await enumerateAll(c);
-    } catch (err) {
-      expect(err).toBeInstanceOf(PlatformError);
-      return err as PlatformError;
-    }
-    throw new Error('expected a failure');
-  };
-
   test('wrong password → RIGHTS_AUTHENTICATION_FAILED (not retryable)', async () => {
     const env = `${passwordEnv}_WRONG`;
-    process.env[env] = 'not-the-password';
-    const err = await failure(connector({ passwordEnv: env }));
-    delete process.env[env];
+    const err = await withEnv(env, 'not-the-password', () => sourceFailure(connector({ passwordEnv: env })));
     expect(err.type).toBe(ErrorType.RIGHTS_AUTHENTICATION_FAILED);
     expect(err.retryable).toBe(false);
     expect(err.message).not.toContain('not-the-password');
   });
 
   test('missing database → CONFIGURATION_INVALID', async () => {
-    const err = await failure(connector({ database: `${dbName}_missing` }));
+    const err = await sourceFailure(connector({ database: `${dbName}_missing` }));
     expect(err.type).toBe(ErrorType.CONFIGURATION_INVALID);
   });
 
   test('nothing listening → NETWORK_CONNECTION_FAILED (retryable) after bounded retries', async () => {
     const port = await getFreePort();
-    const err = await failure(connector({ port, connectAttempts: 2 }));
+    const err = await sourceFailure(connector({ port, connectAttempts: 2 }));
     expect(err.type).toBe(ErrorType.NETWORK_CONNECTION_FAILED);
     expect(err.retryable).toBe(true);
   });
 
   test('unset password variable → CONFIGURATION_INVALID naming the field', async () => {
-    const err = await failure(connector({ passwordEnv: `${passwordEnv}_UNSET` }));
+    const err = await sourceFailure(connector({ passwordEnv: `${passwordEnv}_UNSET` }));
     expect(err.type).toBe(ErrorType.CONFIGURATION_INVALID);
     expect(err.message).toMatch(/password: environment variable .*_UNSET is not set/);
   });
 
   test('close() is idempotent and later calls fail with CANCELLED', async () => {
-    const c = connector();
-    expect(await enumerateAll(c)).not.toHaveLength(0);
-    await c.close();
-    await c.close();
-    const err = await failure(c);
-    expect(err.type).toBe(ErrorType.CANCELLED);
+    await expectCloseIdempotent(connector());
   });
 });
