@@ -13,6 +13,7 @@ import type { DataSourceConnector } from '../src/core/interfaces';
 import { runWithLogContext, type SystemLogger } from '../src/core/logger';
 import type { ContentComponent, DatabaseRow, ObjectMetadata, WorkPacket } from '../src/core/models';
 import { toApplicationFailure } from '../src/core/temporal-errors';
+import { extensionOf } from '../src/extraction/sniff';
 import type { ObjectClassification } from '../src/classification/types';
 import type { ObjectRecord, ObjectVersion, ResultsStore, ScanReport } from '../src/results/types';
 import type { DatasourceSpec } from '../src/scan/types';
@@ -71,7 +72,23 @@ export interface ActivityDependencies {
   connectorFactory?: ConnectorFactory;
   /** Default: a new ErrorHandler. */
   errorHandler?: ErrorHandler;
+  /**
+   * A classifier that scans on the calling thread (createLocalClassifier), used for files of at most
+   * `inlineClassifyMaxBytes`: a worker-pool round trip costs more than scanning a few KB in place. Must have
+   * the same rulesetVersion as `classifier`. Default: none (every object goes to `classifier`).
+   */
+  inlineClassifier?: ScanClassifier;
+  /** Largest file (bytes, from its details) classified by `inlineClassifier`. Default 32 KiB. */
+  inlineClassifyMaxBytes?: number;
 }
+
+/** Files that may expand far beyond their size: never classified inline (the thread must stay free). */
+const COMPRESSED_EXTENSIONS = new Set(
+  'zip jar gz tgz tar bz2 xz zst 7z docx xlsx pptx odt ods odp pdf eml mht msg'.split(' '),
+);
+
+/** Default of `ActivityDependencies.inlineClassifyMaxBytes`. */
+export const DEFAULT_INLINE_CLASSIFY_MAX_BYTES = 32 * 1024;
 
 /** Heartbeat details of `classifyBatch`: objects [0, index) are finished and counted in `counts`. */
 interface ClassifyCheckpoint {
@@ -117,6 +134,15 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
   const errorHandler = deps.errorHandler ?? new ErrorHandler();
   const connectorFactory = deps.connectorFactory ?? createConnector;
   const logger = deps.logger.child({ component: 'activity' });
+  const inlineClassifier = deps.inlineClassifier;
+  const inlineMaxBytes = deps.inlineClassifyMaxBytes ?? DEFAULT_INLINE_CLASSIFY_MAX_BYTES;
+  if (inlineClassifier && inlineClassifier.rulesetVersion !== classifier.rulesetVersion) {
+    throw platformError(
+      ErrorType.CONFIGURATION_INVALID,
+      'inlineClassifier must have the same rulesetVersion as classifier',
+      { field: 'inlineClassifier' },
+    );
+  }
 
   /** Ambient log context + error mapping around one activity. */
   function wrap<I extends { scanId: string }, O>(fn: (input: I) => Promise<O>): (input: I) => Promise<O> {
@@ -475,7 +501,15 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
                     };
                   else tally.content++;
                 });
-                const result = await classifier.classifyComponents(group.objectId, counted);
+                const size = sizeById.get(group.objectId);
+                const chosen =
+                  inlineClassifier &&
+                  size !== undefined &&
+                  size <= inlineMaxBytes &&
+                  !COMPRESSED_EXTENSIONS.has(extensionOf(group.objectId))
+                    ? inlineClassifier
+                    : classifier;
+                const result = await chosen.classifyComponents(group.objectId, counted);
                 if (tally.content === 0 && tally.error)
                   await fail(group.objectId, tally.error.type, tally.error.message);
                 else await classified(result);
@@ -522,6 +556,9 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
         }
       };
       const ids = candidates.map((r) => r.objectId);
+      const sizeById = new Map(
+        candidates.map((r) => [r.objectId, detailsById.get(r.objectId)?.size ?? r.size] as const),
+      );
       const lanes = options.contentConcurrency ?? (connector.kind === 'file' ? 8 : 2);
       const chunkSize =
         connector.kind === 'file' ? Math.max(1, Math.min(32, Math.ceil(ids.length / lanes))) : 1;

@@ -4,6 +4,8 @@
  * called directly in-process without Temporal. Prints objects/s and Temporal's overhead.
  *
  *   npx ts-node --transpile-only bench/e2e.ts            # BENCH_FILES=5000 for a quicker run
+ *   BENCH_SOURCES=fs|s3 (one source) · BENCH_CLASSIFIER=local (all in-thread) · BENCH_INLINE=1 (files
+ *   ≤ 32 KiB classified in-thread, the rest in the pool; the worker's ASSAY_INLINE_CLASSIFY_BYTES)
  */
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -151,6 +153,12 @@ async function main(): Promise<void> {
         ? await createLocalClassifier({ fingerprintKey: 'assay-bench-key' })
         : await createClassifier({ fingerprintKey: 'assay-bench-key' });
     stops.unshift(() => classifier.close());
+    // BENCH_INLINE=1: small files are classified in-thread, the rest in the pool.
+    const inlineClassifier =
+      process.env.BENCH_CLASSIFIER === 'local' || process.env.BENCH_INLINE !== '1'
+        ? undefined
+        : await createLocalClassifier({ fingerprintKey: 'assay-bench-key' });
+    if (inlineClassifier) stops.unshift(() => inlineClassifier.close());
 
     // Corpus on disk and in a bucket.
     const dir = path.join(tmp, 'files');
@@ -200,12 +208,13 @@ async function main(): Promise<void> {
       },
     };
 
-    const activities = createActivities({ store, classifier, logger });
+    const activities = createActivities({ store, classifier, logger, inlineClassifier });
     const assay = await createWorker({
       address: temporal.address,
       taskQueue: 'bench',
       store,
       classifier,
+      inlineClassifier,
       logger,
       installRuntime: false,
     });

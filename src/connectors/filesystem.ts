@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, type Dirent, type Stats } from 'node:fs';
+import fs from 'node:fs';
 import { access, constants, open, opendir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
@@ -23,6 +24,7 @@ import {
   type WorkPacket,
 } from '../core/models';
 import { ContentExtractor } from '../extraction';
+import { SMALL_FILE_BYTES } from '../extraction/extractor';
 import type { ConnectorDefinition } from './registry';
 import {
   compareCodePoints,
@@ -166,6 +168,18 @@ export class FilesystemConnector implements IFileDataSourceConnector {
       const filePath = objectPathOf(objectId, this.datasourceId);
       try {
         this.assertInsideRoots(filePath, objectId);
+        // Common case first: a small readable file, read whole through one handle.
+        const small = await readSmallFile(filePath, Math.min(maxBytes, SMALL_FILE_BYTES));
+        if (small) {
+          for await (const component of this.extractor.extractFromBuffer(small, objectId, {
+            componentPath: filePath,
+            filePath,
+            abortSignal: signal,
+          })) {
+            yield component;
+          }
+          continue;
+        }
         const stats = await this.fsCall(() => stat(filePath), filePath, objectId, 'stat');
         if (stats.isDirectory()) throw await this.directoryError(filePath, objectId);
         if (stats.size > maxBytes) {
@@ -411,6 +425,33 @@ export class FilesystemConnector implements IFileDataSourceConnector {
     if (this.closed)
       throw new PlatformError('connector is closed', ErrorType.INTERNAL, { datasourceId: this.datasourceId });
   }
+}
+
+/**
+ * The content of a non-empty regular file of at most `maxBytes`, read through one descriptor; undefined for
+ * anything else (an error, a folder, an empty or bigger file), which the caller then handles on its general
+ * path. Callback-style fs calls: about twice as fast as FileHandle promises for many tiny files.
+ */
+function readSmallFile(filePath: string, maxBytes: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    fs.open(filePath, 'r', (openError, fd) => {
+      if (openError) return resolve(undefined);
+      const done = (data: Buffer | undefined) => fs.close(fd, () => resolve(data));
+      fs.fstat(fd, (statError, stats) => {
+        if (statError || !stats.isFile() || stats.size === 0 || stats.size > maxBytes) return done(undefined);
+        const buffer = Buffer.allocUnsafe(stats.size);
+        let total = 0;
+        const readMore = () =>
+          fs.read(fd, buffer, total, buffer.length - total, total, (readError, bytesRead) => {
+            if (readError) return done(undefined);
+            total += bytesRead;
+            if (bytesRead === 0 || total === buffer.length) return done(buffer.subarray(0, total));
+            readMore();
+          });
+        readMore();
+      });
+    });
+  });
 }
 
 async function sha256Of(filePath: string): Promise<string> {

@@ -37,6 +37,7 @@ import {
   type WorkPacket,
 } from '../core/models';
 import { ContentExtractor } from '../extraction';
+import { SMALL_FILE_BYTES } from '../extraction/extractor';
 import type { ConnectorDefinition } from './registry';
 import {
   ConcurrencyLimiter,
@@ -280,15 +281,22 @@ export class S3Connector implements IFileDataSourceConnector {
       const key = objectPathOf(objectId, this.datasourceId);
       let tempDir: string | undefined;
       try {
-        tempDir = await mkdtemp(path.join(this.tempDir ?? os.tmpdir(), 'assay-s3-'));
-        const file = path.join(tempDir, 'object');
-        await this.request(objectId, 'download object', signal, (abortSignal) =>
-          this.download(key, file, maxBytes, abortSignal),
+        // Small objects stay in memory; bigger ones are staged in a temp file (memory stays flat).
+        const stagingFile = async () => {
+          tempDir ??= await mkdtemp(path.join(this.tempDir ?? os.tmpdir(), 'assay-s3-'));
+          return path.join(tempDir, 'object');
+        };
+        const fetched = await this.request(objectId, 'download object', signal, (abortSignal) =>
+          this.download(key, stagingFile, maxBytes, abortSignal),
         );
-        for await (const component of this.extractor.extractFromFile(file, objectId, {
-          componentPath: key,
-          abortSignal: signal,
-        })) {
+        const components =
+          typeof fetched === 'string'
+            ? this.extractor.extractFromFile(fetched, objectId, { componentPath: key, abortSignal: signal })
+            : this.extractor.extractFromBuffer(fetched, objectId, {
+                componentPath: key,
+                abortSignal: signal,
+              });
+        for await (const component of components) {
           yield component;
         }
       } catch (err) {
@@ -478,13 +486,16 @@ export class S3Connector implements IFileDataSourceConnector {
     }
   }
 
-  /** Streams one object to `file` (memory stays flat whatever the size). */
+  /**
+   * Fetches one object: its bytes when the server says it is small (≤ SMALL_FILE_BYTES), else streamed to
+   * the file `stagingFile` names (memory stays flat whatever the size), returning that path.
+   */
   private async download(
     key: string,
-    file: string,
+    stagingFile: () => Promise<string>,
     maxBytes: number,
     abortSignal: AbortSignal,
-  ): Promise<void> {
+  ): Promise<Buffer | string> {
     const output = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }), {
       abortSignal,
     });
@@ -501,6 +512,22 @@ export class S3Connector implements IFileDataSourceConnector {
       body.destroy();
       throw tooLarge(output.ContentLength);
     }
+    if (output.ContentLength !== undefined && output.ContentLength <= SMALL_FILE_BYTES) {
+      const parts: Buffer[] = [];
+      let length = 0;
+      try {
+        for await (const chunk of body) {
+          if (abortSignal.aborted) throw abortSignal.reason ?? new Error('aborted');
+          parts.push(chunk as Buffer);
+          length += (chunk as Buffer).length;
+          if (length > maxBytes) throw tooLarge(length);
+        }
+      } finally {
+        body.destroy();
+      }
+      return Buffer.concat(parts, length);
+    }
+    const file = await stagingFile();
     let received = 0;
     const limit = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
@@ -509,6 +536,7 @@ export class S3Connector implements IFileDataSourceConnector {
       },
     });
     await pipeline(body, limit, createWriteStream(file), { signal: abortSignal });
+    return file;
   }
 
   /** One S3 call: bounded concurrency, raw errors wrapped, retryable ones retried with back-off. */

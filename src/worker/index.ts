@@ -11,7 +11,7 @@ import {
   Worker,
   type WorkerOptions as TemporalWorkerOptions,
 } from '@temporalio/worker';
-import { createActivities, type ScanClassifier } from '../../activities';
+import { DEFAULT_INLINE_CLASSIFY_MAX_BYTES, createActivities, type ScanClassifier } from '../../activities';
 import { DEFAULT_TASK_QUEUE } from '../../workflows/definitions';
 import { ConfigurationError } from '../core/errors';
 import { SystemLogger } from '../core/logger';
@@ -57,6 +57,18 @@ export interface AssayWorkerOptions {
    * classifier's default pool (cores − 1, at least 1).
    */
   classifierThreads?: number;
+  /**
+   * Small files (at most `inlineClassifyMaxBytes`) are classified on the main thread by this classifier: a
+   * pool round trip costs more than scanning a few KB. Default: when inline classification is on and the
+   * worker creates a pooled classifier itself, a local one with the same options; else none.
+   */
+  inlineClassifier?: ScanClassifier & { close?(): Promise<void> | void };
+  /**
+   * Largest file classified inline; 0 turns inline classification off. Default:
+   * `ASSAY_INLINE_CLASSIFY_BYTES`, else 32 KiB when `inlineClassifier` is given, else 0 (off: on 2 cores the
+   * e2e bench showed no gain, as the main thread is already the busiest).
+   */
+  inlineClassifyMaxBytes?: number;
   /** Install the SDK runtime with the log adapter (once per process). Default true. */
   installRuntime?: boolean;
   /** Worker identity shown in the Temporal UI. Default: SDK's `pid@host`. */
@@ -172,6 +184,11 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
       logger.info('results store ready', { url: redactDatabaseUrl(url) });
       store = opened;
     }
+    const inlineClassifyMaxBytes =
+      options.inlineClassifyMaxBytes ??
+      nonNegativeInt(env.ASSAY_INLINE_CLASSIFY_BYTES, 'ASSAY_INLINE_CLASSIFY_BYTES') ??
+      (options.inlineClassifier ? DEFAULT_INLINE_CLASSIFY_MAX_BYTES : 0);
+    let inlineClassifier = inlineClassifyMaxBytes > 0 ? options.inlineClassifier : undefined;
     let classifier = options.classifier;
     if (!classifier) {
       // Loaded only when not injected: the detector set compiles at start-up.
@@ -185,6 +202,11 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
           : await createClassifier({ ...classifierOptions, ...(threads ? { poolSize: threads } : {}) });
       closers.push(() => created.close());
       classifier = created;
+      if (threads !== 0 && inlineClassifyMaxBytes > 0 && !inlineClassifier) {
+        const local = await createLocalClassifier(classifierOptions);
+        closers.push(() => local.close());
+        inlineClassifier = local;
+      }
     }
 
     const connection = await NativeConnection.connect({ address, ...(await tlsFromEnv(env)) });
@@ -206,7 +228,13 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
       namespace,
       taskQueue,
       ...workflowSource,
-      activities: createActivities({ store, classifier: classifier as ScanClassifier, logger }),
+      activities: createActivities({
+        store,
+        classifier: classifier as ScanClassifier,
+        logger,
+        inlineClassifier,
+        inlineClassifyMaxBytes,
+      }),
       maxConcurrentActivityTaskExecutions: maxConcurrentActivities,
       shutdownGraceTime: options.shutdownGraceTime ?? '20s',
       // Checkpoints (heartbeat details) reach the server within a second, so a crash redoes little.
