@@ -80,6 +80,18 @@ export interface ActivityDependencies {
   inlineClassifier?: ScanClassifier;
   /** Largest file (bytes, from its details) classified by `inlineClassifier`. Default 32 KiB. */
   inlineClassifyMaxBytes?: number;
+  /**
+   * Builds a classifier for a scan that narrows the catalogue (`options.detectors`) or raises the
+   * threshold (`options.minLikelihood`); called once per distinct selection and cached. Without it such
+   * scans fail with CONFIGURATION_INVALID rather than silently running the default ruleset.
+   */
+  classifierFor?: (selection: ClassifierSelection) => Promise<ScanClassifier>;
+}
+
+/** The per-scan part of the ruleset. */
+export interface ClassifierSelection {
+  detectors?: string[];
+  minLikelihood?: ScanRunOptions['minLikelihood'];
 }
 
 /** Files that may expand far beyond their size: never classified inline (the thread must stay free). */
@@ -142,6 +154,36 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       'inlineClassifier must have the same rulesetVersion as classifier',
       { field: 'inlineClassifier' },
     );
+  }
+
+  const selectedClassifiers = new Map<string, Promise<ScanClassifier>>();
+  /** The classifier for a scan's options: the worker's default, or one built for its selection. */
+  function classifiersFor(options: ScanRunOptions): {
+    main: Promise<ScanClassifier>;
+    inline?: ScanClassifier;
+  } {
+    if (!options.detectors && !options.minLikelihood)
+      return { main: Promise.resolve(classifier), inline: inlineClassifier };
+    const selection: ClassifierSelection = {
+      detectors: options.detectors ? [...options.detectors].sort() : undefined,
+      minLikelihood: options.minLikelihood,
+    };
+    const key = JSON.stringify(selection);
+    let selected = selectedClassifiers.get(key);
+    if (!selected) {
+      if (!deps.classifierFor) {
+        throw platformError(
+          ErrorType.CONFIGURATION_INVALID,
+          'options.detectors / options.minLikelihood: this worker cannot build per-scan classifiers',
+          { field: 'options.detectors' },
+        );
+      }
+      selected = deps.classifierFor(selection);
+      // A failed build (e.g. an unknown detector) is not cached: the next scan may ask differently.
+      selected.catch(() => selectedClassifiers.delete(key));
+      selectedClassifiers.set(key, selected);
+    }
+    return { main: selected };
   }
 
   /** Ambient log context + error mapping around one activity. */
@@ -264,7 +306,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       scanId: input.scanId,
       datasourceId: datasource.id,
       datasourceType: datasource.type,
-      rulesetVersion: classifier.rulesetVersion,
+      rulesetVersion: (await classifiersFor(options).main).rulesetVersion,
       batchSize: options.batchSize ?? SCAN_DEFAULTS.batchSize,
       maxConcurrentBatches: options.maxConcurrentBatches ?? SCAN_DEFAULTS.maxConcurrentBatches,
       searchAttributes: await searchAttributesRegistered(),
@@ -339,6 +381,8 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
     const { scanId, datasource, rulesetVersion } = input;
     const checkpoint = ctx.info.heartbeatDetails as ClassifyCheckpoint | undefined;
     const counts: BatchCounts = checkpoint ? structuredClone(checkpoint.counts) : emptyCounts();
+    const classifiers = classifiersFor(options);
+    const scanClassifier = await classifiers.main;
     const records = await store.objectsInBatch(scanId, input.batchNo);
     const startIndex = Math.min(checkpoint?.index ?? 0, records.length);
     // Idempotent on retry: objects finished by an earlier attempt are left alone.
@@ -503,12 +547,12 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
                 });
                 const size = sizeById.get(group.objectId);
                 const chosen =
-                  inlineClassifier &&
+                  classifiers.inline &&
                   size !== undefined &&
                   size <= inlineMaxBytes &&
                   !COMPRESSED_EXTENSIONS.has(extensionOf(group.objectId))
-                    ? inlineClassifier
-                    : classifier;
+                    ? classifiers.inline
+                    : scanClassifier;
                 const result = await chosen.classifyComponents(group.objectId, counted);
                 if (tally.content === 0 && tally.error)
                   await fail(group.objectId, tally.error.type, tally.error.message);
@@ -523,7 +567,9 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
                 if (row.error) tally.error ??= row.error;
                 else tally.rows++;
               });
-              const results = new Map((await classifier.classifyRows(counted)).map((r) => [r.objectId, r]));
+              const results = new Map(
+                (await scanClassifier.classifyRows(counted)).map((r) => [r.objectId, r]),
+              );
               for (const [objectId, tally] of tallies) {
                 seen.add(objectId);
                 if (tally.rows === 0 && tally.error)

@@ -11,7 +11,12 @@ import {
   Worker,
   type WorkerOptions as TemporalWorkerOptions,
 } from '@temporalio/worker';
-import { DEFAULT_INLINE_CLASSIFY_MAX_BYTES, createActivities, type ScanClassifier } from '../../activities';
+import {
+  DEFAULT_INLINE_CLASSIFY_MAX_BYTES,
+  createActivities,
+  type ActivityDependencies,
+  type ScanClassifier,
+} from '../../activities';
 import { DEFAULT_TASK_QUEUE } from '../../workflows/definitions';
 import { ConfigurationError } from '../core/errors';
 import { SystemLogger } from '../core/logger';
@@ -63,6 +68,8 @@ export interface AssayWorkerOptions {
    * worker creates a pooled classifier itself, a local one with the same options; else none.
    */
   inlineClassifier?: ScanClassifier & { close?(): Promise<void> | void };
+  /** Builds classifiers for scans that set `detectors`/`minLikelihood`. Default: like the worker's own. */
+  classifierFor?: ActivityDependencies['classifierFor'];
   /**
    * Largest file classified inline; 0 turns inline classification off. Default:
    * `ASSAY_INLINE_CLASSIFY_BYTES`, else 32 KiB when `inlineClassifier` is given, else 0 (off: on 2 cores the
@@ -190,6 +197,7 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
       (options.inlineClassifier ? DEFAULT_INLINE_CLASSIFY_MAX_BYTES : 0);
     let inlineClassifier = inlineClassifyMaxBytes > 0 ? options.inlineClassifier : undefined;
     let classifier = options.classifier;
+    let classifierFor = options.classifierFor;
     if (!classifier) {
       // Loaded only when not injected: the detector set compiles at start-up.
       const { createClassifier, createLocalClassifier } = await import('../classification');
@@ -202,6 +210,19 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
           : await createClassifier({ ...classifierOptions, ...(threads ? { poolSize: threads } : {}) });
       closers.push(() => created.close());
       classifier = created;
+      // Scans that pick detectors or a threshold get their own classifier, built like the default one.
+      classifierFor ??= async (selection) => {
+        const selected =
+          threads === 0
+            ? await createLocalClassifier({ ...classifierOptions, ...selection })
+            : await createClassifier({
+                ...classifierOptions,
+                ...selection,
+                ...(threads ? { poolSize: threads } : {}),
+              });
+        closers.push(() => selected.close());
+        return selected;
+      };
       if (threads !== 0 && inlineClassifyMaxBytes > 0 && !inlineClassifier) {
         const local = await createLocalClassifier(classifierOptions);
         closers.push(() => local.close());
@@ -234,6 +255,7 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
         logger,
         inlineClassifier,
         inlineClassifyMaxBytes,
+        classifierFor,
       }),
       maxConcurrentActivityTaskExecutions: maxConcurrentActivities,
       shutdownGraceTime: options.shutdownGraceTime ?? '20s',

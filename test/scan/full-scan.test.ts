@@ -19,9 +19,11 @@ import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import mysql from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
+import { createLocalClassifier } from '../../src/classification';
 import { PROJECT_ROOT } from '../../src/services/tools';
 import { progressQuery } from '../../workflows/definitions';
 import {
+  FINGERPRINT_KEY,
   findingCounts,
   luhnCard,
   runScan,
@@ -298,6 +300,45 @@ describe('databases', () => {
       await conn.end();
     }
   });
+});
+
+test('options.detectors narrows the ruleset for that scan only; an unknown detector fails it at once', async () => {
+  const built: Array<{ close(): Promise<void> }> = [];
+  const classifierFor = async (selection: { detectors?: string[] }) => {
+    const selected = await createLocalClassifier({ fingerprintKey: FINGERPRINT_KEY, ...selection });
+    built.push(selected);
+    return selected;
+  };
+  try {
+    await withWorker(
+      env,
+      taskQueue,
+      async () => {
+        const datasource = { id: 'docs', type: 'filesystem', config: { roots: [docsDir] } };
+        const narrowed = await runScan(env, taskQueue, {
+          datasource,
+          options: { detectors: ['EMAIL_ADDRESS'] },
+        });
+        expect(narrowed).toMatchObject({ phase: 'completed', classified: 3 });
+        expect(narrowed.findingsByInfoType).toEqual({ EMAIL_ADDRESS: 4 });
+        expect(await findingCounts(env.store, narrowed.scanId)).toEqual({ EMAIL_ADDRESS: 4 });
+        const narrowedScan = await env.store.getScan(narrowed.scanId);
+        expect(narrowedScan?.rulesetVersion).not.toBe(env.classifier.rulesetVersion);
+
+        const handle = await startScan(env, taskQueue, {
+          datasource,
+          options: { detectors: ['NO_SUCH_DETECTOR'] },
+        });
+        const failure = (await handle.result().catch((err: unknown) => err)) as WorkflowFailedError;
+        expect(failure).toBeInstanceOf(WorkflowFailedError);
+        expect((failure.cause as ApplicationFailure).type).toBe('CONFIGURATION_INVALID');
+        expect(failure.cause?.message).toMatch(/NO_SUCH_DETECTOR/);
+      },
+      { classifierFor },
+    );
+  } finally {
+    for (const selected of built) await selected.close();
+  }
 });
 
 test('an invalid config fails the scan at once with CONFIGURATION_INVALID naming the field', async () => {

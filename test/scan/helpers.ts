@@ -20,7 +20,7 @@ import type { ScanWorkflowInput } from '../../workflows/types';
 export const services: TestServices = testServices();
 
 /** Fingerprint key for test classifiers (in-process and worker processes). */
-const FINGERPRINT_KEY = 'assay-scan-tests-fingerprint-key';
+export const FINGERPRINT_KEY = 'assay-scan-tests-fingerprint-key';
 
 /** Quiet by default; LOG_LEVEL=debug shows everything. */
 export const testLogger = new SystemLogger({
