@@ -28,6 +28,8 @@ import { HEAD_BYTES, detectFormat, extensionOf, type Format } from './sniff';
 import { LoopYielder, TableBatcher, TextChunker, decodeText, detectEncoding } from './text';
 import { ZipReader, type ZipEntry } from './zip';
 
+const TEXT_TRANSFORMS = { json: JsonFlattener, xml: XmlToText, html: HtmlToText } as const;
+
 export interface ExtractOptions {
   /** Path shown for the component; default: the objectId's path part (after the first ':'). */
   componentPath?: string;
@@ -440,37 +442,18 @@ export class ContentExtractor {
     switch (format) {
       case 'text':
         return this.extractText(source, head, bytes, ctx, (text) => text);
-      case 'json': {
-        const flattener = new JsonFlattener();
-        return this.extractText(
-          source,
-          head,
-          bytes,
-          ctx,
-          (text) => flattener.push(text),
-          () => flattener.end(),
-        );
-      }
-      case 'xml': {
-        const xml = new XmlToText();
-        return this.extractText(
-          source,
-          head,
-          bytes,
-          ctx,
-          (text) => xml.push(text),
-          () => xml.end(),
-        );
-      }
+      case 'json':
+      case 'xml':
       case 'html': {
-        const html = new HtmlToText();
+        // Streaming text transforms: each keeps its own state across chunks.
+        const transform = new TEXT_TRANSFORMS[format]();
         return this.extractText(
           source,
           head,
           bytes,
           ctx,
-          (text) => html.push(text),
-          () => html.end(),
+          (text) => transform.push(text),
+          () => transform.end(),
         );
       }
       case 'csv':
