@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { collect, packetFactory } from './helpers';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,12 +8,7 @@ import { promisify } from 'node:util';
 import { ErrorHandler } from '../../src/core/error-handler';
 import { ErrorType, PlatformError } from '../../src/core/errors';
 import { SystemLogger } from '../../src/core/logger';
-import type {
-  DiscoveredBatch,
-  EnumerationCursor,
-  WorkPacket,
-  WorkPacketOptions,
-} from '../../src/core/models';
+import type { DiscoveredBatch, EnumerationCursor, WorkPacketOptions } from '../../src/core/models';
 import {
   FilesystemConnector,
   filesystemConnector,
@@ -51,25 +47,10 @@ function connector(overrides: Partial<FilesystemConfig> = {}): FilesystemConnect
   return new FilesystemConnector({ datasourceId: 'ds-fs', logger, errorHandler, config });
 }
 
-function packet(
-  objectIds: string[] = [],
-  cursor?: EnumerationCursor,
-  options: WorkPacketOptions = {},
-): WorkPacket {
-  return {
-    header: { taskId: 't', traceId: 'tr', scanId: 's', datasourceId: 'ds-fs' },
-    payload: { objectIds, cursor, options },
-  };
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
-}
+const packet = packetFactory('ds-fs');
 
 async function relativePaths(fs: FilesystemConnector, options: WorkPacketOptions = {}): Promise<string[]> {
-  const batches = await collect(fs.enumerateObjects(packet([], undefined, options)));
+  const batches = await collect(fs.enumerateObjects(packet([], options)));
   return batches.flat().map((object) => path.relative(root, object.objectPath));
 }
 
@@ -109,7 +90,7 @@ describe('filesystem connector', () => {
   test('walks nested folders in code point order, skipping excluded folders and links by default', async () => {
     const fs = connector();
     try {
-      const batches = await collect(fs.enumerateObjects(packet([], undefined, { batchSize: 10 })));
+      const batches = await collect(fs.enumerateObjects(packet([], { batchSize: 10 })));
       expect(batches.map((batch) => batch.length)).toEqual([10, 10, 10, 10, 10]);
       expect(batches.flat().map((object) => path.relative(root, object.objectPath))).toEqual(SORTED_DEFAULT);
       const first = batches[0][0];
@@ -130,12 +111,12 @@ describe('filesystem connector', () => {
 
   test('a walk resumed from a mid-way cursor equals the uninterrupted walk', async () => {
     const options = { batchSize: 3 };
-    const full = await collect(connector().enumerateObjects(packet([], undefined, options)));
+    const full = await collect(connector().enumerateObjects(packet([], options)));
     const all = full.flat().map((object) => object.objectId);
     for (let stopAfter = 1; stopAfter < full.length; stopAfter++) {
       const cursor = JSON.parse(JSON.stringify(full[stopAfter - 1].cursor)) as EnumerationCursor;
       const resumed: DiscoveredBatch[] = await collect(
-        connector().enumerateObjects(packet([], cursor, options)),
+        connector().enumerateObjects(packet([], options, cursor)),
       );
       const before = full.slice(0, stopAfter).flat();
       expect([...before, ...resumed.flat()].map((object) => object.objectId)).toEqual(all);
@@ -144,9 +125,7 @@ describe('filesystem connector', () => {
 
   test('resumes across several roots', async () => {
     const roots = [path.join(root, 'many'), path.join(root, 'b')];
-    const full = await collect(
-      connector({ roots }).enumerateObjects(packet([], undefined, { batchSize: 7 })),
-    );
+    const full = await collect(connector({ roots }).enumerateObjects(packet([], { batchSize: 7 })));
     const all = full.flat().map((object) => object.objectPath);
     expect(all).toHaveLength(45);
     expect(all.slice(-4).map((p) => path.relative(root, p))).toEqual([
@@ -157,7 +136,7 @@ describe('filesystem connector', () => {
     ]);
     const cursor = full[5].cursor; // inside the second root
     const resumed = (
-      await collect(connector({ roots }).enumerateObjects(packet([], cursor, { batchSize: 7 })))
+      await collect(connector({ roots }).enumerateObjects(packet([], { batchSize: 7 }, cursor)))
     ).flat();
     expect([...full.slice(0, 6).flat(), ...resumed].map((object) => object.objectPath)).toEqual(all);
   });
@@ -249,7 +228,7 @@ describe('filesystem connector', () => {
     const missing = `ds-fs:${path.join(root, 'never-there.txt')}`;
     const big = `ds-fs:${path.join(root, 'B-upper.txt')}`;
     const components = await collect(
-      fs.getObjectContent(packet([a, missing, big, odd], undefined, { maxObjectBytes: 20 })),
+      fs.getObjectContent(packet([a, missing, big, odd], { maxObjectBytes: 20 })),
     );
     expect(components.map((c) => [c.objectId, c.kind, c.text ?? c.error?.type])).toEqual([
       [a, 'text', FILES['a.txt']],

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { collect, packetFactory } from './helpers';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,13 +16,7 @@ import {
 import { ErrorHandler } from '../../src/core/error-handler';
 import { ErrorType, PlatformError } from '../../src/core/errors';
 import { SystemLogger } from '../../src/core/logger';
-import type {
-  ContentComponent,
-  DiscoveredBatch,
-  EnumerationCursor,
-  WorkPacket,
-  WorkPacketOptions,
-} from '../../src/core/models';
+import type { ContentComponent, DiscoveredBatch, EnumerationCursor } from '../../src/core/models';
 import { s3Connector, S3Connector, type S3Config } from '../../src/connectors/s3';
 import { testServices } from '../harness/services-info';
 import { putEmptyObjects } from './s3-fast-put';
@@ -78,22 +73,7 @@ function connector(
   return new S3Connector({ datasourceId: 'ds-s3', logger, errorHandler, config }, { tempDir });
 }
 
-function packet(
-  objectIds: string[] = [],
-  cursor?: EnumerationCursor,
-  options: WorkPacketOptions = {},
-): WorkPacket {
-  return {
-    header: { taskId: 't1', traceId: 'tr1', scanId: 's1', datasourceId: 'ds-s3' },
-    payload: { objectIds, cursor, options },
-  };
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
-}
+const packet = packetFactory('ds-s3');
 
 async function caught(promise: Promise<unknown>): Promise<PlatformError> {
   try {
@@ -193,7 +173,7 @@ describe('S3 connector against SeaweedFS', () => {
     const partitioned = connector({ bucket: bigBucket, prefix: BIG_PREFIX });
     const single = connector({ bucket: bigBucket, prefix: BIG_PREFIX, listPartitions: 1 });
     try {
-      const batches = await collect(partitioned.enumerateObjects(packet([], undefined, { batchSize: 250 })));
+      const batches = await collect(partitioned.enumerateObjects(packet([], { batchSize: 250 })));
       const keys = batches.flat().map((object) => object.objectPath);
       expect(keys).toHaveLength(BIG_COUNT);
       expect(new Set(keys).size).toBe(BIG_COUNT);
@@ -213,7 +193,7 @@ describe('S3 connector against SeaweedFS', () => {
       });
       expect(first.etag).toMatch(/^[0-9a-f]{32}$/);
 
-      const singleBatches = await collect(single.enumerateObjects(packet([], undefined, { batchSize: 250 })));
+      const singleBatches = await collect(single.enumerateObjects(packet([], { batchSize: 250 })));
       expect(singleBatches.flat().map((object) => object.objectPath)).toEqual(keys);
       uninterrupted.set(8, batches);
       uninterrupted.set(1, singleBatches);
@@ -242,7 +222,7 @@ describe('S3 connector against SeaweedFS', () => {
         });
         try {
           const resumed = await collect(
-            resumedConnector.enumerateObjects(packet([], cursor, { batchSize: 250 })),
+            resumedConnector.enumerateObjects(packet([], { batchSize: 250 }, cursor)),
           );
           const before = full.slice(0, stopAfter).flat();
           expect([...before, ...resumed.flat()].map((object) => object.objectId)).toEqual(all);
@@ -311,9 +291,7 @@ describe('S3 connector against SeaweedFS', () => {
     try {
       // Too large for the limit: an error component, the next object still read.
       const limited = await collect(
-        s3.getObjectContent(
-          packet([`ds-s3:${LARGE_KEY}`, 'ds-s3:docs/c.txt'], undefined, { maxObjectBytes: 1024 }),
-        ),
+        s3.getObjectContent(packet([`ds-s3:${LARGE_KEY}`, 'ds-s3:docs/c.txt'], { maxObjectBytes: 1024 })),
       );
       expect(limited[0]).toMatchObject({ kind: 'error', error: { type: ErrorType.CONTENT_TOO_LARGE } });
       expect(
@@ -338,7 +316,7 @@ describe('S3 connector against SeaweedFS', () => {
       const error = await caught(
         (async () => {
           for await (const component of s3.getObjectContent(
-            packet([`ds-s3:${LARGE_KEY}`, 'ds-s3:docs/a.txt'], undefined, { abortSignal: controller.signal }),
+            packet([`ds-s3:${LARGE_KEY}`, 'ds-s3:docs/a.txt'], { abortSignal: controller.signal }),
           )) {
             seen.push(component);
             controller.abort();
@@ -355,9 +333,7 @@ describe('S3 connector against SeaweedFS', () => {
       expect(
         (
           await caught(
-            collect(
-              s3.getObjectContent(packet(['ds-s3:docs/a.txt'], undefined, { abortSignal: early.signal })),
-            ),
+            collect(s3.getObjectContent(packet(['ds-s3:docs/a.txt'], { abortSignal: early.signal }))),
           )
         ).type,
       ).toBe(ErrorType.CANCELLED);
@@ -506,7 +482,7 @@ describe('S3 config validation', () => {
   test('a malformed cursor is CONFIGURATION_INVALID', async () => {
     const s3 = connector();
     try {
-      const error = await caught(collect(s3.enumerateObjects(packet([], { partition: 'x' }))));
+      const error = await caught(collect(s3.enumerateObjects(packet([], {}, { partition: 'x' }))));
       expect(error.type).toBe(ErrorType.CONFIGURATION_INVALID);
     } finally {
       await s3.close();

@@ -6,6 +6,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { z } from 'zod';
+import { collect, packetFactory } from './helpers';
 import { ErrorType, PlatformError } from '../../src/core/errors';
 import type {
   DatabaseRow,
@@ -15,29 +16,11 @@ import type {
   WorkPacketOptions,
 } from '../../src/core/models';
 
-/** `packet(objectIds, options, cursor)` for one datasource. */
-export function packetFactory(
-  datasourceId: string,
-): (
-  objectIds?: string[],
-  options?: WorkPacketOptions,
-  cursor?: WorkPacket['payload']['cursor'],
-) => WorkPacket {
-  return (objectIds = [], options = {}, cursor) => ({
-    header: { taskId: 't', traceId: 'tr', scanId: 's', datasourceId },
-    payload: { objectIds, options, ...(cursor ? { cursor } : {}) },
-  });
-}
+export { collect, packetFactory } from './helpers';
 
 /** `id(schema, table)`: the objectId of a table of one datasource. */
 export function objectIdFactory(datasourceId: string): (schema: string, table: string) => string {
   return (schema, table) => `${datasourceId}:${schema}.${table}`;
-}
-
-export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
 }
 
 /** Sorts by UTF-8 bytes, the order enumeration promises. */
