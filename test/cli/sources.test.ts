@@ -151,51 +151,9 @@ beforeAll(async () => {
   );
 });
 
-test('postgres:// scans the sample CRM database column by column', async () => {
-  const pg = services.postgres;
-  const crmName = new URL(crm.url).pathname.slice(1);
-  const result = await runAssay([
-    ...global,
-    'scan',
-    'start',
-    `postgres://${pg.user}@${pg.host}:${pg.port}/${crmName}`,
-    '--sampling',
-    'full',
-    '--wait',
-    '--json',
-  ]);
-  expect(result.stderr).toBe('');
-  const json = JSON.parse(result.stdout);
-  const report = JSON.parse((await runAssay([...global, 'scan', 'results', json.scanId, '--json'])).stdout);
-  const columns = Object.fromEntries(
-    report.columns.map(
-      (c: { componentPath: string; column: string; infoType: string; matchedRows: number }) => [
-        `${c.column}:${c.infoType}`,
-        c.matchedRows,
-      ],
-    ),
-  );
-  expect(result.code).toBe(0);
-  expect({ phase: json.phase, objects: json.enumerated, failed: json.failed, columns }).toEqual({
-    phase: 'completed',
-    objects: CRM_EXPECTED.objects,
-    failed: 0,
-    columns: CRM_EXPECTED.columns,
-  });
-});
-
-test('mysql:// scans the same sample database in MariaDB', async () => {
-  const my = services.mariadb;
-  const result = await runAssay([
-    ...global,
-    'scan',
-    'start',
-    `mysql://${my.user}@${my.host}:${my.port}/${sampleDbName}`,
-    '--sampling',
-    'full',
-    '--wait',
-    '--json',
-  ]);
+/** Scans a sample-database URI with full sampling and checks every column result against the fixture. */
+async function expectSampleDatabaseScan(uri: string): Promise<void> {
+  const result = await runAssay([...global, 'scan', 'start', uri, '--sampling', 'full', '--wait', '--json']);
   expect(result.stderr).toBe('');
   const json = JSON.parse(result.stdout);
   const report = JSON.parse((await runAssay([...global, 'scan', 'results', json.scanId, '--json'])).stdout);
@@ -212,4 +170,15 @@ test('mysql:// scans the same sample database in MariaDB', async () => {
     failed: 0,
     columns: CRM_EXPECTED.columns,
   });
+}
+
+test('postgres:// scans the sample CRM database column by column', async () => {
+  const pg = services.postgres;
+  const crmName = new URL(crm.url).pathname.slice(1);
+  await expectSampleDatabaseScan(`postgres://${pg.user}@${pg.host}:${pg.port}/${crmName}`);
+});
+
+test('mysql:// scans the same sample database in MariaDB', async () => {
+  const my = services.mariadb;
+  await expectSampleDatabaseScan(`mysql://${my.user}@${my.host}:${my.port}/${sampleDbName}`);
 });
