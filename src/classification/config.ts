@@ -23,7 +23,7 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import RE2 from 're2';
+import { patternError } from './native-scan';
 import YAML from 'yaml';
 import { ConfigurationError } from '../core/errors';
 import { LIKELIHOODS, type InfoTypeCategory, type Likelihood } from './types';
@@ -91,15 +91,16 @@ function fail(where: string, message: string): never {
 }
 
 function checkRegex(where: string, source: string): void {
+  const problem = patternError(source);
+  if (problem !== undefined)
+    fail(where, `invalid regex ${JSON.stringify(source)} (RE2 syntax, no lookaround): ${problem}`);
+  let js: RegExp;
   try {
-    new RE2(source);
+    js = new RegExp(source);
   } catch (error) {
-    fail(
-      where,
-      `invalid regex ${JSON.stringify(source)} (RE2 syntax, no lookaround): ${(error as Error).message}`,
-    );
+    fail(where, `invalid regex ${JSON.stringify(source)}: ${(error as Error).message}`);
   }
-  if (new RegExp(source).test('')) fail(where, `regex ${JSON.stringify(source)} matches the empty string`);
+  if (js.test('')) fail(where, `regex ${JSON.stringify(source)} matches the empty string`);
 }
 
 export function parseClassificationConfig(input: unknown, where = 'config'): ClassificationConfig {

@@ -1,8 +1,8 @@
 /**
  * The built-in detector catalogue. infoType names follow Google Cloud Sensitive Data Protection's
  * built-in names where one exists. Patterns are written in the common subset of RE2 and JavaScript
- * syntax (no lookaround, no backreferences) because the engine runs them all in one RE2 pass and then
- * re-checks each candidate with the detector's own JavaScript regex.
+ * syntax (no lookaround, no backreferences) because the engine finds candidates for all of them in one
+ * native RE2 pass and then confirms each with the detector's own JavaScript regex.
  */
 
 import type { InfoTypeCategory, Likelihood } from './types';
@@ -20,11 +20,6 @@ export interface Detector {
   description: string;
   /** RE2- and JS-compatible source; an optional single capture group marks the value inside context. */
   pattern: string;
-  /**
-   * Prefilter for the RE2.Set pass when matches can be longer than its 512-char look-ahead: a short
-   * pattern every match starts with (default: the pattern itself).
-   */
-  setPattern?: string;
   /** Case-insensitive pattern. */
   ignoreCase?: boolean;
   /** Checksum/structure check on the value; a failing value is dropped. */
@@ -46,12 +41,6 @@ export interface Detector {
   excludeValue?: (value: string) => boolean;
   /** Numeric identifiers: dropped when embedded in a longer dotted/dashed token (UUIDs, versions, OIDs). */
   numeric?: boolean;
-  /**
-   * A cheap literal the pattern cannot match without (searched with indexOf-like speed); the pattern is
-   * then only tried in a window [anchor − back, anchor + forward]. Keeps patterns with a permissive
-   * start (e-mail local parts, key names) from being tried at every word.
-   */
-  anchor?: { regex: RegExp; back: number; forward: number };
   /** Broad detectors (phone, password, generic secret) that yield to any overlapping specific finding. */
   generic?: boolean;
   /** Extra adjustment in levels from the value itself (e.g. entropy). */
@@ -110,7 +99,6 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'AWS_SECRET_ACCESS_KEY',
-    anchor: { regex: /aws/gi, back: 0, forward: 140 },
     infoType: 'AWS_CREDENTIALS',
     category: 'CREDENTIAL',
     version: V,
@@ -163,7 +151,6 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
     version: V,
     description: 'JSON Web Token whose header decodes to JSON with "alg"',
     pattern: '\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}',
-    setPattern: '\\beyJ[A-Za-z0-9_-]{8}',
     validate: v.jwt,
     base: 'VERY_LIKELY',
     mask: 'secret',
@@ -286,7 +273,6 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'BASIC_AUTH_HEADER',
-    anchor: { regex: /basic/gi, back: 40, forward: 400 },
     infoType: 'BASIC_AUTH_HEADER',
     category: 'CREDENTIAL',
     version: V,
@@ -300,7 +286,6 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'AUTH_TOKEN',
-    anchor: { regex: /bearer/gi, back: 0, forward: 2100 },
     infoType: 'AUTH_TOKEN',
     category: 'CREDENTIAL',
     version: V,
@@ -316,7 +301,6 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'URL_WITH_CREDENTIALS',
-    anchor: { regex: /:\/\//g, back: 20, forward: 420 },
     infoType: 'URL_WITH_CREDENTIALS',
     category: 'CREDENTIAL',
     version: V,
@@ -333,7 +317,6 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'PASSWORD',
-    anchor: { regex: /pass|pwd/gi, back: 32, forward: 160 },
     generic: true,
     infoType: 'PASSWORD',
     category: 'CREDENTIAL',
@@ -350,11 +333,6 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   },
   {
     id: 'GENERIC_SECRET',
-    anchor: {
-      regex: /secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key|token|credential/gi,
-      back: 40,
-      forward: 300,
-    },
     generic: true,
     infoType: 'GENERIC_SECRET',
     category: 'CREDENTIAL',
@@ -757,7 +735,6 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   // ---------------------------------------------------------------- PII
   {
     id: 'EMAIL_ADDRESS',
-    anchor: { regex: /@/g, back: 128, forward: 256 },
     infoType: 'EMAIL_ADDRESS',
     category: 'PII',
     version: V,

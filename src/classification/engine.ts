@@ -1,13 +1,12 @@
 /**
  * The scan engine.
  *
- * - Prefilter: an unanchored RE2.Set of all detector patterns runs over the window's UTF-8 bytes block
- *   by block (4 KB, growing to 32 KB while most patterns hit) and names the patterns that match in
- *   the block (DFA, linear time).
- * - Only those patterns then run as V8 regexes, on the block cut just past where a match starting in
- *   it can end (so a hit never re-scans the rest of the window), resuming after the previous block's
- *   last match. Patterns with a cheap literal anchor (`@`, `://`, `bearer`, …) are tried only in a
- *   small window around each anchor; every window match is redone on the whole text at its start.
+ * - Candidates: a native pass (native/assay_scan.cc, RE2) over the text finds every position where some
+ *   detector pattern has a match starting, and which patterns match there: one DFA pass over the text,
+ *   whatever the number of detectors.
+ * - Each candidate is confirmed with the pattern's JavaScript regex, sticky at that position, in
+ *   ascending order and skipping starts inside the previous match of the same pattern: exactly the
+ *   matches a global scan of the text with that regex would make, at the cost of one short match each.
  * - Each match is then evaluated in JavaScript by the detectors sharing the pattern: value extraction,
  *   checksum validation, hotword and exclusion context, allow list; masking and fingerprinting only for
  *   reported findings.
@@ -15,28 +14,19 @@
  */
 
 import { createHash } from 'node:crypto';
-import RE2 from 're2';
 import { ConfigurationError } from '../core/errors';
 import type { ClassificationConfig } from './config';
 import { EMPTY_CONFIG } from './config';
 import { BUILTIN_DETECTORS, type Detector } from './detectors';
-import { fingerprint, mask, normaliseValue } from './fingerprint';
+import { fingerprinter, mask, normaliseValue } from './fingerprint';
 import { LIKELIHOODS, type ColumnClassification, type Finding, type Likelihood } from './types';
 import { NAMED_VALIDATORS } from './validators';
+import { compileScanner, type NativeScanner } from './native-scan';
 
 /** Characters of context before a match searched for hotwords and exclusions. */
 export const HOTWORD_WINDOW = 50;
 /** Longest match the chunked scanner guarantees to find across a chunk boundary. */
 export const MAX_MATCH_CHARS = 4096;
-/** Block size of the RE2.Set prefilter, and how far past the block it looks. */
-const BLOCK_CHARS = 4096;
-const SET_OVERLAP = 512;
-/**
- * Dense text (most alternatives hit in every block) gains nothing from the set: blocks then grow up to
- * this size, cutting set calls; they shrink back to BLOCK_CHARS when hits become sparse again.
- */
-const MAX_BLOCK_CHARS = 32768;
-const DENSE_HITS = 6;
 
 export const DEFAULT_MIN_LIKELIHOOD: Likelihood = 'POSSIBLE';
 
@@ -81,19 +71,12 @@ interface CompiledDetector extends Detector {
 }
 
 interface Pass {
-  /** Unanchored RE2 set of all alternatives: one DFA pass tells which can match in a block. */
-  set: InstanceType<typeof RE2.Set>;
-  /** Per alternative: its JavaScript regex (global, with indices) and the detectors sharing it. */
-  regexes: RegExp[];
-  byAlternative: CompiledDetector[][];
-  /**
-   * Per alternative: how far past a block the regex may have to read to finish a match starting in
-   * it. The regex runs on the text cut there, so a block with a hit never scans on to the next match
-   * further down the window (that re-scan of most of the window was the main cost on sparse text).
-   */
-  reach: number[];
-  /** Per alternative: the same regex, sticky, to redo a match cut by a window edge on the whole text. */
+  /** Native candidate finder over all the pass's patterns. */
+  scanner: NativeScanner;
+  /** Per pattern: its JavaScript regex, sticky (with indices when it has a value group). */
   sticky: RegExp[];
+  /** Per pattern: the detectors sharing it. */
+  byAlternative: CompiledDetector[][];
 }
 
 interface Pending {
@@ -170,48 +153,32 @@ function compileDetector(detector: Detector): CompiledDetector {
 
 function compilePass(detectors: CompiledDetector[]): Pass | undefined {
   if (detectors.length === 0) return undefined;
-  const alternatives: string[] = [];
-  const regexes: RegExp[] = [];
-  const byAlternative: CompiledDetector[][] = [];
-  const reach: number[] = [];
+  const patterns: string[] = [];
   const sticky: RegExp[] = [];
+  const byAlternative: CompiledDetector[][] = [];
+  const owners: string[] = [];
   const index = new Map<string, number>();
   for (const detector of detectors) {
     const source = withoutCaptures(detector.pattern);
-    const alternative = detector.ignoreCase ? `(?i:${source})` : `(?:${source})`;
-    let i = index.get(alternative);
+    const pattern = detector.ignoreCase ? `(?i:${source})` : `(?:${source})`;
+    let i = index.get(pattern);
     if (i === undefined) {
-      i = alternatives.length;
-      index.set(alternative, i);
-      const prefilter = detector.setPattern ?? source;
-      alternatives.push(detector.ignoreCase ? `(?i:${prefilter})` : `(?:${prefilter})`);
+      i = patterns.length;
+      index.set(pattern, i);
+      patterns.push(pattern);
+      owners.push(detector.id);
       // Match indices cost an allocation per match: only value-group patterns need them.
-      const flags = `g${detector.hasValueGroup ? 'd' : ''}${detector.ignoreCase ? 'i' : ''}`;
-      regexes.push(new RegExp(detector.pattern, flags));
-      sticky.push(new RegExp(detector.pattern, `${flags}y`));
-      reach.push(matchReach(detector));
+      sticky.push(
+        new RegExp(
+          detector.pattern,
+          `y${detector.hasValueGroup ? 'd' : ''}${detector.ignoreCase ? 'i' : ''}`,
+        ),
+      );
       byAlternative.push([]);
     }
     byAlternative[i].push(detector);
   }
-  return { set: new RE2.Set(alternatives), regexes, byAlternative, reach, sticky };
-}
-
-/** The match of a sticky regex starting exactly at `start` of the whole text, if any. */
-function redo(sticky: RegExp, text: string, start: number): RegExpExecArray | null {
-  sticky.lastIndex = start;
-  const m = sticky.exec(text);
-  return m !== null && m[0].length > 0 ? m : null;
-}
-
-/**
- * Longest read past a match start: short bounded patterns (no `*`, `+`, open `{n,}` or counts of 100
- * and more) stay within the set look-ahead; others (and set-prefiltered ones) may run up to
- * MAX_MATCH_CHARS.
- */
-function matchReach(detector: Detector): number {
-  const open = /(?:^|[^\\])(?:\\\\)*(?:[*+]|\{\d+,\}|\{(?:\d+,)?\d{3,}\})/.test(detector.pattern);
-  return open || detector.setPattern ? MAX_MATCH_CHARS : SET_OVERLAP;
+  return { scanner: compileScanner(patterns, owners), sticky, byAlternative };
 }
 
 function customDetectors(config: ClassificationConfig): Detector[] {
@@ -329,12 +296,14 @@ export class ScanEngine {
   private readonly allowValues: Set<string>;
   private readonly allowPatterns: RegExp[];
   private readonly hasAllowList: boolean;
+  private readonly fingerprint: (normalised: string) => string;
 
   constructor(
     spec: RulesetSpec,
     private readonly key: Buffer,
   ) {
     const config = spec.config ?? EMPTY_CONFIG;
+    this.fingerprint = fingerprinter(key);
     const builtins = selectBuiltins(spec.detectors).map(compileDetector);
     const custom = customDetectors(config).map(compileDetector);
     this.detectors = [...builtins, ...custom];
@@ -358,85 +327,25 @@ export class ScanEngine {
     const reportTo = Math.min(text.length, options.reportTo ?? text.length);
     const minLevel = options.minLevel ?? this.minLevel;
     const pending: Pending[] = [];
-    // The set runs over UTF-8 bytes (no string conversion per call); block char offsets map to bytes.
-    const bytes = Buffer.from(text, 'utf8');
-    const ascii = bytes.length === text.length;
-    let mappedChar = 0;
-    let mappedByte = 0;
-    const byteAt = (char: number): number => {
-      if (ascii) return char;
-      if (char < mappedChar) {
-        mappedChar = 0;
-        mappedByte = 0;
-      }
-      mappedByte += Buffer.byteLength(text.slice(mappedChar, char));
-      mappedChar = char;
-      return mappedByte;
-    };
     for (const pass of this.passes) {
-      let blockChars = BLOCK_CHARS;
-      // Per alternative: where its scan has consumed the text to (the end of its last match). Blocks
-      // resume there, as one scan over the window would, instead of re-entering a match that started in
-      // the previous block (which yielded duplicate sub-matches such as the tail of an e-mail address).
-      const consumedTo = new Array<number>(pass.regexes.length).fill(0);
-      for (let blockStart = reportFrom, blockEnd = 0; blockStart < reportTo; blockStart = blockEnd) {
-        blockEnd = Math.min(reportTo, blockStart + blockChars);
-        // The set sees every match that starts in the block (matches are at most SET_OVERLAP long,
-        // longer ones have a short prefix that matches on its own).
-        const setEnd = Math.min(text.length, blockEnd + SET_OVERLAP);
-        const byteStart = byteAt(blockStart);
-        const byteEnd = ascii ? setEnd : byteStart + Buffer.byteLength(text.slice(blockStart, setEnd));
-        const hits = pass.set.match(bytes.subarray(byteStart, byteEnd));
-        blockChars = hits.length >= DENSE_HITS ? Math.min(MAX_BLOCK_CHARS, blockChars * 2) : BLOCK_CHARS;
-        for (const alternative of hits) {
-          const detectors = pass.byAlternative[alternative];
-          const regex = pass.regexes[alternative];
-          const anchor = detectors[0].anchor;
-          // The first block scans from the start of the context before reportFrom, so that a match
-          // reported by the previous window is consumed rather than re-entered in the middle.
-          const scanFrom = Math.max(blockStart === reportFrom ? 0 : blockStart, consumedTo[alternative]);
-          if (anchor) {
-            consumedTo[alternative] = this.scanAnchored(
-              text,
-              scanFrom,
-              blockStart,
-              blockEnd,
-              anchor,
-              regex,
-              pass.sticky[alternative],
-              detectors,
-              options.contextPrefix,
-              minLevel,
-              pending,
-            );
-            continue;
-          }
-          // The text cut where no match starting in the block can reach; a match touching the cut may
-          // be truncated (a greedy run, `\b` or `$` at the cut), so it is redone on the whole text.
-          const limit = Math.min(text.length, blockEnd + pass.reach[alternative]);
-          const bounded = limit === text.length ? text : text.slice(0, limit);
-          regex.lastIndex = scanFrom;
-          let m: RegExpExecArray | null;
-          while ((m = regex.exec(bounded)) !== null && m.index < blockEnd) {
-            if (m[0].length === 0) {
-              regex.lastIndex++;
-              continue;
-            }
-            if (bounded !== text && m.index + m[0].length >= limit) {
-              const full = redo(pass.sticky[alternative], text, m.index);
-              if (full === null) {
-                regex.lastIndex = m.index + 1;
-                continue;
-              }
-              m = full;
-              regex.lastIndex = m.index + m[0].length;
-            }
-            consumedTo[alternative] = m.index + m[0].length;
-            if (m.index < blockStart) continue;
-            for (const detector of detectors)
-              this.evaluate(detector, text, m, 0, options.contextPrefix, minLevel, pending);
-          }
-        }
+      // Per pattern: the end of its last match; a start before it lies inside that match, which a
+      // global scan with the pattern would have consumed.
+      const consumedTo = new Int32Array(pass.sticky.length);
+      const candidates = pass.scanner.scan(text);
+      for (let i = 0; i < candidates.length; i += 2) {
+        const alternative = candidates[i];
+        const start = candidates[i + 1];
+        if (start < consumedTo[alternative]) continue;
+        const regex = pass.sticky[alternative];
+        regex.lastIndex = start;
+        const m = regex.exec(text);
+        if (m === null || m[0].length === 0) continue;
+        consumedTo[alternative] = start + m[0].length;
+        // Context before reportFrom is scanned so that a match reported by the previous window is
+        // consumed rather than re-entered in the middle; only matches starting in the range count.
+        if (start < reportFrom || start >= reportTo) continue;
+        for (const detector of pass.byAlternative[alternative])
+          this.evaluate(detector, text, m, 0, options.contextPrefix, minLevel, pending);
       }
     }
     if (pending.length === 0) return result;
@@ -464,72 +373,11 @@ export class ScanEngine {
         end: baseOffset + p.end,
         line,
         masked: mask(p.value, p.detector.mask),
-        fingerprint: fingerprint(this.key, normaliseValue(p.value, p.detector.normalise)),
+        fingerprint: this.fingerprint(normaliseValue(p.value, p.detector.normalise)),
         detectorVersion: p.detector.version,
       });
     }
     return result;
-  }
-
-  /**
-   * Anchored detectors: find the literal anchor, then run the pattern only on a small window around it.
-   * The scan starts at `scanFrom`; matches are reported when they start in [blockStart, blockEnd).
-   * Returns the end of the last match (where the next block's scan resumes).
-   */
-  private scanAnchored(
-    text: string,
-    scanFrom: number,
-    blockStart: number,
-    blockEnd: number,
-    anchor: NonNullable<Detector['anchor']>,
-    regex: RegExp,
-    sticky: RegExp,
-    detectors: CompiledDetector[],
-    contextPrefix: string | undefined,
-    minLevel: number,
-    pending: Pending[],
-  ): number {
-    const { regex: anchorRegex, back, forward } = anchor;
-    anchorRegex.lastIndex = scanFrom;
-    let coveredTo = scanFrom;
-    let matchedTo = scanFrom;
-    let a: RegExpExecArray | null;
-    const searchEnd = Math.min(text.length, blockEnd + back);
-    // Anchors are literals: searching the text cut at searchEnd (plus room for the literal) finds the
-    // same ones without reading on to the next anchor further down.
-    const anchorLimit = Math.min(text.length, searchEnd + 64);
-    const anchorText = anchorLimit === text.length ? text : text.slice(0, anchorLimit);
-    while ((a = anchorRegex.exec(anchorText)) !== null && a.index < searchEnd) {
-      if (a.index + a[0].length <= coveredTo) continue;
-      const windowStart = Math.max(coveredTo, a.index - back);
-      const windowEnd = Math.min(text.length, a.index + forward);
-      const window = text.slice(windowStart, windowEnd);
-      regex.lastIndex = 0;
-      let m: RegExpExecArray | null;
-      while ((m = regex.exec(window)) !== null) {
-        if (m[0].length === 0) {
-          regex.lastIndex++;
-          continue;
-        }
-        const start = windowStart + m.index;
-        if (start >= blockEnd) break;
-        // The window only proposes starts: its edges can fake a `\b` or cut a match short (the regex
-        // then backtracks to a shorter one), so each match is redone on the whole text at its start.
-        const full = redo(sticky, text, start);
-        if (full === null) {
-          regex.lastIndex = m.index + 1;
-          continue;
-        }
-        regex.lastIndex = start + full[0].length - windowStart;
-        coveredTo = Math.max(coveredTo, start + full[0].length);
-        matchedTo = Math.max(matchedTo, start + full[0].length);
-        if (start < blockStart) continue;
-        for (const detector of detectors)
-          this.evaluate(detector, text, full, 0, contextPrefix, minLevel, pending);
-      }
-      coveredTo = Math.max(coveredTo, a.index + a[0].length);
-    }
-    return matchedTo;
   }
 
   /** Evaluates one detector on a candidate match of its pattern (`m` found at `shift` in the text). */

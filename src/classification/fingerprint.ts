@@ -74,8 +74,22 @@ export function normaliseValue(value: string, how: Normalisation): string {
   }
 }
 
-export function fingerprint(key: Buffer, normalised: string): string {
-  return createHmac('sha256', key).update(normalised, 'utf8').digest('hex');
+/** Values remembered per fingerprinter: real data repeats values (one address on every row). */
+const FINGERPRINT_CACHE_ENTRIES = 4096;
+
+/** HMAC-SHA256 under `key`, hex; repeated values are answered from a small in-memory cache. */
+export function fingerprinter(key: Buffer): (normalised: string) => string {
+  const cache = new Map<string, string>();
+  return (normalised) => {
+    let hex = cache.get(normalised);
+    if (hex === undefined) {
+      hex = createHmac('sha256', key).update(normalised, 'utf8').digest('hex');
+      // Clearing (rather than evicting one by one) keeps the hit path to one Map lookup.
+      if (cache.size >= FINGERPRINT_CACHE_ENTRIES) cache.clear();
+      cache.set(normalised, hex);
+    }
+    return hex;
+  };
 }
 
 /** Masks every letter/digit but the last `keep` ones, preserving separators. */

@@ -31,7 +31,7 @@ export * from './types';
 export { loadClassificationConfig, parseClassificationConfig, type ClassificationConfig } from './config';
 export { BUILTIN_DETECTORS, type Detector } from './detectors';
 export { ScanEngine, rulesetVersion, type RulesetSpec } from './engine';
-export { resolveFingerprintKey, fingerprint, mask, FINGERPRINT_KEY_ENV } from './fingerprint';
+export { resolveFingerprintKey, fingerprinter, mask, FINGERPRINT_KEY_ENV } from './fingerprint';
 
 export interface ClassifierOptions {
   /** Detector ids or infoTypes to enable. Default: every built-in detector. */

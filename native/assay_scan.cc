@@ -1,0 +1,157 @@
+/*
+ * assay_scan: finds, in one native pass, every position of a JavaScript string where one of a set of
+ * regular expressions (the detectors' patterns) has a match starting, and which ones match there.
+ *
+ * - The string's UTF-16 code units become one byte each: ASCII stays, JavaScript's non-ASCII white space
+ *   becomes ' ', anything else 0x80 (no word, digit or space class contains it). Offsets are then string
+ *   indices, and every match the detectors' JavaScript regexes (ASCII classes, no `u` flag) can make is
+ *   also a match here, so the positions are a superset of theirs; JavaScript confirms each one.
+ * - One RE2 alternation of all patterns finds the leftmost match start at or after a position (a DFA
+ *   pass); an anchored RE2::Set names the patterns matching from that start. The search then resumes one
+ *   character later, so starts inside another pattern's match are found too.
+ */
+#include <node_api.h>
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+// DFA memory for the big alternation: RE2 falls back to a slow NFA when its default 8 MB runs out.
+constexpr int64_t kMaxMem = int64_t{256} << 20;
+
+struct Scanner {
+  std::unique_ptr<re2::RE2> first;
+  std::unique_ptr<re2::RE2::Set> at;
+  std::vector<uint8_t> bytes;
+  std::vector<uint16_t> units;
+  std::vector<int32_t> out;
+  std::vector<int> ids;
+};
+
+re2::RE2::Options options(bool caseless = false) {
+  re2::RE2::Options o;
+  o.set_encoding(re2::RE2::Options::EncodingLatin1);
+  o.set_max_mem(kMaxMem);
+  o.set_log_errors(false);
+  o.set_case_sensitive(!caseless);
+  return o;
+}
+
+napi_value Throw(napi_env env, const std::string &message) {
+  napi_throw_error(env, "ASSAY_SCAN", message.c_str());
+  return nullptr;
+}
+
+std::string GetString(napi_env env, napi_value value) {
+  size_t length = 0;
+  napi_get_value_string_utf8(env, value, nullptr, 0, &length);
+  std::string out(length, '\0');
+  napi_get_value_string_utf8(env, value, out.data(), length + 1, &length);
+  return out;
+}
+
+void Finalize(napi_env, void *data, void *) { delete static_cast<Scanner *>(data); }
+
+// compile(patterns: string[]): Scanner. Patterns carry their own flags, e.g. "(?i:...)".
+napi_value Compile(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  uint32_t count = 0;
+  if (argc < 1 || napi_get_array_length(env, argv[0], &count) != napi_ok)
+    return Throw(env, "compile(patterns): patterns must be an array of strings");
+  auto scanner = std::make_unique<Scanner>();
+  scanner->at = std::make_unique<re2::RE2::Set>(options(), re2::RE2::ANCHOR_START);
+  std::string alternation;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    napi_get_element(env, argv[0], i, &item);
+    std::string pattern = GetString(env, item);
+    std::string error;
+    if (scanner->at->Add(pattern, &error) != static_cast<int>(i))
+      return Throw(env, "pattern " + std::to_string(i) + ": " + error);
+    if (i) alternation += '|';
+    alternation += "(?:" + pattern + ")";
+  }
+  if (!scanner->at->Compile()) return Throw(env, "cannot compile the pattern set (out of memory)");
+  scanner->first = std::make_unique<re2::RE2>(alternation, options());
+  if (!scanner->first->ok()) return Throw(env, "cannot compile the alternation: " + scanner->first->error());
+  napi_value result;
+  napi_create_object(env, &result);
+  napi_wrap(env, result, scanner.release(), Finalize, nullptr, nullptr);
+  return result;
+}
+
+inline uint8_t MapUnit(uint16_t c) {
+  if (c < 0x80) return c == 0x0b ? ' ' : static_cast<uint8_t>(c);
+  if (c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
+      c == 0x202f || c == 0x205f || c == 0x3000 || c == 0xfeff)
+    return ' ';
+  return 0x80;
+}
+
+// scan(scanner, text: string): Int32Array of (pattern index, start) pairs, starts ascending.
+napi_value Scan(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Scanner *s = nullptr;
+  if (argc < 2 || napi_unwrap(env, argv[0], reinterpret_cast<void **>(&s)) != napi_ok)
+    return Throw(env, "scan(scanner, text): not a scanner");
+  size_t length = 0, utf8Length = 0;
+  if (napi_get_value_string_utf16(env, argv[1], nullptr, 0, &length) != napi_ok)
+    return Throw(env, "scan(scanner, text): text must be a string");
+  napi_get_value_string_utf8(env, argv[1], nullptr, 0, &utf8Length);
+  s->bytes.resize(length + 1);
+  if (utf8Length == length) {
+    // All ASCII (the common case): the UTF-8 bytes are the mapped bytes.
+    napi_get_value_string_utf8(env, argv[1], reinterpret_cast<char *>(s->bytes.data()), length + 1, &length);
+    for (size_t i = 0; i < length; i++)
+      if (s->bytes[i] == 0x0b) s->bytes[i] = ' ';
+  } else {
+    s->units.resize(length + 1);
+    napi_get_value_string_utf16(env, argv[1], reinterpret_cast<char16_t *>(s->units.data()), length + 1,
+                                &length);
+    for (size_t i = 0; i < length; i++) s->bytes[i] = MapUnit(s->units[i]);
+  }
+  const char *data = reinterpret_cast<const char *>(s->bytes.data());
+  const re2::StringPiece text(data, length);
+  s->out.clear();
+  re2::StringPiece match;
+  size_t pos = 0;
+  while (pos <= length && s->first->Match(text, pos, length, re2::RE2::UNANCHORED, &match, 1)) {
+    const size_t start = match.data() - data;
+    s->ids.clear();
+    s->at->Match(re2::StringPiece(data + start, length - start), &s->ids);
+    for (int id : s->ids) {
+      s->out.push_back(id);
+      s->out.push_back(static_cast<int32_t>(start));
+    }
+    pos = start + 1;
+  }
+  napi_value buffer, array;
+  void *bytes = nullptr;
+  napi_create_arraybuffer(env, s->out.size() * sizeof(int32_t), &bytes, &buffer);
+  if (!s->out.empty()) std::memcpy(bytes, s->out.data(), s->out.size() * sizeof(int32_t));
+  napi_create_typedarray(env, napi_int32_array, s->out.size(), buffer, 0, &array);
+  return array;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"compile", nullptr, Compile, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"scan", nullptr, Scan, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, 2, props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

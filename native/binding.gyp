@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "assay_scan",
+      "sources": ["assay_scan.cc"],
+      "libraries": ["-lre2"],
+      "cflags_cc": ["-O2", "-std=c++17", "-Wall"]
+    }
+  ]
+}
