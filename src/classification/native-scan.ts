@@ -60,7 +60,7 @@ export function compileScanner(patterns: string[], owners: string[]): NativeScan
 /** Why RE2 (as the scanner compiles it) rejects `source`, or undefined when it accepts it. */
 export function patternError(source: string): string | undefined {
   try {
-    load().compile([`(?:${source})`]);
+    load().compile([source]);
     return undefined;
   } catch (error) {
     if (error instanceof ConfigurationError) throw error;

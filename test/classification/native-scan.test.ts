@@ -1,0 +1,73 @@
+/**
+ * The native candidate scanner: offsets are string indices whatever the characters, and its candidates
+ * include every start the detectors' JavaScript regexes can match (non-ASCII letters and white space
+ * included), so confirming them in JavaScript loses nothing.
+ */
+import { BUILTIN_DETECTORS, createLocalClassifier, type Classifier } from '../../src/classification';
+import { ConfigurationError } from '../../src/core/errors';
+import { compileScanner, patternError } from '../../src/classification/native-scan';
+
+const pairs = (found: Int32Array): Array<[number, number]> => {
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < found.length; i += 2) out.push([found[i], found[i + 1]]);
+  return out;
+};
+
+describe('native scanner', () => {
+  it('reports every start of every pattern, overlapping ones included, as string indices', () => {
+    const scanner = compileScanner(['\\d{3}', '(?i:ab)c', '\\bx\\d'], ['DIGITS', 'ABC', 'X']);
+    expect(pairs(scanner.scan('1234 aBc x1 ax2'))).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 5],
+      [2, 9],
+    ]);
+    // Astral characters take two code units; offsets count code units, as JavaScript does.
+    expect(pairs(scanner.scan('😀😀 abc 999'))).toEqual([
+      [1, 5],
+      [0, 9],
+    ]);
+    expect(scanner.scan('').length).toBe(0);
+  });
+
+  it('keeps word boundaries and white space as JavaScript sees them around non-ASCII characters', () => {
+    const scanner = compileScanner(['\\b\\d{4}\\b', '\\bbearer\\s+[a-z]{4}'], ['NUMBER', 'BEARER']);
+    // 'б' is not a word character for a JavaScript regex without the u flag: a boundary precedes 4111.
+    expect(pairs(scanner.scan('б4111 é2024é'))).toEqual([
+      [0, 1],
+      [0, 7],
+    ]);
+    // No-break space, ideographic space and vertical tab are \s in JavaScript.
+    for (const space of ['\u00a0', '\u3000', '\u000b', '\ufeff'])
+      expect(pairs(scanner.scan(`x bearer${space}abcd`))).toEqual([[1, 2]]);
+  });
+
+  it('finds with every built-in pattern whatever precedes it in another script', async () => {
+    const classifier: Classifier = await createLocalClassifier({ fingerprintKey: 'k' });
+    try {
+      const text = 'Müller — карта 4111 1111 1111 1111; 📧 jörg.m@example.com; ssn 536-22-8726';
+      const findings = await classifier.classifyText(text);
+      expect(findings.map((f) => [f.infoType, text.slice(f.start, f.end)])).toEqual([
+        ['CREDIT_CARD_NUMBER', '4111 1111 1111 1111'],
+        ['EMAIL_ADDRESS', 'rg.m@example.com'],
+        ['US_SOCIAL_SECURITY_NUMBER', '536-22-8726'],
+      ]);
+    } finally {
+      await classifier.close();
+    }
+  });
+
+  it('compiles the whole built-in catalogue, and names the detector of a pattern RE2 rejects', () => {
+    expect(() =>
+      compileScanner(
+        BUILTIN_DETECTORS.map((d) => d.pattern),
+        [],
+      ),
+    ).not.toThrow();
+    expect(() => compileScanner(['a', '(?<=x)b'], ['FIRST', 'LOOKBEHIND'])).toThrow(
+      new ConfigurationError('detector LOOKBEHIND: invalid pattern: invalid perl operator: (?<'),
+    );
+    expect(patternError('EMP-\\d{6}')).toBeUndefined();
+    expect(patternError('(a')).toBe('missing ): (a');
+  });
+});
