@@ -11,6 +11,7 @@
  *   character later, so starts inside another pattern's match are found too.
  */
 #include <node_api.h>
+#include <v8.h>
 #include <re2/re2.h>
 #include <re2/set.h>
 
@@ -104,21 +105,26 @@ napi_value Scan(napi_env env, napi_callback_info info) {
   Scanner *s = nullptr;
   if (argc < 2 || napi_unwrap(env, argv[0], reinterpret_cast<void **>(&s)) != napi_ok)
     return Throw(env, "scan(scanner, text): not a scanner");
-  size_t length = 0, utf8Length = 0;
-  if (napi_get_value_string_utf16(env, argv[1], nullptr, 0, &length) != napi_ok)
-    return Throw(env, "scan(scanner, text): text must be a string");
-  napi_get_value_string_utf8(env, argv[1], nullptr, 0, &utf8Length);
+  // N-API has no zero-conversion access to a one-byte string: read it through V8 (napi_value is a
+  // v8::Local<v8::Value> in every Node version), one memcpy instead of a UTF-8 or UTF-16 conversion.
+  v8::Local<v8::Value> value;
+  static_assert(sizeof(value) == sizeof(argv[1]), "napi_value is a v8::Local");
+  std::memcpy(static_cast<void *>(&value), &argv[1], sizeof(value));
+  if (!value->IsString()) return Throw(env, "scan(scanner, text): text must be a string");
+  v8::Local<v8::String> string = value.As<v8::String>();
+  const size_t length = static_cast<size_t>(string->Length());
   s->bytes.resize(length + 1);
-  if (utf8Length == length) {
-    // All ASCII (the common case): the UTF-8 bytes are the mapped bytes.
-    napi_get_value_string_utf8(env, argv[1], reinterpret_cast<char *>(s->bytes.data()), length + 1, &length);
+  uint8_t *bytes = s->bytes.data();
+  if (string->IsOneByte()) {
+    string->WriteOneByte(v8::Isolate::GetCurrent(), bytes, 0, static_cast<int>(length),
+                         v8::String::NO_NULL_TERMINATION);
     for (size_t i = 0; i < length; i++)
-      if (s->bytes[i] == 0x0b) s->bytes[i] = ' ';
+      if (bytes[i] >= 0x80 || bytes[i] == 0x0b) bytes[i] = MapUnit(bytes[i]);
   } else {
     s->units.resize(length + 1);
-    napi_get_value_string_utf16(env, argv[1], reinterpret_cast<char16_t *>(s->units.data()), length + 1,
-                                &length);
-    for (size_t i = 0; i < length; i++) s->bytes[i] = MapUnit(s->units[i]);
+    string->Write(v8::Isolate::GetCurrent(), s->units.data(), 0, static_cast<int>(length),
+                  v8::String::NO_NULL_TERMINATION);
+    for (size_t i = 0; i < length; i++) bytes[i] = MapUnit(s->units[i]);
   }
   const char *data = reinterpret_cast<const char *>(s->bytes.data());
   const re2::StringPiece text(data, length);
@@ -136,9 +142,9 @@ napi_value Scan(napi_env env, napi_callback_info info) {
     pos = start + 1;
   }
   napi_value buffer, array;
-  void *bytes = nullptr;
-  napi_create_arraybuffer(env, s->out.size() * sizeof(int32_t), &bytes, &buffer);
-  if (!s->out.empty()) std::memcpy(bytes, s->out.data(), s->out.size() * sizeof(int32_t));
+  void *result = nullptr;
+  napi_create_arraybuffer(env, s->out.size() * sizeof(int32_t), &result, &buffer);
+  if (!s->out.empty()) std::memcpy(result, s->out.data(), s->out.size() * sizeof(int32_t));
   napi_create_typedarray(env, napi_int32_array, s->out.size(), buffer, 0, &array);
   return array;
 }
