@@ -94,16 +94,14 @@ export function fingerprinter(key: Buffer): (normalised: string) => string {
 
 /** Masks every letter/digit but the last `keep` ones, preserving separators. */
 function maskTail(value: string, keep: number): string {
+  const out = new Array<string>(value.length);
   let seen = 0;
-  let out = '';
   for (let i = value.length - 1; i >= 0; i--) {
-    const ch = value[i];
-    if (/[0-9A-Za-z]/.test(ch)) {
-      out = (seen < keep ? ch : '*') + out;
-      seen++;
-    } else out = ch + out;
+    const code = value.charCodeAt(i);
+    const alnum = (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+    out[i] = alnum && seen++ >= keep ? '*' : value[i];
   }
-  return out;
+  return out.join('');
 }
 
 export function mask(value: string, style: MaskStyle): string {
