@@ -4,18 +4,23 @@
  *   npx ts-node --transpile-only bench/connectors-db.ts
  *
  * Starts private PostgreSQL and MariaDB servers in a temp dir, fills a table of BENCH_ROWS rows
- * (default 1,500,000: an int key and four text columns), then measures rows/s for
- *   - driver:  the bare driver loop (pg COPY split into fields, pg FETCH in rowMode array, mysql2
- *              row events), the floor;
+ * (default 1,500,000; see TABLE_SHAPE: an int key, four text columns, a timestamp, a decimal), then
+ * measures rows/s for
+ *   - server only / psql copy / cli --quick (run last): the servers' own ceiling on this machine
+ *              (PostgreSQL COPY to the server's /dev/null, MariaDB SELECT … INTO OUTFILE; psql and
+ *              the mariadb CLI writing to /dev/null);
+ *   - driver:  the bare driver loop (pg COPY bytes, pg FETCH in rowMode array, mysql2 row events);
  *   - batches: connector.getObjectContentBatches (rows converted to DatabaseRow, one array per fetch);
  *   - rows:    connector.getObjectContent (the per-row async iterator the interface defines).
  * Targets from the issue: PostgreSQL ≥ 500,000 rows/s, MySQL ≥ 750,000 rows/s per connection.
  * Prints figures; asserts nothing. Servers and the temp dir are removed at the end.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -31,6 +36,10 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 1_500_000);
 const FETCH_ROWS = Number(process.env.BENCH_FETCH_ROWS ?? 5000);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
 const datasourceId = 'bench';
+const execFileAsync = promisify(execFile);
+const TABLE_SHAPE =
+  'columns id int PK, name, email, phone (text), created_at (timestamp), amount (decimal 12,2), ' +
+  'notes (text: 20% NULL, 2% with newline, tab and backslash)';
 const logger = new SystemLogger({ level: 'warn' });
 const errorHandler = new ErrorHandler();
 
@@ -40,6 +49,7 @@ interface Figure {
   rows: number;
   seconds: number;
   cpuSeconds: number;
+  serverCpuSeconds: number;
 }
 const figures: Figure[] = [];
 
@@ -52,23 +62,49 @@ function packet(objectId: string): WorkPacket {
 
 const rate = (rows: number, seconds: number) => Math.round(rows / seconds).toLocaleString('en-US');
 
+/** The server being measured: the postmaster (its backends are its children) or mariadbd. */
+let serverPid: number | undefined;
+let clockTicks = 100;
+
 /**
- * Wall-clock rows/s, plus rows per second of this process's CPU (user + system): the client-side
- * ceiling, which a machine shared with other work (or the database server on the same cores) hides.
+ * CPU seconds (user + system, plus reaped children's) of the server process and its children, from
+ * /proc: the server's own cost per row, which other load on the machine does not change.
+ */
+async function serverCpuSeconds(): Promise<number> {
+  if (serverPid === undefined) return 0;
+  let ticks = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // After "pid (comm) ": state ppid pgrp … utime(14) stime(15) cutime(16) cstime(17).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(entry) !== serverPid && Number(fields[1]) !== serverPid) continue;
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  }
+  return ticks / clockTicks;
+}
+
+/**
+ * Wall-clock rows/s, plus rows per second of this process's CPU (user + system) and of the server's
+ * CPU: the client and server costs per row, which a machine shared with other work hides in the
+ * wall-clock figure.
  */
 async function timed(target: string, pathName: string, run: () => Promise<number>): Promise<void> {
   for (let i = 0; i < REPEAT; i++) {
+    const serverBefore = await serverCpuSeconds();
     const cpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     const rows = await run();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = process.cpuUsage(cpuBefore);
+    const serverSeconds = (await serverCpuSeconds()) - serverBefore;
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     if (rows !== ROWS) throw new Error(`${target} ${pathName}: read ${rows} rows, expected ${ROWS}`);
-    figures.push({ target, path: pathName, rows, seconds, cpuSeconds });
+    figures.push({ target, path: pathName, rows, seconds, cpuSeconds, serverCpuSeconds: serverSeconds });
     console.log(
       `${target.padEnd(9)} ${pathName.padEnd(15)} ${rows} rows in ${seconds.toFixed(2)} s = ${rate(rows, seconds).padStart(9)} rows/s` +
-        ` (client CPU ${cpuSeconds.toFixed(2)} s = ${rate(rows, cpuSeconds).padStart(9)} rows per CPU-s)`,
+        ` (client CPU ${cpuSeconds.toFixed(2)} s = ${rate(rows, cpuSeconds).padStart(9)} rows/CPU-s;` +
+        ` server CPU ${serverSeconds.toFixed(2)} s = ${rate(rows, serverSeconds).padStart(9)} rows/CPU-s)`,
     );
   }
 }
@@ -95,24 +131,30 @@ async function benchPostgres(pg: LocalPostgres): Promise<void> {
   });
   await admin.connect();
   const started = Date.now();
-  await admin.query(`CREATE TABLE bench AS
-    SELECT g AS id, 'Person ' || g AS name, 'user' || g || '@example.com' AS email,
-           md5(g::text) AS token, 'note number ' || g || ' about nothing in particular' AS note
+  await admin.query(`CREATE TABLE bench (
+    id integer PRIMARY KEY, name text NOT NULL, email text NOT NULL, phone text, created_at timestamptz NOT NULL,
+    amount numeric(12, 2), notes text)`);
+  await admin.query(`INSERT INTO bench
+    SELECT g, 'Person ' || g || ' Lastname', 'user' || g || '@example.com', '+1-555-' || lpad((g % 10000000)::text, 7, '0'),
+           timestamptz '2020-01-01 00:00:00+00' + g * interval '37 seconds', (g % 100000) / 100.0,
+           CASE WHEN g % 5 = 0 THEN NULL
+                WHEN g % 50 = 1 THEN E'multi-line note\\nwith a\\ttab and a \\\\ backslash ' || g
+                ELSE 'note number ' || g || ' about nothing in particular' END
     FROM generate_series(1, ${ROWS}) g`);
-  await admin.query('ALTER TABLE bench ADD PRIMARY KEY (id)');
   await admin.query('VACUUM ANALYZE bench');
-  console.log(`postgres: filled ${ROWS} rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // Write the fill's dirty pages now, not during the measurements.
+  await admin.query('CHECKPOINT');
+  console.log(
+    `postgres: filled ${ROWS} rows in ${((Date.now() - started) / 1000).toFixed(1)} s; ${TABLE_SHAPE}`,
+  );
 
   await timed('postgres', 'driver copy', async () => {
-    // Floor for readMethod 'copy': COPY text split into rows and fields, no row objects.
+    // Floor for readMethod 'copy': the COPY bytes off the wire, rows counted by newline.
     let n = 0;
-    let rest = '';
     for await (const chunk of admin.query(
       copyTo('COPY (SELECT * FROM public.bench) TO STDOUT'),
     ) as AsyncIterable<Buffer>) {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) n += line.split('\t').length > 0 ? 1 : 0;
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
     }
     return n;
   });
@@ -164,10 +206,27 @@ async function benchPostgres(pg: LocalPostgres): Promise<void> {
   );
   await timed('postgres', 'cursor rows', () => countRows(cursorConnector.getObjectContent(packet(objectId))));
   await cursorConnector.close();
+
+  // Server ceilings: the server alone (COPY to its own /dev/null), then with the C client psql.
+  await timed('postgres', 'server only', async () => {
+    const { rowCount } = await admin.query(`COPY (SELECT * FROM public.bench) TO '/dev/null'`);
+    return rowCount ?? 0;
+  });
+  await timed('postgres', 'psql copy', async () => {
+    await execFileAsync(
+      'sh',
+      [
+        '-c',
+        `psql -h ${pg.host} -p ${pg.port} -U ${pg.user} -d postgres -c 'COPY public.bench TO STDOUT' > /dev/null`,
+      ],
+      { env: { ...process.env, PGPASSWORD: pg.password } },
+    );
+    return ROWS;
+  });
   await admin.end();
 }
 
-async function benchMariadb(db: LocalMariadb): Promise<void> {
+async function benchMariadb(db: LocalMariadb, tmpRoot: string): Promise<void> {
   const admin = await mysql.createConnection({
     host: db.host,
     port: db.port,
@@ -178,13 +237,21 @@ async function benchMariadb(db: LocalMariadb): Promise<void> {
   await admin.query('USE bench');
   const started = Date.now();
   await admin.query(
-    `CREATE TABLE bench (id INT PRIMARY KEY, name VARCHAR(40), email VARCHAR(60), token CHAR(32), note VARCHAR(80))`,
+    `CREATE TABLE bench (id INT PRIMARY KEY, name VARCHAR(80) NOT NULL, email VARCHAR(120) NOT NULL, phone VARCHAR(32),
+       created_at DATETIME NOT NULL, amount DECIMAL(12, 2), notes TEXT)`,
   );
   await admin.query(`INSERT INTO bench
-    SELECT seq, CONCAT('Person ', seq), CONCAT('user', seq, '@example.com'), MD5(seq),
-           CONCAT('note number ', seq, ' about nothing in particular')
+    SELECT seq, CONCAT('Person ', seq, ' Lastname'), CONCAT('user', seq, '@example.com'),
+           CONCAT('+1-555-', LPAD(seq % 10000000, 7, '0')),
+           TIMESTAMP '2020-01-01 00:00:00' + INTERVAL seq * 37 SECOND, (seq % 100000) / 100,
+           CASE WHEN seq % 5 = 0 THEN NULL
+                WHEN seq % 50 = 1 THEN CONCAT('multi-line note\\nwith a\\ttab and a \\\\ backslash ', seq)
+                ELSE CONCAT('note number ', seq, ' about nothing in particular') END
     FROM seq_1_to_${ROWS}`);
-  console.log(`mariadb:  filled ${ROWS} rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  await admin.query('ANALYZE TABLE bench');
+  console.log(
+    `mariadb:  filled ${ROWS} rows in ${((Date.now() - started) / 1000).toFixed(1)} s; ${TABLE_SHAPE}`,
+  );
 
   await timed('mariadb', 'driver', () => {
     return new Promise<number>((resolve, reject) => {
@@ -212,6 +279,27 @@ async function benchMariadb(db: LocalMariadb): Promise<void> {
   await timed('mariadb', 'batches', () => countBatches(connector.getObjectContentBatches(packet(objectId))));
   await timed('mariadb', 'rows', () => countRows(connector.getObjectContent(packet(objectId))));
   await connector.close();
+
+  // Server ceilings: the server alone (SELECT … INTO OUTFILE, a fresh file each run), then the C
+  // client streaming (--quick) to /dev/null (its --batch output escaping costs client CPU too).
+  let outfiles = 0;
+  await timed('mariadb', 'server only', async () => {
+    const outfile = path.join(tmpRoot, `outfile-${++outfiles}.txt`);
+    const [result] = await admin.query(`SELECT * FROM bench.bench INTO OUTFILE ${admin.escape(outfile)}`);
+    await rm(outfile, { force: true });
+    return Number((result as { affectedRows?: number }).affectedRows ?? 0);
+  });
+  await timed('mariadb', 'cli --quick', async () => {
+    await execFileAsync(
+      'sh',
+      [
+        '-c',
+        `mariadb -h ${db.host} -P ${db.port} -u ${db.user} --quick --batch -e 'SELECT * FROM bench.bench' > /dev/null`,
+      ],
+      { env: { ...process.env, MYSQL_PWD: db.password } },
+    );
+    return ROWS;
+  });
   await admin.end();
 }
 
@@ -244,20 +332,35 @@ async function main(): Promise<void> {
     console.log(
       `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${ROWS} rows, fetchRows ${FETCH_ROWS}`,
     );
-    if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'postgres') await benchPostgres(pg);
-    if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'mariadb') await benchMariadb(maria);
-    console.log('\nbest of runs, rows/s per connection (wall clock | per client CPU-second):');
-    const best = new Map<string, { wall: number; cpu: number }>();
+    clockTicks = Number((await execFileAsync('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
+    if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'postgres') {
+      serverPid = pg.process.pid;
+      await benchPostgres(pg);
+    }
+    if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'mariadb') {
+      serverPid = maria.process.pid;
+      await benchMariadb(maria, tmpRoot);
+    }
+    console.log(
+      '\nbest of runs, rows/s per connection: wall clock | per client CPU-s | per server CPU-s | 2-core bound',
+    );
+    console.log('  (2-core bound: both cores to this read alone, 2 / (client + server CPU per row))');
+    const best = new Map<string, { wall: number; cpu: number; server: number; bound: number }>();
     for (const f of figures) {
       const key = `${f.target} ${f.path}`;
-      const prev = best.get(key) ?? { wall: 0, cpu: 0 };
+      const prev = best.get(key) ?? { wall: 0, cpu: 0, server: 0, bound: 0 };
       best.set(key, {
         wall: Math.max(prev.wall, f.rows / f.seconds),
         cpu: Math.max(prev.cpu, f.rows / f.cpuSeconds),
+        server: Math.max(prev.server, f.serverCpuSeconds > 0 ? f.rows / f.serverCpuSeconds : 0),
+        bound: Math.max(prev.bound, (2 * f.rows) / (f.cpuSeconds + f.serverCpuSeconds)),
       });
     }
-    for (const [key, b] of best)
-      console.log(`  ${key.padEnd(24)} ${rate(b.wall, 1).padStart(9)} | ${rate(b.cpu, 1).padStart(9)}`);
+    for (const [key, b] of best) {
+      console.log(
+        `  ${key.padEnd(24)} ${rate(b.wall, 1).padStart(9)} | ${rate(b.cpu, 1).padStart(10)} | ${rate(b.server, 1).padStart(9)} | ${rate(b.bound, 1).padStart(9)}`,
+      );
+    }
     console.log('  targets: postgres ≥ 500,000; mysql ≥ 750,000');
     console.log(
       `  load average at the end: ${os

@@ -1,8 +1,9 @@
 /**
  * MySQL / MariaDB connector (`mysql2`): enumerates tables and views from information_schema,
- * describes them, and streams rows inside a READ ONLY transaction with a statement timeout. Rows
- * come off the socket in `fetchRows`-sized batches; the socket is paused while the consumer is
- * behind, so memory stays flat whatever the table size.
+ * describes them, and streams rows (text protocol, rows as arrays) inside a READ ONLY transaction
+ * with a statement timeout. Each socket read's rows are handed out at once, in arrays of at most
+ * `fetchRows`; the socket is paused while the consumer is behind, so memory stays flat whatever the
+ * table size.
  */
 import mysql, { type PoolConnection, type PoolOptions } from 'mysql2/promise';
 import type { Connection as CoreConnection, FieldPacket } from 'mysql2';
@@ -22,7 +23,7 @@ import type { ConnectorDefinition } from './registry';
 import {
   DEFAULT_SAMPLING_SEED,
   SqlDataSourceConnector,
-  classifiableRows,
+  compileRowBuilder,
   isPerObjectError,
   percentThreshold,
   portSchema,
@@ -33,10 +34,12 @@ import {
   withExclusivePassword,
   tableObjectPath,
   tableRefCandidates,
+  toClassifiableIfNeeded,
   type ConnectionState,
   type SqlPool,
   type TableRead,
   type TableRef,
+  type ValueConverter,
 } from './sql-common';
 
 // ---------------------------------------------------------------------------------------------
@@ -239,11 +242,15 @@ export class MysqlConnector extends SqlDataSourceConnector<
     await conn.query('START TRANSACTION READ ONLY');
     read.inTransaction = true;
     read.streaming = true;
-    const toRows = classifiableRows(objectId);
-    for await (const { names, rows } of streamBatches(coreConnection(conn), select, this.config.fetchRows)) {
+    let buildRow: ((values: readonly unknown[]) => Record<string, unknown>) | undefined;
+    for await (const { fields, rows } of streamBatches(coreConnection(conn), select, this.config.fetchRows)) {
       // The result set is still on the wire: no ROLLBACK possible, the connection is dropped.
       this.throwIfAbortedMidStream(read, state);
-      yield toRows(names, rows);
+      const build = (buildRow ??= compileRowBuilder(
+        fields.map((f) => f.name),
+        fields.map(mysqlValueConverter),
+      ));
+      yield rows.map((values) => ({ objectId, row: build(values) }));
     }
     read.streaming = false;
   }
@@ -404,6 +411,36 @@ export class MysqlConnector extends SqlDataSourceConnector<
   }
 }
 
+/** Column types mysql2 gives as number, string or null with the pool's options (dates as text, big numbers as strings). */
+const PLAIN_VALUE_TYPES = new Set([
+  0, // DECIMAL
+  1, // TINY
+  2, // SHORT
+  3, // LONG
+  4, // FLOAT
+  5, // DOUBLE
+  7, // TIMESTAMP
+  8, // LONGLONG
+  9, // INT24
+  10, // DATE
+  11, // TIME
+  12, // DATETIME
+  13, // YEAR
+  246, // NEWDECIMAL
+]);
+/** String and blob types: text, unless the column's character set is binary (then a Buffer). */
+const STRING_TYPES = new Set([15, 247, 248, 249, 250, 251, 252, 253, 254]);
+const BINARY_CHARSET = 63;
+
+/** No conversion where the driver already gives classifier-readable values (saves a call per value). */
+function mysqlValueConverter(field: FieldPacket): ValueConverter | undefined {
+  const type = field.columnType ?? field.type;
+  if (type === undefined) return toClassifiableIfNeeded;
+  if (PLAIN_VALUE_TYPES.has(type)) return undefined;
+  if (STRING_TYPES.has(type) && field.characterSet !== BINARY_CHARSET) return undefined;
+  return toClassifiableIfNeeded;
+}
+
 /** The callback-style connection under a promise one (its typings hide it), for row events and pause(). */
 function coreConnection(conn: PoolConnection): CoreConnection {
   return (conn as unknown as { connection: CoreConnection }).connection;
@@ -424,41 +461,56 @@ function qualified(table: TableRef): string {
 }
 
 /**
- * Streams a query's rows in arrays of `batchRows`, pausing the socket while two batches wait for
- * the consumer (backpressure). Abandoning the iteration leaves the result set unread: the caller
- * must destroy the connection.
+ * Streams a query's rows in arrays of at most `batchRows`. The rows one socket read produced are
+ * handed out together at the end of that tick rather than held for a fuller array: rows kept
+ * waiting would outlive young-generation GC and cost a full collection each. The socket is paused
+ * while twice `batchRows` rows wait for the consumer (backpressure). Abandoning the iteration leaves
+ * the result set unread: the caller must destroy the connection.
  */
 async function* streamBatches(
   connection: CoreConnection,
   sql: string,
   batchRows: number,
-): AsyncGenerator<{ names: string[]; rows: unknown[][] }> {
-  let names: string[] = [];
+): AsyncGenerator<{ fields: FieldPacket[]; rows: unknown[][] }> {
+  let fields: FieldPacket[] = [];
   let current: unknown[][] = [];
   const ready: unknown[][][] = [];
+  let readyRows = 0;
   let finished = false;
   let failure: unknown;
   let paused = false;
+  let flushScheduled = false;
   let wake: (() => void) | undefined;
   const notify = () => {
     const w = wake;
     wake = undefined;
     w?.();
   };
+  const flush = () => {
+    if (current.length === 0) return;
+    ready.push(current);
+    readyRows += current.length;
+    current = [];
+    if (readyRows >= 2 * batchRows && !paused) {
+      paused = true;
+      connection.pause();
+    }
+    notify();
+  };
+  const flushAtTickEnd = () => {
+    flushScheduled = false;
+    flush();
+  };
   const query = connection.query({ sql, rowsAsArray: true });
-  query.on('fields', (fields: FieldPacket[]) => {
-    names = fields.map((f) => f.name);
+  query.on('fields', (described: FieldPacket[]) => {
+    fields = described;
   });
   query.on('result', (row: unknown) => {
     current.push(row as unknown[]);
-    if (current.length >= batchRows) {
-      ready.push(current);
-      current = [];
-      if (ready.length >= 2 && !paused) {
-        paused = true;
-        connection.pause();
-      }
-      notify();
+    if (current.length >= batchRows) flush();
+    else if (!flushScheduled) {
+      flushScheduled = true;
+      process.nextTick(flushAtTickEnd);
     }
   });
   query.on('error', (err: unknown) => {
@@ -467,19 +519,19 @@ async function* streamBatches(
     notify();
   });
   query.on('end', () => {
-    if (current.length > 0) ready.push(current);
-    current = [];
+    flush();
     finished = true;
     notify();
   });
   for (;;) {
     const batch = ready.shift();
     if (batch) {
-      if (paused && ready.length < 2) {
+      readyRows -= batch.length;
+      if (paused && readyRows < batchRows) {
         paused = false;
         connection.resume();
       }
-      yield { names, rows: batch };
+      yield { fields, rows: batch };
       continue;
     }
     if (failure !== undefined) throw failure;

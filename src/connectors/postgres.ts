@@ -1,9 +1,10 @@
 /**
  * PostgreSQL connector (`pg`): enumerates tables and views, describes them from the catalogue and
- * streams rows through a server-side cursor (`DECLARE … CURSOR` + `FETCH n`) inside a READ ONLY
- * transaction, so memory stays flat whatever the table size.
+ * streams rows inside a READ ONLY transaction, by default as `COPY (SELECT …) TO STDOUT` text cut
+ * up by `CopyTextParser` (readMethod 'copy'), else through a server-side cursor (`DECLARE … CURSOR`
+ * + `FETCH n`). Either way the socket is read only as fast as the consumer takes rows, so memory
+ * stays flat whatever the table size.
  */
-import { StringDecoder } from 'node:string_decoder';
 import { Pool, types as pgTypes, type PoolClient, type PoolConfig } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { z } from 'zod';
@@ -18,6 +19,7 @@ import type {
   SamplingOptions,
 } from '../core/models';
 import { secretRefSchema } from './common';
+import { CopyTextParser } from './pg-copy-text';
 import type { ConnectorDefinition } from './registry';
 import {
   DEFAULT_SAMPLING_SEED,
@@ -269,12 +271,24 @@ export class PostgresConnector extends SqlDataSourceConnector<
         probe.fields.map((f) => f.name),
         probe.fields.map((f) => copyValueConverter(f.dataTypeID)),
       );
+      const parser = new CopyTextParser(probe.fields.length, (fields) => ({
+        objectId,
+        row: buildRow(fields),
+      }));
       read.streaming = true;
-      const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`));
-      for await (const rows of copyTextRows(stream, this.config.fetchRows)) {
+      const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`)) as AsyncIterable<Buffer>;
+      // Each chunk's rows are handed out at once (at most fetchRows per array): rows kept waiting for
+      // a fuller batch would outlive young-generation GC and cost a full collection each.
+      const fetchRows = this.config.fetchRows;
+      for await (const chunk of stream) {
+        const rows: DatabaseRow[] = [];
+        parser.push(chunk, rows);
+        if (rows.length === 0) continue;
         this.throwIfAbortedMidStream(read, state);
-        yield rows.map((fields) => ({ objectId, row: buildRow(fields) }));
+        if (rows.length <= fetchRows) yield rows;
+        else for (let i = 0; i < rows.length; i += fetchRows) yield rows.slice(i, i + fetchRows);
       }
+      parser.finish();
       read.streaming = false;
     } else {
       await client.query(`DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${select}`);
@@ -444,42 +458,6 @@ function copyValueConverter(typeOid: number): ValueConverter | undefined {
     default:
       return undefined; // text as sent
   }
-}
-
-const COPY_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
-
-/** Undoes COPY text escaping (COPY TO emits only `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, `\v`). */
-function unescapeCopy(field: string): string {
-  return field.replace(/\\(.)/gs, (_m, ch: string) => COPY_ESCAPES[ch] ?? ch);
-}
-
-/** Splits a COPY text stream into rows of raw fields (null for `\N`), in arrays of at least `batchRows` rows. */
-async function* copyTextRows(
-  stream: AsyncIterable<Buffer>,
-  batchRows: number,
-): AsyncGenerator<Array<Array<string | null>>> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  let batch: Array<Array<string | null>> = [];
-  for await (const chunk of stream) {
-    const text = rest + decoder.write(chunk);
-    let start = 0;
-    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
-      const fields: Array<string | null> = text.slice(start, newline).split('\t');
-      for (let i = 0; i < fields.length; i++) {
-        const field = fields[i] as string;
-        if (field.includes('\\')) fields[i] = field === '\\N' ? null : unescapeCopy(field);
-      }
-      batch.push(fields);
-      start = newline + 1;
-    }
-    rest = text.slice(start);
-    if (batch.length >= batchRows) {
-      yield batch;
-      batch = [];
-    }
-  }
-  if (batch.length > 0) yield batch;
 }
 
 export const postgresConnector: ConnectorDefinition<PostgresConfig> = {

@@ -89,7 +89,10 @@ export const sqlCommonConfigFields = {
   maxConnections: positiveInt('maxConnections', 64).default(4),
   /** TCP connect + handshake timeout. Default 10000. */
   connectTimeoutMs: positiveInt('connectTimeoutMs').default(10_000),
-  /** Rows per fetched batch while streaming (memory bound). Default 2000. */
+  /**
+   * Most rows per batch while streaming (memory bound): PostgreSQL cursor reads FETCH this many; COPY
+   * and MySQL hand out each network read's rows at once, split at this size. Default 2000.
+   */
   fetchRows: positiveInt('fetchRows', 100_000).default(2000),
   /** Connection attempts for retryable failures (server down, too many connections). Default 4. */
   connectAttempts: positiveInt('connectAttempts', 20).default(4),
@@ -610,7 +613,7 @@ export abstract class SqlDataSourceConnector<
   }
 
   /**
-   * The batch path under `getObjectContent`: rows of each table in arrays of about `fetchRows`. A
+   * The batch path under `getObjectContent`: rows of each table in arrays of at most `fetchRows`. A
    * table that cannot be read yields one array holding its error row.
    */
   async *getObjectContentBatches(packet: WorkPacket): AsyncGenerator<DatabaseRow[]> {
