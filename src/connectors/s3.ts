@@ -5,23 +5,19 @@
  * partitions on the first character after the prefix; the partitions are listed in parallel
  * (each with its own paginator) and yielded one after the other, so the order is the same as one
  * paginator's and the cursor stays small: partition index + the page it was on + the last key.
+ *
+ * Requests go through `S3HttpClient` (./s3-http): SigV4-signed by the AWS SDK's signer, keep-alive
+ * sockets, a lean listing parser. Objects up to `inMemoryMaxBytes` are read into memory; larger ones
+ * are streamed to a temp file that is always removed.
  */
 import { setMaxListeners } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-  type ListObjectsV2CommandOutput,
-  type S3ClientConfig,
-  type _Object as S3Object,
-} from '@aws-sdk/client-s3';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { z } from 'zod';
 import { ConfigurationError, ErrorType, PlatformError, platformError } from '../core/errors';
 import type { ErrorHandler } from '../core/error-handler';
@@ -37,8 +33,15 @@ import {
   type WorkPacket,
 } from '../core/models';
 import { ContentExtractor } from '../extraction';
-import { SMALL_FILE_BYTES } from '../extraction/extractor';
 import type { ConnectorDefinition } from './registry';
+import {
+  S3HttpClient,
+  S3ResponseError,
+  type ListPage,
+  type ListedObject,
+  type ObjectHead,
+  type S3CredentialsProvider,
+} from './s3-http';
 import {
   ConcurrencyLimiter,
   compareCodePoints,
@@ -85,6 +88,23 @@ export const s3ConfigSchema = z
       .max(64)
       .default(8)
       .describe('Key-range partitions listed in parallel'),
+    inMemoryMaxBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024)
+      .describe('Objects up to this size are read into memory; larger ones go through a temp file'),
+    detailsReadAheadBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1024 * 1024)
+      .default(64 * 1024)
+      .describe(
+        'getObjectDetails reads objects up to this size whole (one ranged GET instead of a HEAD) and ' +
+          'keeps them for the next getObjectContent; 0: HEAD only',
+      ),
     connectTimeoutMs: z.number().int().positive().default(5_000),
     requestTimeoutMs: z.number().int().positive().default(60_000).describe('Socket idle timeout per request'),
   })
@@ -110,8 +130,19 @@ export type S3Config = z.output<typeof s3ConfigSchema>;
 
 const DEFAULT_BATCH_SIZE = 100;
 const DEFAULT_MAX_OBJECT_BYTES = 100 * 1024 * 1024;
-/** Pages each partition lists ahead of the consumer (memory stays at pages × 1000 keys). */
-const PAGES_AHEAD = 2;
+/** Bytes of objects read ahead by getObjectDetails that one connector keeps for getObjectContent. */
+const READ_AHEAD_BUDGET_BYTES = 32 * 1024 * 1024;
+/**
+ * Pages listed ahead of the consumer, over all partitions (memory: about 250 bytes per key, so 64
+ * pages of 1,000 keys ≈ 16 MB). Each partition's pages come one after the other (a continuation
+ * token needs the page before), so partitions waiting their turn must be able to run well ahead
+ * for the parallel listing to pay off.
+ */
+const PAGES_AHEAD_TOTAL = 64;
+/** Pages each partition may list ahead: its share of PAGES_AHEAD_TOTAL, 2 to 8. */
+function pagesAhead(partitions: number): number {
+  return Math.min(8, Math.max(2, Math.floor(PAGES_AHEAD_TOTAL / partitions)));
+}
 /** Distinct first characters probed when splitting the key space. */
 const MAX_SPLIT_PROBES = 128;
 /** Sorts after every character a key can hold: `c + TOP` is an upper bound of all keys starting with c. */
@@ -137,7 +168,7 @@ interface PageRequest {
 
 interface Page {
   request: PageRequest;
-  objects: S3Object[];
+  objects: ListedObject[];
 }
 
 export class S3Connector implements IFileDataSourceConnector {
@@ -146,10 +177,16 @@ export class S3Connector implements IFileDataSourceConnector {
   private readonly logger: SystemLogger;
   private readonly errorHandler: ErrorHandler;
   private readonly config: S3Config;
-  private readonly client: S3Client;
+  private readonly http: S3HttpClient;
   private readonly limiter: ConcurrencyLimiter;
   private readonly extractor: ContentExtractor;
   private readonly tempDir: string | undefined;
+  /**
+   * Bodies of small objects getObjectDetails read (with their details, so the content classified is
+   * the version described), taken by getObjectContent. Dropped at the next getObjectDetails.
+   */
+  private readonly readAhead = new Map<string, Buffer>();
+  private readAheadBytes = 0;
   private closed = false;
 
   constructor(deps: ConnectorDependencies<S3Config>, options: FileConnectorOptions = {}) {
@@ -160,28 +197,25 @@ export class S3Connector implements IFileDataSourceConnector {
     this.limiter = new ConcurrencyLimiter(this.config.maxConcurrency);
     this.extractor = options.contentExtractor ?? new ContentExtractor();
     this.tempDir = options.tempDir;
-    const clientConfig: S3ClientConfig = {
+    // No retries inside the client: retryWithBackoff retries only where the error type says so.
+    this.http = new S3HttpClient({
+      bucket: this.config.bucket,
       region: this.config.region,
       endpoint: this.config.endpoint,
       forcePathStyle: this.config.forcePathStyle,
-      // We retry ourselves (retryWithBackoff), only where the error type says so.
-      maxAttempts: 1,
-      requestHandler: {
-        connectionTimeout: this.config.connectTimeoutMs,
-        requestTimeout: this.config.requestTimeoutMs,
-        httpAgent: { keepAlive: true, maxSockets: this.config.maxConcurrency * 2 },
-        httpsAgent: { keepAlive: true, maxSockets: this.config.maxConcurrency * 2 },
-      },
-    };
-    if (this.config.profile) clientConfig.profile = this.config.profile;
-    if (this.config.accessKeyIdEnv && this.config.secretAccessKeyEnv) {
-      clientConfig.credentials = envCredentials(
-        this.config.accessKeyIdEnv,
-        this.config.secretAccessKeyEnv,
-        this.config.sessionTokenEnv,
-      );
-    }
-    this.client = new S3Client(clientConfig);
+      credentials:
+        this.config.accessKeyIdEnv && this.config.secretAccessKeyEnv
+          ? envCredentials(
+              this.config.accessKeyIdEnv,
+              this.config.secretAccessKeyEnv,
+              this.config.sessionTokenEnv,
+            )
+          : // The SDK's default chain (env, shared files, SSO, web identity, IMDS), memoized.
+            defaultProvider(this.config.profile ? { profile: this.config.profile } : {}),
+      maxSockets: this.config.maxConcurrency * 2,
+      connectTimeoutMs: this.config.connectTimeoutMs,
+      requestTimeoutMs: this.config.requestTimeoutMs,
+    });
   }
 
   async *enumerateObjects(packet: WorkPacket): AsyncIterable<DiscoveredBatch> {
@@ -201,7 +235,8 @@ export class S3Connector implements IFileDataSourceConnector {
     // Listing stops when the consumer stops: no request outlives the generator.
     const stop = new AbortController();
     // Every in-flight list request listens on it; more than Node's default warning threshold of 10.
-    setMaxListeners(this.config.listPartitions * PAGES_AHEAD + this.config.maxConcurrency + 10, stop.signal);
+    const ahead = pagesAhead(this.config.listPartitions);
+    setMaxListeners(this.config.listPartitions * ahead + this.config.maxConcurrency + 10, stop.signal);
     const onAbort = () => stop.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     const first = cursor?.partition ?? 0;
@@ -214,7 +249,7 @@ export class S3Connector implements IFileDataSourceConnector {
           index === first ? cursor : undefined,
           stop.signal,
         ),
-        PAGES_AHEAD,
+        ahead,
       );
       return listers[index];
     };
@@ -234,7 +269,7 @@ export class S3Connector implements IFileDataSourceConnector {
           const page = await listers[index].next();
           if (!page) break;
           for (const object of page.objects) {
-            const key = object.Key as string;
+            const key = object.key;
             batch.push(this.discovered(object));
             position = {
               markers,
@@ -267,6 +302,7 @@ export class S3Connector implements IFileDataSourceConnector {
   async getObjectDetails(packet: WorkPacket): Promise<ObjectMetadata[]> {
     this.assertOpen();
     const signal = packet.payload.options?.abortSignal;
+    for (const objectId of [...this.readAhead.keys()]) this.takeReadAhead(objectId);
     return mapWithConcurrency(packet.payload.objectIds, this.config.maxConcurrency, (objectId) =>
       this.describe(objectId, signal),
     );
@@ -286,9 +322,18 @@ export class S3Connector implements IFileDataSourceConnector {
           tempDir ??= await mkdtemp(path.join(this.tempDir ?? os.tmpdir(), 'assay-s3-'));
           return path.join(tempDir, 'object');
         };
-        const fetched = await this.request(objectId, 'download object', signal, (abortSignal) =>
-          this.download(key, stagingFile, maxBytes, abortSignal),
-        );
+        const readAhead = this.takeReadAhead(objectId);
+        if (readAhead && readAhead.length > maxBytes)
+          throw platformError(
+            ErrorType.CONTENT_TOO_LARGE,
+            `${key} is ${readAhead.length} bytes, over the ${maxBytes}-byte limit`,
+            { bucket: this.config.bucket },
+          );
+        const fetched =
+          readAhead ??
+          (await this.request(objectId, 'download object', signal, (abortSignal) =>
+            this.download(key, stagingFile, maxBytes, abortSignal),
+          ));
         const components =
           typeof fetched === 'string'
             ? this.extractor.extractFromFile(fetched, objectId, { componentPath: key, abortSignal: signal })
@@ -314,7 +359,17 @@ export class S3Connector implements IFileDataSourceConnector {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.client.destroy();
+    this.readAhead.clear();
+    this.http.destroy();
+  }
+
+  private takeReadAhead(objectId: string): Buffer | undefined {
+    const body = this.readAhead.get(objectId);
+    if (body) {
+      this.readAhead.delete(objectId);
+      this.readAheadBytes -= body.length;
+    }
+    return body;
   }
 
   /**
@@ -327,12 +382,12 @@ export class S3Connector implements IFileDataSourceConnector {
     if (listPartitions <= 1) return [];
     // A bucket that fits in one page gains nothing from partitions: skip the probes.
     const firstPage = await this.listObjects({ startAfter: null, token: null }, 1000, signal);
-    if (!firstPage.IsTruncated) return [];
+    if (!firstPage.isTruncated) return [];
     const chars: string[] = [];
     let startAfter: string | undefined;
     for (let probe = 0; probe < MAX_SPLIT_PROBES; probe++) {
       const output = await this.listObjects({ startAfter: startAfter ?? null, token: null }, 1, signal);
-      const key = output.Contents?.[0]?.Key;
+      const key = output.objects[0]?.key;
       if (key === undefined) break;
       if (key.length === prefix.length) {
         startAfter = key;
@@ -370,22 +425,20 @@ export class S3Connector implements IFileDataSourceConnector {
     let skipThrough = resume?.key;
     for (;;) {
       const output = await this.listObjects(request, 1000, signal);
-      let objects = (output.Contents ?? []).filter(
-        (object) => object.Key !== undefined && !isFolderMarker(object),
-      );
+      let objects = output.objects.filter((object) => !isFolderMarker(object));
       if (skipThrough !== undefined) {
         const last = skipThrough;
-        const index = objects.findIndex((object) => object.Key === last);
+        const index = objects.findIndex((object) => object.key === last);
         objects =
           index >= 0
             ? objects.slice(index + 1)
-            : objects.filter((object) => compareCodePoints(object.Key as string, last) > 0);
+            : objects.filter((object) => compareCodePoints(object.key, last) > 0);
         skipThrough = undefined;
       }
-      let done = !output.IsTruncated || !output.NextContinuationToken;
+      let done = !output.isTruncated || !output.nextContinuationToken;
       if (upper !== null) {
         const bound = upper;
-        const cut = objects.findIndex((object) => compareCodePoints(object.Key as string, bound) > 0);
+        const cut = objects.findIndex((object) => compareCodePoints(object.key, bound) > 0);
         if (cut >= 0) {
           objects = objects.slice(0, cut);
           done = true;
@@ -393,7 +446,7 @@ export class S3Connector implements IFileDataSourceConnector {
       }
       yield { request, objects };
       if (done) return;
-      request = { startAfter: null, token: output.NextContinuationToken as string };
+      request = { startAfter: null, token: output.nextContinuationToken as string };
     }
   }
 
@@ -401,31 +454,29 @@ export class S3Connector implements IFileDataSourceConnector {
     request: PageRequest,
     maxKeys: number,
     signal: AbortSignal | undefined,
-  ): Promise<ListObjectsV2CommandOutput> {
+  ): Promise<ListPage> {
     return this.request(undefined, 'list objects', signal, (abortSignal) =>
-      this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.config.bucket,
-          Prefix: this.config.prefix || undefined,
-          StartAfter: request.token ? undefined : (request.startAfter ?? undefined),
-          ContinuationToken: request.token ?? undefined,
-          MaxKeys: maxKeys,
-        }),
-        { abortSignal },
+      this.http.listObjectsV2(
+        {
+          prefix: this.config.prefix,
+          startAfter: request.token ? undefined : (request.startAfter ?? undefined),
+          continuationToken: request.token ?? undefined,
+          maxKeys,
+        },
+        abortSignal,
       ),
     );
   }
 
-  private discovered(object: S3Object): DiscoveredObject {
-    const key = object.Key as string;
+  private discovered(object: ListedObject): DiscoveredObject {
     return {
-      objectId: `${this.datasourceId}:${key}`,
+      objectId: `${this.datasourceId}:${object.key}`,
       datasourceId: this.datasourceId,
-      objectPath: key,
+      objectPath: object.key,
       objectType: 'file',
-      size: object.Size,
-      lastModified: object.LastModified?.toISOString(),
-      etag: unquote(object.ETag),
+      size: object.size,
+      lastModified: object.lastModified,
+      etag: unquote(object.etag),
     };
   }
 
@@ -435,25 +486,24 @@ export class S3Connector implements IFileDataSourceConnector {
     try {
       const head = await this.request(objectId, 'head object', signal, async (abortSignal) => {
         try {
-          return await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }), {
-            abortSignal,
-          });
+          const read = await this.readAheadObject(objectId, key, abortSignal);
+          return read ?? (await this.http.headObject(key, abortSignal));
         } catch (err) {
           throw await this.explainHeadError(err, key, abortSignal);
         }
       });
       const attributes: NonNullable<ObjectMetadata['attributes']> = {
-        storageClass: head.StorageClass ?? 'STANDARD',
-        serverSideEncryption: head.ServerSideEncryption ?? null,
+        storageClass: head.storageClass ?? 'STANDARD',
+        serverSideEncryption: head.serverSideEncryption ?? null,
       };
-      if (head.SSEKMSKeyId) attributes.kmsKeyId = head.SSEKMSKeyId;
-      if (head.VersionId) attributes.versionId = head.VersionId;
+      if (head.kmsKeyId) attributes.kmsKeyId = head.kmsKeyId;
+      if (head.versionId) attributes.versionId = head.versionId;
       return {
         ...base,
-        size: head.ContentLength,
-        lastModified: head.LastModified?.toISOString(),
-        etag: unquote(head.ETag),
-        contentType: head.ContentType,
+        size: head.objectSize,
+        lastModified: head.lastModified,
+        etag: unquote(head.etag),
+        contentType: head.contentType,
         attributes,
       };
     } catch (err) {
@@ -464,22 +514,62 @@ export class S3Connector implements IFileDataSourceConnector {
   }
 
   /**
+   * Details by a GET of the first `detailsReadAheadBytes`: the same headers as a HEAD, and a small
+   * object's whole body, kept for getObjectContent. Undefined when a HEAD is the better call: read-ahead
+   * off or its budget spent, or an empty object (a range of it is 416 InvalidRange).
+   */
+  private async readAheadObject(
+    objectId: string,
+    key: string,
+    abortSignal: AbortSignal,
+  ): Promise<ObjectHead | undefined> {
+    const limit = this.config.detailsReadAheadBytes;
+    if (limit === 0 || this.readAheadBytes + limit > READ_AHEAD_BUDGET_BYTES) return undefined;
+    this.readAheadBytes += limit; // reserved while the request runs
+    let kept = 0;
+    try {
+      let response;
+      try {
+        response = await this.http.getObject(key, abortSignal, `bytes=0-${limit - 1}`);
+      } catch (err) {
+        if (err instanceof S3ResponseError && err.$metadata.httpStatusCode === 416) return undefined;
+        throw err;
+      }
+      const { head, body } = response;
+      if (head.objectSize === undefined || head.objectSize > limit) {
+        // Larger object: a ranged answer is at most `limit` bytes, drained to keep the socket;
+        // a server that ignored the range is cut off.
+        if (head.contentLength !== undefined && head.contentLength <= limit) body.resume();
+        else body.destroy();
+        return head;
+      }
+      const parts: Buffer[] = [];
+      let received = 0;
+      for await (const chunk of body) {
+        parts.push(chunk as Buffer);
+        received += (chunk as Buffer).length;
+      }
+      const bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts, received);
+      if (bytes.length === head.objectSize && !this.readAhead.has(objectId)) {
+        this.readAhead.set(objectId, bytes);
+        kept = bytes.length;
+      }
+      return head;
+    } finally {
+      this.readAheadBytes += kept - limit;
+    }
+  }
+
+  /**
    * HEAD responses have no body, so a 404 does not say whether the key or the bucket is missing,
    * nor a 403 whether the key or the permission is wrong. A one-byte GET returns the error code.
    */
   private async explainHeadError(err: unknown, key: string, abortSignal: AbortSignal): Promise<unknown> {
-    const raw = err as { Code?: unknown; $metadata?: { httpStatusCode?: number } };
-    const status = raw.$metadata?.httpStatusCode;
-    if (raw.Code !== undefined || (status !== 403 && status !== 404 && status !== 400 && status !== 301))
-      return err;
+    if (!(err instanceof S3ResponseError) || err.Code !== undefined) return err;
+    if (![301, 400, 403, 404].includes(err.$metadata.httpStatusCode)) return err;
     try {
-      const probe = await this.client.send(
-        new GetObjectCommand({ Bucket: this.config.bucket, Key: key, Range: 'bytes=0-0' }),
-        {
-          abortSignal,
-        },
-      );
-      (probe.Body as Readable | undefined)?.destroy();
+      const probe = await this.http.getObject(key, abortSignal, 'bytes=0-0');
+      probe.body.destroy();
       return err;
     } catch (explained) {
       return explained;
@@ -487,8 +577,8 @@ export class S3Connector implements IFileDataSourceConnector {
   }
 
   /**
-   * Fetches one object: its bytes when the server says it is small (≤ SMALL_FILE_BYTES), else streamed to
-   * the file `stagingFile` names (memory stays flat whatever the size), returning that path.
+   * Fetches one object: its bytes when the server says it is small (≤ inMemoryMaxBytes), else streamed
+   * to the file `stagingFile` names (memory stays flat whatever the size), returning that path.
    */
   private async download(
     key: string,
@@ -496,36 +586,29 @@ export class S3Connector implements IFileDataSourceConnector {
     maxBytes: number,
     abortSignal: AbortSignal,
   ): Promise<Buffer | string> {
-    const output = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }), {
-      abortSignal,
-    });
-    const body = output.Body as Readable | undefined;
-    if (!body)
-      throw platformError(ErrorType.INTERNAL, `GetObject returned no body for ${key}`, {
-        bucket: this.config.bucket,
-      });
+    const { head, body } = await this.http.getObject(key, abortSignal);
     const tooLarge = (size: number) =>
       platformError(ErrorType.CONTENT_TOO_LARGE, `${key} is ${size} bytes, over the ${maxBytes}-byte limit`, {
         bucket: this.config.bucket,
       });
-    if (output.ContentLength !== undefined && output.ContentLength > maxBytes) {
+    const length = head.contentLength;
+    if (length !== undefined && length > maxBytes) {
       body.destroy();
-      throw tooLarge(output.ContentLength);
+      throw tooLarge(length);
     }
-    if (output.ContentLength !== undefined && output.ContentLength <= SMALL_FILE_BYTES) {
+    if (length !== undefined && length <= this.config.inMemoryMaxBytes) {
       const parts: Buffer[] = [];
-      let length = 0;
+      let received = 0;
       try {
         for await (const chunk of body) {
-          if (abortSignal.aborted) throw abortSignal.reason ?? new Error('aborted');
           parts.push(chunk as Buffer);
-          length += (chunk as Buffer).length;
-          if (length > maxBytes) throw tooLarge(length);
+          received += (chunk as Buffer).length;
+          if (received > maxBytes) throw tooLarge(received);
         }
       } finally {
         body.destroy();
       }
-      return Buffer.concat(parts, length);
+      return parts.length === 1 ? parts[0] : Buffer.concat(parts, received);
     }
     const file = await stagingFile();
     let received = 0;
@@ -634,7 +717,7 @@ function envCredentials(
   accessKeyIdEnv: string,
   secretAccessKeyEnv: string,
   sessionTokenEnv: string | undefined,
-) {
+): S3CredentialsProvider {
   return async () => {
     const read = (name: string, field: string) => {
       const value = process.env[name];
@@ -651,8 +734,8 @@ function envCredentials(
 }
 
 /** Zero-byte keys ending in '/' are folder placeholders made by consoles, not content. */
-function isFolderMarker(object: S3Object): boolean {
-  return (object.Key as string).endsWith('/') && (object.Size ?? 0) === 0;
+function isFolderMarker(object: ListedObject): boolean {
+  return object.key.endsWith('/') && object.size === 0;
 }
 
 function unquote(etag: string | undefined): string | undefined {

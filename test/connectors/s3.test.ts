@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { collect, packetFactory } from './helpers';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +19,7 @@ import { ErrorHandler } from '../../src/core/error-handler';
 import { ErrorType, PlatformError } from '../../src/core/errors';
 import { SystemLogger } from '../../src/core/logger';
 import type { ContentComponent, DiscoveredBatch, EnumerationCursor } from '../../src/core/models';
+import { compareCodePoints } from '../../src/connectors/common';
 import { s3Connector, S3Connector, type S3Config } from '../../src/connectors/s3';
 import { testServices } from '../harness/services-info';
 import { putEmptyObjects } from './s3-fast-put';
@@ -103,10 +106,14 @@ async function waitUntilS3Answers(): Promise<void> {
 }
 
 async function emptyBucket(bucket: string): Promise<void> {
-  for (;;) {
+  // Keys with control characters cannot travel in DeleteObjects' XML: deleted one by one.
+  if (bucket === smallBucket)
+    for (const key of ODD_KEYS) await admin.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  for (let rounds = 0; ; rounds++) {
     const listed = await admin.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
     const keys = (listed.Contents ?? []).map((object) => ({ Key: object.Key as string }));
     if (keys.length === 0) break;
+    if (rounds > 20) throw new Error(`cannot empty ${bucket}: ${keys.length} keys remain`);
     await admin.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
   }
   await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
@@ -118,6 +125,18 @@ const SMALL_OBJECTS: Record<string, string> = {
   'docs/c.txt': 'charlie file\n',
   'docs/ünï cödé.txt': 'unicode name\n',
 };
+/** Keys that need XML escaping, URL encoding or both; listed with `encoding-type=url`. */
+const ODD_KEYS = [
+  'odd/a&b.txt',
+  'odd/<tag>&amp;.txt',
+  `odd/quote"apos'.txt`,
+  'odd/space and+plus.txt',
+  'odd/percent%20%.txt',
+  'odd/ünï cödé 😀.txt',
+  'odd/ctl\u0001\u001f.txt',
+  'odd/tab\t cr\r lf\n.txt',
+  'odd/semi;colon=eq?q#h.txt',
+];
 const LARGE_KEY = 'blobs/large.txt';
 const LARGE_SIZE = 8 * 1024 * 1024;
 
@@ -148,6 +167,9 @@ beforeAll(async () => {
     await admin.send(
       new PutObjectCommand({ Bucket: smallBucket, Key: key, Body: body, ContentType: 'text/plain' }),
     );
+  }
+  for (const [i, key] of ODD_KEYS.entries()) {
+    await admin.send(new PutObjectCommand({ Bucket: smallBucket, Key: key, Body: `odd object #${i}` }));
   }
   await admin.send(
     new PutObjectCommand({ Bucket: smallBucket, Key: LARGE_KEY, Body: Buffer.alloc(LARGE_SIZE, 'a\n') }),
@@ -234,6 +256,114 @@ describe('S3 connector against SeaweedFS', () => {
     60_000,
   );
 
+  test('odd keys (entities, &, unicode, spaces, +, %, control characters) list, resume, describe and read', async () => {
+    const sorted = [...ODD_KEYS].sort(compareCodePoints);
+    for (const listPartitions of [1, 8]) {
+      const s3 = connector({ prefix: 'odd/', listPartitions });
+      try {
+        const batches = await collect(s3.enumerateObjects(packet([], { batchSize: 4 })));
+        const listed = batches.flat();
+        expect(listed.map((object) => object.objectPath)).toEqual(sorted);
+        for (const object of listed) {
+          const body = `odd object #${ODD_KEYS.indexOf(object.objectPath)}`;
+          expect(object).toEqual({
+            objectId: `ds-s3:${object.objectPath}`,
+            datasourceId: 'ds-s3',
+            objectPath: object.objectPath,
+            objectType: 'file',
+            size: body.length,
+            etag: createHash('md5').update(body).digest('hex'),
+            lastModified: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+          });
+        }
+        // Resumed after the first batch: the rest, nothing skipped or repeated.
+        const cursor = JSON.parse(JSON.stringify(batches[0].cursor)) as EnumerationCursor;
+        const resumed = await collect(s3.enumerateObjects(packet([], { batchSize: 4 }, cursor)));
+        expect([...batches[0], ...resumed.flat()].map((object) => object.objectPath)).toEqual(sorted);
+
+        // Listing and HEAD agree on size, ETag and last-modified.
+        const ids = listed.map((object) => object.objectId);
+        const details = await s3.getObjectDetails(packet(ids));
+        expect(details.map((d) => d.error)).toEqual(ids.map(() => undefined));
+        expect(
+          details.map(({ objectPath, size, etag, lastModified }) => ({
+            objectPath,
+            size,
+            etag,
+            lastModified,
+          })),
+        ).toEqual(
+          listed.map(({ objectPath, size, etag, lastModified }) => ({
+            objectPath,
+            size,
+            etag,
+            lastModified,
+          })),
+        );
+        const components = await collect(s3.getObjectContent(packet(ids)));
+        expect(components.map((c) => [c.objectId, c.kind, c.text])).toEqual(
+          listed.map((object) => [
+            object.objectId,
+            'text',
+            `odd object #${ODD_KEYS.indexOf(object.objectPath)}`,
+          ]),
+        );
+      } finally {
+        await s3.close();
+      }
+    }
+  });
+
+  test('SlowDown and bodiless 503 answers are THROTTLED, after retries', async () => {
+    let requests = 0;
+    const server = http.createServer((request, response) => {
+      requests++;
+      response.writeHead(503, { 'content-type': 'application/xml' });
+      response.end(
+        request.method === 'HEAD'
+          ? undefined
+          : '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const s3 = connector({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    try {
+      const listing = await caught(collect(s3.enumerateObjects(packet())));
+      expect(listing.type).toBe(ErrorType.THROTTLED);
+      expect(listing.message).toContain('Please reduce your request rate.');
+      expect(requests).toBe(4); // retryWithBackoff's default attempts
+      expect((await caught(s3.getObjectDetails(packet(['ds-s3:docs/a.txt'])))).type).toBe(
+        ErrorType.THROTTLED,
+      );
+      expect((await caught(collect(s3.getObjectContent(packet(['ds-s3:docs/a.txt']))))).type).toBe(
+        ErrorType.THROTTLED,
+      );
+    } finally {
+      await s3.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test('a server that accepts but never answers is NETWORK_TIMEOUT after requestTimeoutMs, retried', async () => {
+    let requests = 0;
+    const server = http.createServer(() => {
+      requests++; // never answered
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const s3 = connector({
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      requestTimeoutMs: 200,
+    });
+    try {
+      expect((await caught(collect(s3.enumerateObjects(packet())))).type).toBe(ErrorType.NETWORK_TIMEOUT);
+      expect(requests).toBe(4);
+    } finally {
+      await s3.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   test('details: HEAD metadata; an object deleted after enumeration is OBJECT_NOT_FOUND for it alone', async () => {
     const key = `docs/vanishing-${run}.txt`;
     await admin.send(
@@ -283,6 +413,64 @@ describe('S3 connector against SeaweedFS', () => {
     } finally {
       await s3.close();
       await s3.close(); // idempotent
+    }
+  });
+
+  test('details read small objects ahead: their content is the version described, even once deleted', async () => {
+    const bodies: Record<string, Buffer> = {
+      [`readahead-${run}/small.txt`]: Buffer.from('small body\n'),
+      [`readahead-${run}/empty.txt`]: Buffer.alloc(0),
+      [`readahead-${run}/large.txt`]: Buffer.alloc(100 * 1024, 'x\n'), // over the 64 KiB read-ahead
+    };
+    const ids = Object.keys(bodies).map((key) => `ds-s3:${key}`);
+    const put = () =>
+      Promise.all(
+        Object.entries(bodies).map(([key, body]) =>
+          admin.send(
+            new PutObjectCommand({ Bucket: smallBucket, Key: key, Body: body, ContentType: 'text/plain' }),
+          ),
+        ),
+      );
+    const remove = () =>
+      Promise.all(
+        Object.keys(bodies).map((key) =>
+          admin.send(new DeleteObjectCommand({ Bucket: smallBucket, Key: key })),
+        ),
+      );
+    for (const detailsReadAheadBytes of [64 * 1024, 0]) {
+      await put();
+      const s3 = connector({ detailsReadAheadBytes });
+      try {
+        const details = await s3.getObjectDetails(packet(ids));
+        expect(
+          details.map(({ size, etag, contentType, error }) => ({ size, etag, contentType, error })),
+        ).toEqual(
+          Object.values(bodies).map((body) => ({
+            size: body.length,
+            etag: createHash('md5').update(body).digest('hex'),
+            contentType: 'text/plain',
+            error: undefined,
+          })),
+        );
+        await remove();
+        const components = await collect(s3.getObjectContent(packet(ids)));
+        const outcome = (id: string) =>
+          components
+            .filter((c) => c.objectId === id)
+            .map((c) => (c.kind === 'error' ? c.error?.type : c.text))
+            .join('');
+        expect(ids.map(outcome)).toEqual([
+          detailsReadAheadBytes > 0 ? 'small body\n' : ErrorType.OBJECT_NOT_FOUND,
+          ErrorType.OBJECT_NOT_FOUND, // empty objects are described by a HEAD (a range of nothing is 416)
+          ErrorType.OBJECT_NOT_FOUND,
+        ]);
+        // Taken once: a second read goes to the server.
+        expect((await collect(s3.getObjectContent(packet([ids[0]]))))[0].error?.type).toBe(
+          ErrorType.OBJECT_NOT_FOUND,
+        );
+      } finally {
+        await s3.close();
+      }
     }
   });
 
@@ -455,6 +643,8 @@ describe('S3 config validation', () => {
       forcePathStyle: false,
       maxConcurrency: 8,
       listPartitions: 8,
+      inMemoryMaxBytes: 1024 * 1024,
+      detailsReadAheadBytes: 64 * 1024,
       connectTimeoutMs: 5000,
       requestTimeoutMs: 60000,
     });
