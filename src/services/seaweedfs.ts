@@ -91,6 +91,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     `-s3.port=${ports.s3}`,
     `-s3.port.grpc=${grpc.s3}`,
     `-s3.config=${s3Config}`,
+    // Their fixed default ports (8181, 9101) would collide between two servers on one machine.
+    '-s3.port.iceberg=0',
+    '-s3.port.lance=0',
     `-master.port=${ports.master}`,
     `-master.port.grpc=${grpc.master}`,
     `-volume.port=${ports.volume}`,
