@@ -13,7 +13,6 @@ import type { DataSourceConnector } from '../src/core/interfaces';
 import { runWithLogContext, type SystemLogger } from '../src/core/logger';
 import type { ContentComponent, DatabaseRow, ObjectMetadata, WorkPacket } from '../src/core/models';
 import { toApplicationFailure } from '../src/core/temporal-errors';
-import { extensionOf } from '../src/extraction/sniff';
 import type { ObjectClassification } from '../src/classification/types';
 import type { ObjectRecord, ObjectVersion, ResultsStore, ScanReport } from '../src/results/types';
 import type { DatasourceSpec } from '../src/scan/types';
@@ -51,10 +50,12 @@ export type ScanResultsStore = ResultsStore & {
     scanId: string,
     options?: { objectLimit?: number; failureLimit?: number; columnLimit?: number; hotSpotLimit?: number },
   ): Promise<ScanReport>;
+  /** `details`: error-free details of these objects, recorded in the same write (as recordDetails would). */
   recordClassifications?(
     scanId: string,
     results: ObjectClassification[],
     rulesetVersion: string,
+    details?: ObjectMetadata[],
   ): Promise<void>;
   recordFailures?(
     scanId: string,
@@ -73,14 +74,6 @@ export interface ActivityDependencies {
   /** Default: a new ErrorHandler. */
   errorHandler?: ErrorHandler;
   /**
-   * A classifier that scans on the calling thread (createLocalClassifier), used for files of at most
-   * `inlineClassifyMaxBytes`: a worker-pool round trip costs more than scanning a few KB in place. Must have
-   * the same rulesetVersion as `classifier`. Default: none (every object goes to `classifier`).
-   */
-  inlineClassifier?: ScanClassifier;
-  /** Largest file (bytes, from its details) classified by `inlineClassifier`. Default 32 KiB. */
-  inlineClassifyMaxBytes?: number;
-  /**
    * Builds a classifier for a scan that narrows the catalogue (`options.detectors`) or raises the
    * threshold (`options.minLikelihood`); called once per distinct selection and cached. Without it such
    * scans fail with CONFIGURATION_INVALID rather than silently running the default ruleset.
@@ -94,14 +87,6 @@ export interface ClassifierSelection {
   minLikelihood?: ScanRunOptions['minLikelihood'];
 }
 
-/** Files that may expand far beyond their size: never classified inline (the thread must stay free). */
-const COMPRESSED_EXTENSIONS = new Set(
-  'zip jar gz tgz tar bz2 xz zst 7z docx xlsx pptx odt ods odp pdf eml mht msg'.split(' '),
-);
-
-/** Default of `ActivityDependencies.inlineClassifyMaxBytes`. */
-export const DEFAULT_INLINE_CLASSIFY_MAX_BYTES = 32 * 1024;
-
 /** Heartbeat details of `classifyBatch`: objects [0, index) are finished and counted in `counts`. */
 interface ClassifyCheckpoint {
   index: number;
@@ -110,7 +95,7 @@ interface ClassifyCheckpoint {
 
 const FINISHED = new Set(['classified', 'failed', 'skipped']);
 /** Results written to the store per round trip inside a batch. */
-const FLUSH_OBJECTS = 100;
+const FLUSH_OBJECTS = 250;
 const FLUSH_INTERVAL_MS = 2000;
 
 function emptyCounts(): BatchCounts {
@@ -146,24 +131,11 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
   const errorHandler = deps.errorHandler ?? new ErrorHandler();
   const connectorFactory = deps.connectorFactory ?? createConnector;
   const logger = deps.logger.child({ component: 'activity' });
-  const inlineClassifier = deps.inlineClassifier;
-  const inlineMaxBytes = deps.inlineClassifyMaxBytes ?? DEFAULT_INLINE_CLASSIFY_MAX_BYTES;
-  if (inlineClassifier && inlineClassifier.rulesetVersion !== classifier.rulesetVersion) {
-    throw platformError(
-      ErrorType.CONFIGURATION_INVALID,
-      'inlineClassifier must have the same rulesetVersion as classifier',
-      { field: 'inlineClassifier' },
-    );
-  }
 
   const selectedClassifiers = new Map<string, Promise<ScanClassifier>>();
   /** The classifier for a scan's options: the worker's default, or one built for its selection. */
-  function classifiersFor(options: ScanRunOptions): {
-    main: Promise<ScanClassifier>;
-    inline?: ScanClassifier;
-  } {
-    if (!options.detectors && !options.minLikelihood)
-      return { main: Promise.resolve(classifier), inline: inlineClassifier };
+  function classifierFor(options: ScanRunOptions): Promise<ScanClassifier> {
+    if (!options.detectors && !options.minLikelihood) return Promise.resolve(classifier);
     const selection: ClassifierSelection = {
       detectors: options.detectors ? [...options.detectors].sort() : undefined,
       minLikelihood: options.minLikelihood,
@@ -183,7 +155,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       selected.catch(() => selectedClassifiers.delete(key));
       selectedClassifiers.set(key, selected);
     }
-    return { main: selected };
+    return selected;
   }
 
   /** Ambient log context + error mapping around one activity. */
@@ -306,7 +278,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       scanId: input.scanId,
       datasourceId: datasource.id,
       datasourceType: datasource.type,
-      rulesetVersion: (await classifiersFor(options).main).rulesetVersion,
+      rulesetVersion: (await classifierFor(options)).rulesetVersion,
       batchSize: options.batchSize ?? SCAN_DEFAULTS.batchSize,
       maxConcurrentBatches: options.maxConcurrentBatches ?? SCAN_DEFAULTS.maxConcurrentBatches,
       searchAttributes: await searchAttributesRegistered(),
@@ -381,8 +353,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
     const { scanId, datasource, rulesetVersion } = input;
     const checkpoint = ctx.info.heartbeatDetails as ClassifyCheckpoint | undefined;
     const counts: BatchCounts = checkpoint ? structuredClone(checkpoint.counts) : emptyCounts();
-    const classifiers = classifiersFor(options);
-    const scanClassifier = await classifiers.main;
+    const scanClassifier = await classifierFor(options);
     const records = await store.objectsInBatch(scanId, input.batchNo);
     const startIndex = Math.min(checkpoint?.index ?? 0, records.length);
     // Idempotent on retry: objects finished by an earlier attempt are left alone.
@@ -398,6 +369,10 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
     // Results are buffered and written in chunks; the checkpoint only ever covers written objects.
     let pendingResults: ObjectClassification[] = [];
     let pendingFailures: Array<{ objectId: string; errorType: string; message: string }> = [];
+    /** Details read with the content (connectors that describe while reading), written with the results. */
+    let pendingDetails: ObjectMetadata[] = [];
+    /** Set for such connectors: describes classified objects whose content carried no details. */
+    let describeMissing: ((objectIds: string[]) => Promise<ObjectMetadata[]>) | undefined;
     let lastFlush = Date.now();
     const flush = async (force = false) => {
       if (
@@ -408,13 +383,35 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
         return;
       const results = pendingResults;
       const failures = pendingFailures;
+      const writtenDetails = pendingDetails;
       pendingResults = [];
       pendingFailures = [];
+      pendingDetails = [];
       lastFlush = Date.now();
+      if (describeMissing && results.length > 0) {
+        // Empty files and the like yield no component to carry their details.
+        const described = new Set(writtenDetails.map((d) => d.objectId));
+        const missing = results.filter((r) => !described.has(r.objectId)).map((r) => r.objectId);
+        if (missing.length > 0)
+          writtenDetails.push(...(await describeMissing(missing)).filter((d) => !d.error));
+      }
+      // Details of classified objects go with their results (one write); the rest (failed objects) alone.
+      const classifiedIds = new Set(results.map((r) => r.objectId));
+      const detailsApart = store.recordClassifications
+        ? writtenDetails.filter((d) => !classifiedIds.has(d.objectId))
+        : writtenDetails;
+      if (detailsApart.length > 0) await store.recordDetails(scanId, detailsApart);
       if (results.length > 0) {
-        if (store.recordClassifications) await store.recordClassifications(scanId, results, rulesetVersion);
+        if (store.recordClassifications)
+          await store.recordClassifications(
+            scanId,
+            results,
+            rulesetVersion,
+            writtenDetails.filter((d) => classifiedIds.has(d.objectId)),
+          );
         else for (const result of results) await store.recordClassification(scanId, result, rulesetVersion);
       }
+      counts.detailed += writtenDetails.length;
       if (failures.length > 0) {
         if (store.recordFailures) await store.recordFailures(scanId, failures);
         else for (const f of failures) await store.recordFailure(scanId, f.objectId, f.errorType, f.message);
@@ -440,12 +437,14 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       const details: ClassifyCheckpoint = { index, counts };
       ctx.heartbeat(details);
     };
-    const fail = async (objectId: string, errorType: string, message: string) => {
+    const fail = async (objectId: string, errorType: string, message: string, details?: ObjectMetadata) => {
       pendingFailures.push({ objectId, errorType, message });
+      if (details) pendingDetails.push(details);
       await flush();
     };
-    const classified = async (result: ObjectClassification) => {
+    const classified = async (result: ObjectClassification, details?: ObjectMetadata) => {
       pendingResults.push(result);
+      if (details) pendingDetails.push(details);
       await flush();
     };
     const throwIfCancelled = () => {
@@ -457,22 +456,29 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
     }
     const connector = openConnector(datasource);
     try {
-      // Details.
-      const details: ObjectMetadata[] = await connector.getObjectDetails(
-        packet(
-          scanId,
-          datasource,
-          todo.map((r) => r.objectId),
-          {},
-          options,
-        ),
-      );
-      throwIfCancelled();
-      const detailsById = new Map(details.map((d) => [d.objectId, d]));
-      const described = details.filter((d) => !d.error);
-      if (described.length > 0) await store.recordDetails(scanId, described);
-      counts.detailed += described.length;
-      ctx.heartbeat({ index: startIndex, counts } satisfies ClassifyCheckpoint);
+      // Details: read with the content when the connector can (one pass per object), else described first.
+      const describesContent = connector.kind === 'file' && connector.describesContent === true;
+      let detailsById = new Map<string, ObjectMetadata>();
+      if (describesContent) {
+        describeMissing = (objectIds) =>
+          connector.getObjectDetails(packet(scanId, datasource, objectIds, {}, options));
+      } else {
+        const details: ObjectMetadata[] = await connector.getObjectDetails(
+          packet(
+            scanId,
+            datasource,
+            todo.map((r) => r.objectId),
+            {},
+            options,
+          ),
+        );
+        throwIfCancelled();
+        detailsById = new Map(details.map((d) => [d.objectId, d]));
+        const described = details.filter((d) => !d.error);
+        if (described.length > 0) await store.recordDetails(scanId, described);
+        counts.detailed += described.length;
+        ctx.heartbeat({ index: startIndex, counts } satisfies ClassifyCheckpoint);
+      }
 
       let candidates: ObjectRecord[] = [];
       const maxObjectBytes = options.maxObjectBytes ?? SCAN_DEFAULTS.maxObjectBytes;
@@ -536,8 +542,10 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
                 const tally = {
                   content: 0,
                   error: undefined as { type: string; message: string } | undefined,
+                  details: undefined as ObjectMetadata | undefined,
                 };
                 const counted = tap(group.items, (component) => {
+                  if (component.details) tally.details = component.details;
                   if (component.kind === 'error')
                     tally.error ??= component.error ?? {
                       type: ErrorType.INTERNAL,
@@ -545,18 +553,10 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
                     };
                   else tally.content++;
                 });
-                const size = sizeById.get(group.objectId);
-                const chosen =
-                  classifiers.inline &&
-                  size !== undefined &&
-                  size <= inlineMaxBytes &&
-                  !COMPRESSED_EXTENSIONS.has(extensionOf(group.objectId))
-                    ? classifiers.inline
-                    : scanClassifier;
-                const result = await chosen.classifyComponents(group.objectId, counted);
+                const result = await scanClassifier.classifyComponents(group.objectId, counted);
                 if (tally.content === 0 && tally.error)
-                  await fail(group.objectId, tally.error.type, tally.error.message);
-                else await classified(result);
+                  await fail(group.objectId, tally.error.type, tally.error.message, tally.details);
+                else await classified(result, tally.details);
               }
             } else {
               const tallies = new Map<string, { rows: number; error?: { type: string; message: string } }>();
@@ -602,9 +602,6 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
         }
       };
       const ids = candidates.map((r) => r.objectId);
-      const sizeById = new Map(
-        candidates.map((r) => [r.objectId, detailsById.get(r.objectId)?.size ?? r.size] as const),
-      );
       const lanes = options.contentConcurrency ?? (connector.kind === 'file' ? 8 : 2);
       const chunkSize =
         connector.kind === 'file' ? Math.max(1, Math.min(32, Math.ceil(ids.length / lanes))) : 1;

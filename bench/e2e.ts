@@ -1,12 +1,17 @@
 /**
  * End-to-end benchmark: N small files (1–8 KB, default 20,000) scanned from local disk and from
  * SeaweedFS S3, (a) through a real Temporal dev server and one worker, (b) through the same activities
- * called directly in-process without Temporal. Prints objects/s and Temporal's overhead.
+ * called directly in-process without Temporal. Prints objects/s, Temporal's overhead and where the CPU went
+ * (per object: the worker's main thread, its other threads — classifier pool, fs thread pool, GC, Temporal
+ * core —, PostgreSQL, the Temporal server). Then each stage alone over the local-disk corpus (BENCH_STAGES=0
+ * skips it): enumeration, read + extraction, classification, results-store writes.
  *
  *   npx ts-node --transpile-only bench/e2e.ts            # BENCH_FILES=5000 for a quicker run
- *   BENCH_SOURCES=fs|s3 (one source) · BENCH_CLASSIFIER=local (all in-thread) · BENCH_INLINE=1 (files
- *   ≤ 32 KiB classified in-thread, the rest in the pool; the worker's ASSAY_INLINE_CLASSIFY_BYTES)
+ *   BENCH_SOURCES=fs|s3 (one source) · BENCH_CLASSIFIER=local (all in-thread) · BENCH_TEMPORAL_FIRST=1
+ *
+ * The machine is shared: CPU per object (from /proc) is steadier than objects/s when other work runs.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,8 +20,12 @@ import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { ErrorHandler } from '../src/core/error-handler';
 import { SystemLogger } from '../src/core/logger';
-import { openResultsStore } from '../src/results';
+import type { ContentComponent, DiscoveredObject, ObjectMetadata, WorkPacket } from '../src/core/models';
+import { FilesystemConnector } from '../src/connectors/filesystem';
+import type { ObjectClassification } from '../src/classification/types';
+import { openResultsStore, type PostgresResultsStore } from '../src/results';
 import type { ScanProgress } from '../src/scan/types';
 import { startLocalPostgres } from '../src/services/postgres';
 import { startLocalS3 } from '../src/services/seaweedfs';
@@ -27,6 +36,76 @@ import type { EnumerateResult, ScanActivities, ScanWorkflowInput } from '../work
 
 const FILES = Number(process.env.BENCH_FILES ?? 20_000);
 const OPTIONS = { batchSize: 500, maxConcurrentBatches: 4 };
+const TICK_MS = 1000 / 100; // USER_HZ
+
+/** CPU ms of a process and its direct children (PostgreSQL backends), from /proc. */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(entry) === pid || Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * TICK_MS;
+}
+
+/** CPU ms of this process's main thread. */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+interface CpuSample {
+  main: number;
+  process: number;
+  postgres: number;
+  temporal: number;
+}
+
+/** Measures CPU over a span: the bench process (main thread and the rest), PostgreSQL, the Temporal server. */
+function cpuMeter(pids: { postgres?: number; temporal?: number }): () => CpuSample {
+  const sample = (): CpuSample => {
+    const usage = process.cpuUsage();
+    return {
+      main: mainThreadCpuMs(),
+      process: (usage.user + usage.system) / 1000,
+      postgres: processCpuMs(pids.postgres),
+      temporal: processCpuMs(pids.temporal),
+    };
+  };
+  const start = sample();
+  return () => {
+    const end = sample();
+    return {
+      main: end.main - start.main,
+      process: end.process - start.process,
+      postgres: end.postgres - start.postgres,
+      temporal: end.temporal - start.temporal,
+    };
+  };
+}
+
+/** "main 120 + threads 80 + PostgreSQL 60 + Temporal 10 = 270 µs CPU/object (2 CPUs: ≤ 7400 obj/s)". */
+function describeCpu(cpu: CpuSample, objects: number, withTemporal: boolean): string {
+  const us = (ms: number) => Math.round((ms * 1000) / objects);
+  const total = cpu.process + cpu.postgres + (withTemporal ? cpu.temporal : 0);
+  const parts = [
+    `main thread ${us(cpu.main)}`,
+    `other threads ${us(cpu.process - cpu.main)}`,
+    `PostgreSQL ${us(cpu.postgres)}`,
+    ...(withTemporal ? [`Temporal server ${us(cpu.temporal)}`] : []),
+  ];
+  const bound = Math.round((os.cpus().length * objects * 1000) / total);
+  return `${parts.join(' + ')} = ${us(total)} µs CPU/object (${os.cpus().length} CPUs fully used: ≤ ${bound} obj/s)`;
+}
 
 /** Deterministic pseudo-random numbers, so every run scans the same corpus. */
 function prng(seed: number): () => number {
@@ -113,6 +192,114 @@ async function runDirect(
   await run(activities.finishScan, { scanId: input.scanId, phase: 'completed' });
 }
 
+const STAGE_LANES = 32;
+
+/** Each stage of the pipeline alone over the corpus: wall time and CPU per object. */
+async function stages(
+  datasource: ScanWorkflowInput['datasource'],
+  store: PostgresResultsStore,
+  classifier: Awaited<ReturnType<typeof import('../src/classification').createClassifier>>,
+  logger: SystemLogger,
+  pids: { postgres?: number },
+): Promise<void> {
+  console.log(`stages alone (local disk, ${STAGE_LANES} objects at once):`);
+  const packet = (objectIds: string[], extra: Partial<WorkPacket['payload']> = {}): WorkPacket => ({
+    header: { taskId: 'stage', traceId: 'stage', scanId: 'stages', datasourceId: datasource.id },
+    payload: { objectIds, options: { batchSize: OPTIONS.batchSize }, ...extra },
+  });
+  const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const cpu = cpuMeter(pids);
+    const result = await fn();
+    const seconds = (performance.now() - started) / 1000;
+    const used = cpu();
+    console.log(
+      `  ${name.padEnd(34)} ${String(Math.round(FILES / seconds)).padStart(7)} obj/s | ` +
+        describeCpu(used, FILES, false).replace(/ \(.*\)$/, ''),
+    );
+    return result;
+  };
+  /** Runs `fn` over `items` with STAGE_LANES at once. */
+  const lanes = async <T>(items: T[], fn: (item: T) => Promise<void>) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: STAGE_LANES }, async () => {
+        while (next < items.length) await fn(items[next++]);
+      }),
+    );
+  };
+  const connector = new FilesystemConnector({
+    datasourceId: datasource.id,
+    logger,
+    errorHandler: new ErrorHandler(),
+    config: datasource.config as never,
+  });
+  const batches: DiscoveredObject[][] = [];
+  await stage('enumerate (walk + stat)', async () => {
+    for await (const batch of connector.enumerateObjects(packet([]))) batches.push([...batch]);
+  });
+  const ids = batches.flat().map((object) => object.objectId);
+  const contents = new Map<string, ContentComponent[]>();
+  await stage('read + extract (+ details)', () =>
+    lanes(ids, async (id) => {
+      const components: ContentComponent[] = [];
+      for await (const component of connector.getObjectContent(packet([id]))) components.push(component);
+      contents.set(id, components);
+    }),
+  );
+  await connector.close();
+  const results: ObjectClassification[] = [];
+  await stage('classify (pool)', () =>
+    lanes(ids, async (id) => {
+      const components = contents.get(id) ?? [];
+      results.push(
+        await classifier.classifyComponents(
+          id,
+          (async function* () {
+            yield* components;
+          })(),
+        ),
+      );
+    }),
+  );
+  const details = new Map<string, ObjectMetadata>();
+  for (const [id, components] of contents) if (components[0]?.details) details.set(id, components[0].details);
+  await store.upsertScan({
+    scanId: 'stages',
+    datasourceId: datasource.id,
+    datasourceType: datasource.type,
+    rulesetVersion: classifier.rulesetVersion,
+    phase: 'enumerating',
+    startedAt: new Date().toISOString(),
+  });
+  await stage('store: upsertObjects (enumerate)', async () => {
+    for (let n = 0; n < batches.length; n++) await store.upsertObjects('stages', batches[n], n);
+  });
+  await stage('store: objectsInBatch (classify)', async () => {
+    for (let n = 0; n < batches.length; n++) await store.objectsInBatch('stages', n);
+  });
+  // Chunks of 250 results, as classifyBatch writes them, 4 writers at once (maxConcurrentBatches).
+  const chunks: ObjectClassification[][] = [];
+  for (let i = 0; i < results.length; i += 250) chunks.push(results.slice(i, i + 250));
+  await stage('store: recordClassifications ×250', async () => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: OPTIONS.maxConcurrentBatches }, async () => {
+        while (next < chunks.length) {
+          const chunk = chunks[next++];
+          await store.recordClassifications(
+            'stages',
+            chunk,
+            classifier.rulesetVersion,
+            chunk.flatMap((r) => details.get(r.objectId) ?? []),
+          );
+        }
+      }),
+    );
+  });
+  await store.deleteScan('stages');
+}
+
 async function main(): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'assay-bench-e2e-'));
   await chmod(tmp, 0o711);
@@ -153,12 +340,7 @@ async function main(): Promise<void> {
         ? await createLocalClassifier({ fingerprintKey: 'assay-bench-key' })
         : await createClassifier({ fingerprintKey: 'assay-bench-key' });
     stops.unshift(() => classifier.close());
-    // BENCH_INLINE=1: small files are classified in-thread, the rest in the pool.
-    const inlineClassifier =
-      process.env.BENCH_CLASSIFIER === 'local' || process.env.BENCH_INLINE !== '1'
-        ? undefined
-        : await createLocalClassifier({ fingerprintKey: 'assay-bench-key' });
-    if (inlineClassifier) stops.unshift(() => inlineClassifier.close());
+    const pids = { postgres: pg.process.pid, temporal: temporal.process.pid };
 
     // Corpus on disk and in a bucket.
     const dir = path.join(tmp, 'files');
@@ -208,13 +390,12 @@ async function main(): Promise<void> {
       },
     };
 
-    const activities = createActivities({ store, classifier, logger, inlineClassifier });
+    const activities = createActivities({ store, classifier, logger });
     const assay = await createWorker({
       address: temporal.address,
       taskQueue: 'bench',
       store,
       classifier,
-      inlineClassifier,
       logger,
       installRuntime: false,
     });
@@ -225,21 +406,39 @@ async function main(): Promise<void> {
     try {
       // BENCH_SOURCES=fs or s3 runs one source only.
       const only = process.env.BENCH_SOURCES;
+      // Warm-up (untimed): a tenth of the local corpus through the direct pipeline, so JIT and caches favour
+      // neither measured run.
+      await runDirect(activities, {
+        scanId: 'warm-up',
+        datasource: {
+          id: 'bench-warm-up',
+          type: 'filesystem',
+          config: { roots: [dir], include: Array.from({ length: 10 }, (_, i) => `d00${i}/**`) },
+        },
+        options: OPTIONS,
+      });
+      await store.deleteScan('warm-up');
       for (const [name, datasource] of Object.entries(sources)) {
         if (only && !(only === 'fs' ? datasource.type === 'filesystem' : datasource.type === only)) continue;
         const input: ScanWorkflowInput = { datasource, options: OPTIONS };
+        let directCpu: CpuSample | undefined;
+        let temporalCpu: CpuSample | undefined;
         const timeDirect = async () => {
           const started = Date.now();
+          const cpu = cpuMeter(pids);
           await runDirect(activities, { ...input, scanId: `direct-${datasource.id}` });
+          directCpu = cpu();
           return (Date.now() - started) / 1000;
         };
         const timeTemporal = async () => {
           const started = Date.now();
+          const cpu = cpuMeter(pids);
           const progress = (await client.workflow.execute(SCAN_WORKFLOW_TYPE, {
             taskQueue: 'bench',
             workflowId: `temporal-${datasource.id}-${Date.now()}`,
             args: [input],
           })) as ScanProgress;
+          temporalCpu = cpu();
           return { seconds: (Date.now() - started) / 1000, progress };
         };
         // BENCH_TEMPORAL_FIRST=1 swaps the order, so warm caches and JIT favour neither side.
@@ -259,12 +458,23 @@ async function main(): Promise<void> {
           directReport.coverage.classified === result.classified &&
           directReport.coverage.enumerated === FILES;
         const overhead = ((viaTemporal - direct) / viaTemporal) * 100;
+        // The same in CPU (every process involved): steadier than wall time on a shared machine.
+        const cpuTotal = (cpu: CpuSample | undefined, withTemporal: boolean) =>
+          cpu ? cpu.process + cpu.postgres + (withTemporal ? cpu.temporal : 0) : NaN;
+        const cpuOverhead =
+          ((cpuTotal(temporalCpu, true) - cpuTotal(directCpu, false)) / cpuTotal(temporalCpu, true)) * 100;
         rows.push(
           `${name.padEnd(11)} direct ${direct.toFixed(2).padStart(6)} s ${String(Math.round(FILES / direct)).padStart(6)} obj/s | ` +
             `Temporal ${viaTemporal.toFixed(2).padStart(6)} s ${String(Math.round(FILES / viaTemporal)).padStart(6)} obj/s | ` +
-            `overhead ${overhead.toFixed(1)}% of wall time | classified ${result.classified}/${FILES}${same ? '' : ' (MISMATCH)'}`,
+            `overhead ${overhead.toFixed(1)}% of wall time, ${cpuOverhead.toFixed(1)}% of CPU | ` +
+            `classified ${result.classified}/${FILES}${same ? '' : ' (MISMATCH)'}`,
         );
         console.log(rows[rows.length - 1]);
+        if (directCpu) console.log(`  direct:   ${describeCpu(directCpu, FILES, false)}`);
+        if (temporalCpu) console.log(`  Temporal: ${describeCpu(temporalCpu, FILES, true)}`);
+      }
+      if (process.env.BENCH_STAGES !== '0' && only !== 's3') {
+        await stages(sources['local disk'], store, classifier, logger, pids);
       }
     } finally {
       assay.worker.shutdown();

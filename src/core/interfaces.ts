@@ -17,6 +17,12 @@ interface IDataSourceConnector {
 /** Files and blobs (filesystem, S3). */
 export interface IFileDataSourceConnector extends IDataSourceConnector {
   readonly kind: 'file';
+  /**
+   * Optional, default false. When true, getObjectContent puts each object's details (what getObjectDetails
+   * would return, without error) on the object's first component, so a scan reads each object once instead
+   * of describing it first; objects that yield no component (empty files) are described by getObjectDetails.
+   */
+  readonly describesContent?: boolean;
   getObjectContent(packet: WorkPacket): AsyncIterable<ContentComponent>;
 }
 

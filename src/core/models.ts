@@ -109,6 +109,11 @@ export interface ContentComponent {
   error?: { type: string; message: string };
   /** Bytes of the source consumed to produce this component. */
   bytes?: number;
+  /**
+   * The object's details (as getObjectDetails returns them), learned while reading it — on the object's first
+   * component only, and only from connectors with `describesContent` (see IFileDataSourceConnector).
+   */
+  details?: ObjectMetadata;
 }
 
 export interface DatabaseRow {

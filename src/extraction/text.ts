@@ -1,4 +1,5 @@
 /** Streaming text decoding (encoding detection) and chunking into text/table components. */
+import { isUtf8 } from 'node:buffer';
 import type { ContentComponent } from '../core/models';
 import { isValidUtf8Prefix, utf16WithoutBom } from './sniff';
 
@@ -74,21 +75,29 @@ export async function* decodeText(
   yielder = new LoopYielder(),
 ): AsyncGenerator<DecodedChunk> {
   let current: TextEncodingName = encoding;
-  const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-  // UTF-16 only: the other encodings are handled here.
-  const decoder = new TextDecoder(encoding === 'utf-16be' ? 'utf-16be' : 'utf-16le');
+  // UTF-16 only (created only then: a decoder costs more than decoding a small file's UTF-8).
+  const decoder = encoding.startsWith('utf-16')
+    ? new TextDecoder(encoding === 'utf-16be' ? 'utf-16be' : 'utf-16le')
+    : undefined;
   /** UTF-8 mode: bytes of a sequence cut at the end of the previous chunk. */
   let carry: Buffer | undefined;
+  /** UTF-8 mode: a BOM is dropped only at the very start. */
+  let atStart = true;
   for await (const chunk of chunks) {
     let text: string;
     if (current === 'utf-8') {
       const data = carry ? Buffer.concat([carry, chunk]) : chunk;
       const cut = incompleteUtf8Tail(data);
-      try {
-        // A BOM is dropped only at the very start.
-        text = strictUtf8.decode(data.subarray(0, cut), { stream: true });
+      const complete = data.subarray(0, cut);
+      // Native validation and decoding: what a fatal TextDecoder does, several times faster.
+      if (isUtf8(complete)) {
+        text = complete.toString('utf8');
+        if (atStart && text.length > 0) {
+          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+          atStart = false;
+        }
         carry = cut < data.length ? Buffer.from(data.subarray(cut)) : undefined;
-      } catch {
+      } else {
         current = 'windows-1252';
         text = decodeWindows1252(data);
         carry = undefined;
@@ -96,13 +105,17 @@ export async function* decodeText(
     } else if (current === 'windows-1252') {
       text = decodeWindows1252(chunk);
     } else {
-      text = decoder.decode(chunk, { stream: true });
+      text = decoder ? decoder.decode(chunk, { stream: true }) : decodeWindows1252(chunk);
     }
     if (text.length > 0 || chunk.length > 0) yield { text, bytes: chunk.length };
     await yielder.maybeYield();
   }
   // A sequence cut by the end of the input is not UTF-8 after all.
-  const tail = carry ? decodeWindows1252(carry) : current.startsWith('utf-16') ? decoder.decode() : '';
+  const tail = carry
+    ? decodeWindows1252(carry)
+    : decoder && current.startsWith('utf-16')
+      ? decoder.decode()
+      : '';
   if (tail) yield { text: tail, bytes: 0 };
 }
 

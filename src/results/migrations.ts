@@ -190,4 +190,89 @@ END
 $fn$;
 `,
   },
+  {
+    version: 3,
+    name: 'record_classifications: key lookups only',
+    // The status index made the planner (with a scan's fresh, un-analysed rows) scan every row of the scan
+    // per call: O(objects²) per scan. Status queries are per scan and read the scan's rows anyway; dropping
+    // the index also saves an index write per object update. The lock and the finished-before check are one
+    // statement: FOR UPDATE re-reads a row a concurrent writer changed, so the status seen is the committed one.
+    // The fingerprint index cost a random-order index write per finding (a third of the insert) and no query
+    // reads it; a deployment that correlates findings by fingerprint can create it.
+    sql: `
+DROP INDEX IF EXISTS assay.objects_status_idx;
+DROP INDEX IF EXISTS assay.findings_fingerprint_idx;
+CREATE OR REPLACE FUNCTION assay.record_classifications(
+  p_scan_id text, p_ruleset text, p_objects jsonb, p_findings jsonb, p_columns jsonb, p_counts jsonb, p_failures jsonb)
+RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_ids text[];
+  v_replaced text[];
+BEGIN
+  SELECT array_agg(t.object_id ORDER BY t.object_id) INTO v_ids
+  FROM jsonb_to_recordset(p_objects) AS t(object_id text);
+
+  -- One primary-key probe per object (LATERAL), in key order, whatever the table's statistics say.
+  SELECT coalesce(array_agg(l.object_id) FILTER (WHERE l.status IN ('classified', 'skipped')), '{}')
+  INTO v_replaced
+  FROM unnest(v_ids) WITH ORDINALITY AS i(object_id, n)
+  CROSS JOIN LATERAL (SELECT o.object_id, o.status FROM assay.objects o
+                      WHERE o.scan_id = p_scan_id AND o.object_id = i.object_id FOR UPDATE) l;
+
+  -- Details read with the content (optional per object) are recorded as recordDetails does: the enumerated
+  -- version (size, etag, last_modified) stays authoritative.
+  INSERT INTO assay.objects AS o
+    (scan_id, object_id, path, object_type, status, ruleset_version, finding_count, bytes_scanned,
+     size, etag, last_modified, details)
+  SELECT p_scan_id, t.object_id, t.path, 'file', 'classified', p_ruleset, t.finding_count, t.bytes_scanned,
+     t.size, t.etag, t.last_modified, t.details
+  FROM jsonb_to_recordset(p_objects) AS t(object_id text, path text, finding_count bigint, bytes_scanned bigint,
+     size bigint, etag text, last_modified text, details jsonb)
+  ORDER BY t.object_id
+  ON CONFLICT (scan_id, object_id) DO UPDATE SET
+    status = 'classified', error_type = NULL, error_message = NULL,
+    ruleset_version = EXCLUDED.ruleset_version, finding_count = EXCLUDED.finding_count,
+    bytes_scanned = EXCLUDED.bytes_scanned, details = COALESCE(EXCLUDED.details, o.details),
+    size = COALESCE(o.size, EXCLUDED.size), etag = COALESCE(o.etag, EXCLUDED.etag),
+    last_modified = COALESCE(o.last_modified, EXCLUDED.last_modified), updated_at = now();
+
+  IF cardinality(v_replaced) > 0 THEN
+    DELETE FROM assay.findings WHERE scan_id = p_scan_id AND object_id = ANY(v_replaced);
+    DELETE FROM assay.column_classifications WHERE scan_id = p_scan_id AND object_id = ANY(v_replaced);
+    DELETE FROM assay.finding_counts WHERE scan_id = p_scan_id AND object_id = ANY(v_replaced);
+    DELETE FROM assay.component_failures WHERE scan_id = p_scan_id AND object_id = ANY(v_replaced);
+  END IF;
+
+  INSERT INTO assay.findings (scan_id, object_id, component_path, start_offset, end_offset, line, column_name,
+    row_index, info_type, category, likelihood, masked, fingerprint, detector_version)
+  SELECT p_scan_id, t.object_id, t.component_path, t.start_offset, t.end_offset, t.line, t.column_name,
+    t.row_index, t.info_type, t.category, t.likelihood, t.masked, t.fingerprint, t.detector_version
+  FROM jsonb_to_recordset(p_findings) AS t(object_id text, component_path text, start_offset bigint,
+    end_offset bigint, line integer, column_name text, row_index bigint, info_type text, category text,
+    likelihood text, masked text, fingerprint text, detector_version text)
+  ON CONFLICT DO NOTHING;
+
+  INSERT INTO assay.column_classifications (scan_id, object_id, component_path, column_name, info_type,
+    category, likelihood, matched_rows, sampled_rows, ratio)
+  SELECT p_scan_id, t.object_id, t.component_path, t.column_name, t.info_type, t.category, t.likelihood,
+    t.matched_rows, t.sampled_rows, t.ratio
+  FROM jsonb_to_recordset(p_columns) AS t(object_id text, component_path text, column_name text, info_type text,
+    category text, likelihood text, matched_rows bigint, sampled_rows bigint, ratio double precision)
+  ON CONFLICT (scan_id, object_id, component_path, column_name, info_type) DO UPDATE SET
+    category = EXCLUDED.category, likelihood = EXCLUDED.likelihood, matched_rows = EXCLUDED.matched_rows,
+    sampled_rows = EXCLUDED.sampled_rows, ratio = EXCLUDED.ratio;
+
+  INSERT INTO assay.finding_counts (scan_id, object_id, info_type, category, count)
+  SELECT p_scan_id, t.object_id, t.info_type, t.category, t.count
+  FROM jsonb_to_recordset(p_counts) AS t(object_id text, info_type text, category text, count bigint)
+  ON CONFLICT (scan_id, object_id, info_type) DO UPDATE SET category = EXCLUDED.category, count = EXCLUDED.count;
+
+  INSERT INTO assay.component_failures (scan_id, object_id, component_path, error_type, error_message)
+  SELECT p_scan_id, t.object_id, t.component_path, t.error_type, t.error_message
+  FROM jsonb_to_recordset(p_failures) AS t(object_id text, component_path text, error_type text, error_message text)
+  ON CONFLICT (scan_id, object_id, component_path, error_type) DO UPDATE SET error_message = EXCLUDED.error_message;
+END
+$fn$;
+`,
+  },
 ];

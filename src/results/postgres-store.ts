@@ -62,6 +62,27 @@ function clean(value: string | undefined | null): string | null {
   return value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
 }
 
+/**
+ * JSON for a jsonb parameter, without NUL characters (jsonb rejects `\u0000`). The replacer runs only when
+ * the plain serialisation shows one: calling it for every value costs more than the rest of the write.
+ */
+function jsonWithoutNul(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (!text.includes('\\u0000')) return text;
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? clean(item) : item));
+}
+
+/** What the `details` jsonb column keeps of an object's details (the rest has columns of its own). */
+function detailsColumn(d: ObjectMetadata): Record<string, unknown> {
+  const extra: Record<string, unknown> = {};
+  if (d.contentType !== undefined) extra.contentType = d.contentType;
+  if (d.attributes !== undefined) extra.attributes = d.attributes;
+  if (d.columns !== undefined) extra.columns = d.columns;
+  if (d.estimatedRowCount !== undefined) extra.estimatedRowCount = d.estimatedRowCount;
+  if (d.estimatedBytes !== undefined) extra.estimatedBytes = d.estimatedBytes;
+  return extra;
+}
+
 function cleanMessage(message: string): string {
   const text = clean(message);
   return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text;
@@ -345,17 +366,7 @@ export class PostgresResultsStore implements ResultsStore {
   async recordDetails(scanId: string, details: ObjectMetadata[]): Promise<void> {
     if (details.length === 0) return;
     const unique = dedupeBy(details, (d) => d.objectId).sort((a, b) => (a.objectId < b.objectId ? -1 : 1));
-    const detailJson = unique.map((d) => {
-      const extra: Record<string, unknown> = {};
-      if (d.contentType !== undefined) extra.contentType = d.contentType;
-      if (d.attributes !== undefined) extra.attributes = d.attributes;
-      if (d.columns !== undefined) extra.columns = d.columns;
-      if (d.estimatedRowCount !== undefined) extra.estimatedRowCount = d.estimatedRowCount;
-      if (d.estimatedBytes !== undefined) extra.estimatedBytes = d.estimatedBytes;
-      return JSON.stringify(extra, (_key, value: unknown) =>
-        typeof value === 'string' ? clean(value) : value,
-      );
-    });
+    const detailJson = unique.map((d) => jsonWithoutNul(detailsColumn(d)));
     await this.query(
       'record object details',
       { scanId, objects: unique.length },
@@ -406,14 +417,17 @@ export class PostgresResultsStore implements ResultsStore {
 
   /**
    * Batch form of `recordClassification`: one transaction for many objects. Replaces each object's
-   * findings, columns, counts and component failures in this scan and marks it classified.
+   * findings, columns, counts and component failures in this scan and marks it classified. `details` (error-free
+   * details learned while reading the objects) are recorded in the same write, as `recordDetails` would.
    */
   async recordClassifications(
     scanId: string,
     results: ObjectClassification[],
     rulesetVersion: string,
+    details: ObjectMetadata[] = [],
   ): Promise<void> {
     if (results.length === 0) return;
+    const detailsById = new Map(details.filter((d) => !d.error).map((d) => [d.objectId, d]));
     const unique = dedupeBy(results, (r) => r.objectId).sort((a, b) => (a.objectId < b.objectId ? -1 : 1));
     const objectIds = unique.map((r) => clean(r.objectId));
 
@@ -466,8 +480,7 @@ export class PostgresResultsStore implements ResultsStore {
     }
 
     // One call: the function runs the whole replacement in this statement's transaction.
-    const json = (rows: unknown[]): string =>
-      JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'string' ? clean(value) : value));
+    const json = jsonWithoutNul;
     await this.query(
       'record classification results',
       { scanId, objects: unique.length },
@@ -476,12 +489,23 @@ export class PostgresResultsStore implements ResultsStore {
         scanId,
         rulesetVersion,
         json(
-          unique.map((r, index) => ({
-            object_id: objectIds[index],
-            path: pathFromObjectId(objectIds[index]),
-            finding_count: totals[index],
-            bytes_scanned: Math.trunc(r.bytesScanned ?? 0),
-          })),
+          unique.map((r, index) => {
+            const described = detailsById.get(r.objectId);
+            return {
+              object_id: objectIds[index],
+              path: pathFromObjectId(objectIds[index]),
+              finding_count: totals[index],
+              bytes_scanned: Math.trunc(r.bytesScanned ?? 0),
+              ...(described
+                ? {
+                    size: described.size === undefined ? null : Math.trunc(described.size),
+                    etag: described.etag ?? null,
+                    last_modified: described.lastModified ?? null,
+                    details: detailsColumn(described),
+                  }
+                : {}),
+            };
+          }),
         ),
         json(
           findings.map((f) => ({

@@ -11,12 +11,7 @@ import {
   Worker,
   type WorkerOptions as TemporalWorkerOptions,
 } from '@temporalio/worker';
-import {
-  DEFAULT_INLINE_CLASSIFY_MAX_BYTES,
-  createActivities,
-  type ActivityDependencies,
-  type ScanClassifier,
-} from '../../activities';
+import { createActivities, type ActivityDependencies, type ScanClassifier } from '../../activities';
 import { DEFAULT_TASK_QUEUE } from '../../workflows/definitions';
 import { ConfigurationError } from '../core/errors';
 import { SystemLogger } from '../core/logger';
@@ -57,25 +52,14 @@ export interface AssayWorkerOptions {
   store?: ResultsStore;
   classifier?: ScanClassifier & { close?(): Promise<void> | void };
   /**
-   * Classifier worker threads. 0 classifies on the worker's main thread (fastest for small objects on
-   * few cores; long texts are scanned in bounded windows). Default: `ASSAY_CLASSIFIER_THREADS`, else the
-   * classifier's default pool (cores − 1, at least 1).
+   * Classifier worker threads. 0 classifies on the worker's main thread (long texts are scanned in bounded
+   * windows). Default: `ASSAY_CLASSIFIER_THREADS`, else the classifier's default pool (cores − 1, at least 1).
+   * Documents of objects read at the same time travel to the pool together, so small files pay one thread hop
+   * per group, not per document.
    */
   classifierThreads?: number;
-  /**
-   * Small files (at most `inlineClassifyMaxBytes`) are classified on the main thread by this classifier: a
-   * pool round trip costs more than scanning a few KB. Default: when inline classification is on and the
-   * worker creates a pooled classifier itself, a local one with the same options; else none.
-   */
-  inlineClassifier?: ScanClassifier & { close?(): Promise<void> | void };
   /** Builds classifiers for scans that set `detectors`/`minLikelihood`. Default: like the worker's own. */
   classifierFor?: ActivityDependencies['classifierFor'];
-  /**
-   * Largest file classified inline; 0 turns inline classification off. Default:
-   * `ASSAY_INLINE_CLASSIFY_BYTES`, else 32 KiB when `inlineClassifier` is given, else 0 (off: on 2 cores the
-   * e2e bench showed no gain, as the main thread is already the busiest).
-   */
-  inlineClassifyMaxBytes?: number;
   /** Install the SDK runtime with the log adapter (once per process). Default true. */
   installRuntime?: boolean;
   /** Worker identity shown in the Temporal UI. Default: SDK's `pid@host`. */
@@ -191,11 +175,6 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
       logger.info('results store ready', { url: redactDatabaseUrl(url) });
       store = opened;
     }
-    const inlineClassifyMaxBytes =
-      options.inlineClassifyMaxBytes ??
-      nonNegativeInt(env.ASSAY_INLINE_CLASSIFY_BYTES, 'ASSAY_INLINE_CLASSIFY_BYTES') ??
-      (options.inlineClassifier ? DEFAULT_INLINE_CLASSIFY_MAX_BYTES : 0);
-    let inlineClassifier = inlineClassifyMaxBytes > 0 ? options.inlineClassifier : undefined;
     let classifier = options.classifier;
     let classifierFor = options.classifierFor;
     if (!classifier) {
@@ -223,11 +202,6 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
         closers.push(() => selected.close());
         return selected;
       };
-      if (threads !== 0 && inlineClassifyMaxBytes > 0 && !inlineClassifier) {
-        const local = await createLocalClassifier(classifierOptions);
-        closers.push(() => local.close());
-        inlineClassifier = local;
-      }
     }
 
     const connection = await NativeConnection.connect({ address, ...(await tlsFromEnv(env)) });
@@ -253,8 +227,6 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
         store,
         classifier: classifier as ScanClassifier,
         logger,
-        inlineClassifier,
-        inlineClassifyMaxBytes,
         classifierFor,
       }),
       maxConcurrentActivityTaskExecutions: maxConcurrentActivities,

@@ -2,7 +2,7 @@
  * Full scans through a real Temporal dev server, a real worker and real sources, ending with exactly
  * the findings the fixtures hold; failures that must end a scan fast; the replay (determinism) guard.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -134,6 +134,51 @@ test('filesystem: a full scan finds exactly the fixture findings; its history re
       });
     }
   });
+});
+
+test('filesystem: details come with the content, in the same write; files without content are described apart', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'assay-details-'));
+  try {
+    await writeFile(path.join(dir, 'a.txt'), 'mail me: erin@example.com\n');
+    await writeFile(path.join(dir, 'empty.txt'), '');
+    await writeFile(path.join(dir, 'nothing.json'), '{}');
+    const workflowId = unique('scan-details');
+    const result = await withWorker(env, taskQueue, () =>
+      runScan(
+        env,
+        taskQueue,
+        { datasource: { id: 'details', type: 'filesystem', config: { roots: [dir] } } },
+        workflowId,
+      ),
+    );
+    expect(result).toMatchObject({ enumerated: 3, detailed: 3, classified: 3, failed: 0 });
+    const { rows } = await env.store.pool.query(
+      `SELECT path, size, details FROM assay.objects WHERE scan_id = $1 ORDER BY path`,
+      [workflowId],
+    );
+    const expected = await Promise.all(
+      ['a.txt', 'empty.txt', 'nothing.json'].map(async (name) => {
+        const stats = await stat(path.join(dir, name));
+        return {
+          path: path.join(dir, name),
+          size: String(stats.size),
+          details: {
+            attributes: {
+              mode: `0${(stats.mode & 0o7777).toString(8)}`,
+              uid: stats.uid,
+              gid: stats.gid,
+              ctime: stats.ctime.toISOString(),
+              inode: stats.ino,
+            },
+          },
+        };
+      }),
+    );
+    expect(rows).toEqual(expected);
+    expect(await findingCounts(env.store, workflowId)).toEqual({ EMAIL_ADDRESS: 1 });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('filesystem: an incremental rescan skips unchanged files and classifies the changed one', async () => {
