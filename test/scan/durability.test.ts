@@ -33,6 +33,12 @@ import {
 } from './helpers';
 
 const FILES = 8000;
+/**
+ * One large file without PII, last in enumeration order: its batch runs for a good fraction of a second,
+ * so a kill can land on a running batch even when small batches finish in milliseconds.
+ */
+const LARGE_FILE = path.join('d39', 'zz-large.txt');
+const LARGE_FILE_BYTES = 32 * 1024 * 1024;
 /** A quarter of the files (folders d00–d09), for the tests that need no long enumeration. */
 const SUBSET_GLOB = ['d0*/*.txt'];
 const SUBSET = FILES / 4;
@@ -119,6 +125,8 @@ beforeAll(async () => {
     if (writes.length >= 256) await Promise.all(writes.splice(0));
   }
   await Promise.all(writes);
+  const line = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor\n';
+  await writeFile(path.join(dir, LARGE_FILE), line.repeat(Math.ceil(LARGE_FILE_BYTES / line.length)));
 });
 
 afterAll(async () => {
@@ -160,7 +168,7 @@ test('kill -9 during enumeration and again during classification: resumes from c
   );
   await first.kill();
   const killedAt = checkpoint as EnumerateCheckpoint;
-  expect(await objectCount(workflowId)).toBeLessThan(FILES);
+  expect(await objectCount(workflowId)).toBeLessThan(FILES + 1);
 
   // Kill while a classifyBatch attempt is running (not merely scheduled), so it must be retried.
   // A small batch can finish between the describe and the kill; then try again with a new worker.
@@ -193,14 +201,14 @@ test('kill -9 during enumeration and again during classification: resumes from c
   const result = (await handle.result()) as ScanProgress;
   expect(result).toMatchObject({
     phase: 'completed',
-    enumerated: FILES,
-    classified: FILES,
+    enumerated: FILES + 1,
+    classified: FILES + 1,
     failed: 0,
     skipped: 0,
   });
   expect(await findingCounts(env.store, workflowId)).toEqual({ EMAIL_ADDRESS: FILES });
   const report = await env.store.report(workflowId);
-  expect(report.coverage).toEqual({ enumerated: FILES, classified: FILES, failed: 0, skipped: 0 });
+  expect(report.coverage).toEqual({ enumerated: FILES + 1, classified: FILES + 1, failed: 0, skipped: 0 });
 
   // Enumeration resumed from the heartbeat checkpoint on the retried attempt, not from batch 0.
   const slices = await completedResults<EnumerateResult>(handle, 'enumerate');
