@@ -201,14 +201,7 @@ export class FilesystemConnector implements IFileDataSourceConnector {
         // Opening first turns "permission denied" into this object's error before any content flows.
         const handle = await this.fsCall(() => open(filePath, 'r'), filePath, objectId, 'open');
         await handle.close();
-        let details: ObjectMetadata | undefined = this.detailsOf(
-          objectId,
-          filePath,
-          stats,
-          this.config.hashContent
-            ? await this.fsCall(() => sha256Of(filePath), filePath, objectId, 'hash')
-            : undefined,
-        );
+        let details: ObjectMetadata | undefined = await this.describeReadable(objectId, filePath, stats);
         for await (const component of this.extractor.extractFromFile(filePath, objectId, {
           componentPath: filePath,
           abortSignal: signal,
@@ -389,19 +382,20 @@ export class FilesystemConnector implements IFileDataSourceConnector {
       const stats = await this.fsCall(() => stat(filePath), filePath, objectId, 'stat');
       if (stats.isDirectory()) throw await this.directoryError(filePath, objectId);
       await this.fsCall(() => access(filePath, constants.R_OK), filePath, objectId, 'check read access');
-      return this.detailsOf(
-        objectId,
-        filePath,
-        stats,
-        this.config.hashContent
-          ? await this.fsCall(() => sha256Of(filePath), filePath, objectId, 'hash')
-          : undefined,
-      );
+      return await this.describeReadable(objectId, filePath, stats);
     } catch (err) {
       const error = this.errorHandler.wrap(err, { path: filePath, objectId }, 'describe file');
       if (!isObjectScoped(error)) throw error;
       return { ...base, error: { type: error.type, message: error.message } };
     }
+  }
+
+  /** The details of a readable file, hashing it from disk when `hashContent` asks for it. */
+  private async describeReadable(objectId: string, filePath: string, stats: Stats): Promise<ObjectMetadata> {
+    const sha256 = this.config.hashContent
+      ? await this.fsCall(() => sha256Of(filePath), filePath, objectId, 'hash')
+      : undefined;
+    return this.detailsOf(objectId, filePath, stats, sha256);
   }
 
   /** The details of a readable file from its stats (and content hash, with `hashContent`). */
