@@ -222,6 +222,8 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
           maxObjectBytes: options.maxObjectBytes ?? SCAN_DEFAULTS.maxObjectBytes,
           sampling: options.sampling,
           abortSignal: ctx.cancellationSignal,
+          // An incremental rescan reads only the changed objects: details would fetch the rest for nothing.
+          prefetchContent: options.incremental !== true,
         },
       },
     };

@@ -303,8 +303,9 @@ export class S3Connector implements IFileDataSourceConnector {
     this.assertOpen();
     const signal = packet.payload.options?.abortSignal;
     for (const objectId of [...this.readAhead.keys()]) this.takeReadAhead(objectId);
+    const prefetch = packet.payload.options?.prefetchContent !== false;
     return mapWithConcurrency(packet.payload.objectIds, this.config.maxConcurrency, (objectId) =>
-      this.describe(objectId, signal),
+      this.describe(objectId, signal, prefetch),
     );
   }
 
@@ -480,13 +481,17 @@ export class S3Connector implements IFileDataSourceConnector {
     };
   }
 
-  private async describe(objectId: string, signal: AbortSignal | undefined): Promise<ObjectMetadata> {
+  private async describe(
+    objectId: string,
+    signal: AbortSignal | undefined,
+    prefetch: boolean,
+  ): Promise<ObjectMetadata> {
     const key = objectPathOf(objectId, this.datasourceId);
     const base: ObjectMetadata = { objectId, objectPath: key, objectType: 'file' };
     try {
       const head = await this.request(objectId, 'head object', signal, async (abortSignal) => {
         try {
-          const read = await this.readAheadObject(objectId, key, abortSignal);
+          const read = prefetch ? await this.readAheadObject(objectId, key, abortSignal) : undefined;
           return read ?? (await this.http.headObject(key, abortSignal));
         } catch (err) {
           throw await this.explainHeadError(err, key, abortSignal);

@@ -24,6 +24,12 @@ export interface WorkPacketOptions {
   sampling?: SamplingOptions;
   /** Cancels in-flight I/O (activity cancellation). */
   abortSignal?: AbortSignal;
+  /**
+   * Details may fetch small objects' content ahead for the content call that follows (S3: one ranged
+   * GET instead of HEAD + GET). False when most objects will not be read, e.g. incremental rescans.
+   * Default true.
+   */
+  prefetchContent?: boolean;
 }
 
 export type SamplingOptions =
