@@ -65,7 +65,6 @@ export interface TextScanResult {
 }
 
 interface CompiledDetector extends Detector {
-  anchored: RegExp;
   hasValueGroup: boolean;
   checksum: boolean;
 }
@@ -135,20 +134,15 @@ const CHECKSUM_VALIDATED = new Set([
 ]);
 
 function compileDetector(detector: Detector): CompiledDetector {
-  let anchored: RegExp;
+  let hasValueGroup: boolean;
   try {
-    anchored = new RegExp(`^(?:${detector.pattern})$`, detector.ignoreCase ? 'id' : 'd');
+    hasValueGroup = new RegExp(`${detector.pattern}|`).exec('')!.length > 1;
   } catch (error) {
     throw new ConfigurationError(`detector ${detector.id}: invalid pattern: ${(error as Error).message}`, {
       detector: detector.id,
     });
   }
-  return {
-    ...detector,
-    anchored,
-    hasValueGroup: new RegExp(`${detector.pattern}|`).exec('')!.length > 1,
-    checksum: CHECKSUM_VALIDATED.has(detector.id),
-  };
+  return { ...detector, hasValueGroup, checksum: CHECKSUM_VALIDATED.has(detector.id) };
 }
 
 function compilePass(detectors: CompiledDetector[]): Pass | undefined {

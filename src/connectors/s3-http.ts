@@ -13,6 +13,7 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { decodeEntities } from '../extraction/markup';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 /** Error bodies are small XML documents; anything longer is cut (the code comes first). */
@@ -331,38 +332,6 @@ function isoTimestamp(text: string): string | undefined {
   return Number.isNaN(time) ? undefined : new Date(time).toISOString();
 }
 
-const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
-/**
- * XML character data → text: the five named entities and numeric character references. A loop,
- * not a regex replace: every ETag of a listing holds two `&#34;` (or `&quot;`).
- */
-export function decodeXmlText(text: string): string {
-  let amp = text.indexOf('&');
-  if (amp < 0) return text;
-  let out = '';
-  let from = 0;
-  while (amp >= 0) {
-    const semi = text.indexOf(';', amp + 1);
-    if (semi < 0) break;
-    const name = text.slice(amp + 1, semi);
-    let char: string | undefined;
-    if (name.charCodeAt(0) === 35 /* # */) {
-      const code =
-        name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-      if (Number.isInteger(code) && code >= 0 && code <= 0x10ffff) char = String.fromCodePoint(code);
-    } else {
-      char = NAMED_ENTITIES[name];
-    }
-    if (char !== undefined) {
-      out += text.slice(from, amp) + char;
-      from = semi + 1;
-    }
-    amp = text.indexOf('&', char !== undefined ? semi + 1 : amp + 1);
-  }
-  return out + text.slice(from);
-}
-
 /** The decoded text of the first `<name>…</name>` in xml[from, to), or undefined. */
 function xmlText(xml: string, name: string, from = 0, to = xml.length): string | undefined {
   const open = xml.indexOf(`<${name}>`, from);
@@ -370,7 +339,7 @@ function xmlText(xml: string, name: string, from = 0, to = xml.length): string |
   const start = open + name.length + 2;
   const end = xml.indexOf(`</${name}>`, start);
   if (end < 0 || end > to) return undefined;
-  return decodeXmlText(xml.slice(start, end));
+  return decodeEntities(xml.slice(start, end));
 }
 
 /** `encoding-type=url` values: percent-encoded UTF-8 with '+' for space (form encoding). */

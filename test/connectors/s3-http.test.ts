@@ -1,11 +1,12 @@
-import { decodeXmlText, parseListObjectsV2, S3ResponseError } from '../../src/connectors/s3-http';
+import { parseListObjectsV2, S3ResponseError } from '../../src/connectors/s3-http';
+import { decodeEntities } from '../../src/extraction/markup';
 
 /** The listing parser and the XML text decoding; the HTTP side is tested against SeaweedFS in s3.test.ts. */
 
 const HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
 const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
 
-describe('decodeXmlText', () => {
+describe('XML text decoding (decodeEntities)', () => {
   test.each([
     ['plain', 'plain'],
     ['&#34;0a1b&#34;', '"0a1b"'],
@@ -16,7 +17,7 @@ describe('decodeXmlText', () => {
     ['lone & and &unknown; and &#;', 'lone & and &unknown; and &#;'],
     ['trailing &amp', 'trailing &amp'],
   ])('%j → %j', (input, output) => {
-    expect(decodeXmlText(input)).toBe(output);
+    expect(decodeEntities(input)).toBe(output);
   });
 });
 
