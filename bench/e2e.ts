@@ -8,6 +8,7 @@
  *
  *   npx ts-node --transpile-only bench/e2e.ts            # BENCH_FILES=5000 for a quicker run
  *   BENCH_SOURCES=fs|s3 (one source) · BENCH_CLASSIFIER=local (all in-thread) · BENCH_TEMPORAL_FIRST=1
+ *   BENCH_BATCH_SIZE, BENCH_CONCURRENT_BATCHES (default: the scan defaults)
  *
  * The machine is shared: CPU per object (from /proc) is steadier than objects/s when other work runs.
  */
@@ -20,6 +21,7 @@ import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { SCAN_DEFAULTS } from '../activities/options';
 import { ErrorHandler } from '../src/core/error-handler';
 import { SystemLogger } from '../src/core/logger';
 import type { ContentComponent, DiscoveredObject, ObjectMetadata, WorkPacket } from '../src/core/models';
@@ -35,7 +37,10 @@ import { SCAN_WORKFLOW_TYPE } from '../workflows/definitions';
 import type { EnumerateResult, ScanActivities, ScanWorkflowInput } from '../workflows/types';
 
 const FILES = Number(process.env.BENCH_FILES ?? 20_000);
-const OPTIONS = { batchSize: 500, maxConcurrentBatches: 4 };
+const OPTIONS = {
+  batchSize: Number(process.env.BENCH_BATCH_SIZE ?? SCAN_DEFAULTS.batchSize),
+  maxConcurrentBatches: Number(process.env.BENCH_CONCURRENT_BATCHES ?? SCAN_DEFAULTS.maxConcurrentBatches),
+};
 const TICK_MS = 1000 / 100; // USER_HZ
 
 /** CPU ms of a process and its direct children (PostgreSQL backends), from /proc. */

@@ -19,6 +19,29 @@ export function unescapeCopyField(field: string): string {
   return field.replace(/\\(.)/gs, (_m, ch: string) => COPY_ESCAPES[ch] ?? ch);
 }
 
+const COPY_FIELD_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/**
+ * COPY text for one field: `\N` for null; backslash, tab, newline and carriage return escaped; NUL dropped
+ * (PostgreSQL text cannot hold it).
+ */
+export function escapeCopyField(value: string | number | null): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'number') return String(value);
+  const text = value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
+  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (ch) => COPY_FIELD_ESCAPES[ch]) : text;
+}
+
+/** Rows as COPY text (`COPY … FROM STDIN`): tab-separated escaped fields, one row per line. */
+export function copyText(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
+  let text = '';
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) text += (i === 0 ? '' : '\t') + escapeCopyField(row[i]);
+    text += '\n';
+  }
+  return text;
+}
+
 const NEWLINE = 10;
 const LETTER_N = 78;
 

@@ -1,4 +1,8 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { Pool, type PoolClient, type QueryResultRow } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyText } from '../connectors/pg-copy-text';
 import { ErrorHandler } from '../core/error-handler';
 import { ErrorType, ObjectNotFoundError, PlatformError, platformError } from '../core/errors';
 import { SystemLogger } from '../core/logger';
@@ -101,6 +105,16 @@ function toNumber(value: unknown): number {
 function pathFromObjectId(objectId: string): string {
   const colon = objectId.indexOf(':');
   return colon >= 0 ? objectId.slice(colon + 1) : objectId;
+}
+
+/** Loads rows into `target` (`table (columns)`) with COPY FROM STDIN on the transaction's connection. */
+async function copyRows(
+  client: PoolClient,
+  target: string,
+  rows: ReadonlyArray<ReadonlyArray<string | number | null>>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await pipeline(Readable.from([copyText(rows)]), client.query(copyFrom(`COPY ${target} FROM STDIN`)));
 }
 
 /** Last entry per key wins (one INSERT … ON CONFLICT DO UPDATE may touch a row only once). */
@@ -479,81 +493,87 @@ export class PostgresResultsStore implements ResultsStore {
       totals.push(total);
     }
 
-    // One call: the function runs the whole replacement in this statement's transaction.
+    // One transaction: the function locks the objects, records them and replaces their child rows; the findings
+    // and counts (most of the rows) follow by COPY.
     const json = jsonWithoutNul;
-    await this.query(
+    await this.transaction(
       'record classification results',
       { scanId, objects: unique.length },
-      'SELECT assay.record_classifications($1, $2, $3::jsonb, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb)',
-      [
-        scanId,
-        rulesetVersion,
-        json(
-          unique.map((r, index) => {
-            const described = detailsById.get(r.objectId);
-            return {
-              object_id: objectIds[index],
-              path: pathFromObjectId(objectIds[index]),
-              finding_count: totals[index],
-              bytes_scanned: Math.trunc(r.bytesScanned ?? 0),
-              ...(described
-                ? {
-                    size: described.size === undefined ? null : Math.trunc(described.size),
-                    etag: described.etag ?? null,
-                    last_modified: described.lastModified ?? null,
-                    details: detailsColumn(described),
-                  }
-                : {}),
-            };
-          }),
-        ),
-        json(
-          findings.map((f) => ({
-            object_id: f.objectId,
-            component_path: f.componentPath,
-            start_offset: f.start,
-            end_offset: f.end,
-            line: f.line,
-            column_name: f.column ?? null,
-            row_index: f.row ?? null,
-            info_type: f.infoType,
-            category: f.category,
-            likelihood: f.likelihood,
-            masked: f.masked,
-            fingerprint: f.fingerprint,
-            detector_version: f.detectorVersion,
-          })),
-        ),
-        json(
-          columns.map((c) => ({
-            object_id: c.objectId,
-            component_path: c.componentPath,
-            column_name: c.column,
-            info_type: c.infoType,
-            category: c.category,
-            likelihood: c.likelihood,
-            matched_rows: c.matchedRows,
-            sampled_rows: c.sampledRows,
-            ratio: c.ratio,
-          })),
-        ),
-        json(
-          counts.map((c) => ({
-            object_id: c.objectId,
-            info_type: c.infoType,
-            category: c.category,
-            count: c.count,
-          })),
-        ),
-        json(
-          failures.map((f) => ({
-            object_id: f.objectId,
-            component_path: f.componentPath,
-            error_type: f.type,
-            error_message: cleanMessage(f.message),
-          })),
-        ),
-      ],
+      async (client) => {
+        await client.query(
+          'SELECT assay.record_classified_objects($1, $2, $3::jsonb, $4::jsonb, $5::jsonb)',
+          [
+            scanId,
+            rulesetVersion,
+            json(
+              unique.map((r, index) => {
+                const described = detailsById.get(r.objectId);
+                return {
+                  object_id: objectIds[index],
+                  path: pathFromObjectId(objectIds[index]),
+                  finding_count: totals[index],
+                  bytes_scanned: Math.trunc(r.bytesScanned ?? 0),
+                  ...(described
+                    ? {
+                        size: described.size === undefined ? null : Math.trunc(described.size),
+                        etag: described.etag ?? null,
+                        last_modified: described.lastModified ?? null,
+                        details: detailsColumn(described),
+                      }
+                    : {}),
+                };
+              }),
+            ),
+            json(
+              columns.map((c) => ({
+                object_id: c.objectId,
+                component_path: c.componentPath,
+                column_name: c.column,
+                info_type: c.infoType,
+                category: c.category,
+                likelihood: c.likelihood,
+                matched_rows: c.matchedRows,
+                sampled_rows: c.sampledRows,
+                ratio: c.ratio,
+              })),
+            ),
+            json(
+              failures.map((f) => ({
+                object_id: f.objectId,
+                component_path: f.componentPath,
+                error_type: f.type,
+                error_message: cleanMessage(f.message),
+              })),
+            ),
+          ],
+        );
+        await copyRows(
+          client,
+          `assay.findings (scan_id, object_id, component_path, start_offset, end_offset, line, column_name, row_index,
+           info_type, category, likelihood, masked, fingerprint, detector_version)`,
+          findings.map((f) => [
+            scanId,
+            f.objectId,
+            f.componentPath,
+            f.start,
+            f.end,
+            f.line,
+            f.column ?? null,
+            f.row ?? null,
+            f.infoType,
+            f.category,
+            f.likelihood,
+            f.masked,
+            f.fingerprint,
+            f.detectorVersion,
+          ]),
+        );
+        await copyRows(
+          client,
+          'assay.finding_counts (scan_id, object_id, info_type, category, count)',
+          counts.map((c) => [scanId, c.objectId, c.infoType, c.category, c.count]),
+        );
+      },
     );
   }
 

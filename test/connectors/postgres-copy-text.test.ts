@@ -4,10 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { ErrorHandler } from '../../src/core/error-handler';
 import { SystemLogger } from '../../src/core/logger';
-import { CopyTextParser, type CopyField } from '../../src/connectors/pg-copy-text';
+import { CopyTextParser, copyText, type CopyField } from '../../src/connectors/pg-copy-text';
 import { PostgresConnector, postgresConnector } from '../../src/connectors/postgres';
 import { testServices } from '../harness/services-info';
 import { collect, objectIdFactory, packetFactory } from './sql-test-helpers';
@@ -116,6 +118,19 @@ describe('CopyTextParser', () => {
     expect(() => parse(2, [Buffer.from('a\tb\nc\t')])).toThrow(
       'COPY data ended inside a row (2 bytes without a newline)',
     );
+  });
+});
+
+describe('copyText', () => {
+  test('COPY FROM reads back every hostile value exactly (NUL aside, which text cannot hold)', async () => {
+    await admin.query('CREATE TABLE copy_in (n int, a text, b text, c text)');
+    const rows = HOSTILE_ROWS.map((row, i) => [i, ...row]);
+    await pipeline(
+      Readable.from([copyText([...rows, [99, 'nul\u0000gone', null, '']])]),
+      admin.query(copyFrom('COPY copy_in FROM STDIN')),
+    );
+    const { rows: back } = await admin.query('SELECT n, a, b, c FROM copy_in ORDER BY n');
+    expect(back.map((r) => [r.n, r.a, r.b, r.c])).toEqual([...rows, [99, 'nulgone', null, '']]);
   });
 });
 

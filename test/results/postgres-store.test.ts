@@ -196,6 +196,55 @@ describe('PostgresResultsStore', () => {
     }
   });
 
+  test('racing classifications of an object never enumerated leave exactly one of them', async () => {
+    for (let round = 0; round < 10; round++) {
+      const id = `race-unlisted-${round}`;
+      await store.upsertScan(scan(id));
+      const a = classification('docs:new.txt', [finding('new.txt', 0), finding('new.txt', 10)]);
+      const b = classification('docs:new.txt', [finding('new.txt', 5, { infoType: 'PHONE_NUMBER' })]);
+      await Promise.all([a, b, a, b].map((result) => store.recordClassification(id, result, 'r1')));
+      const kept = JSON.stringify((await store.findings(id)).map((f) => [f.infoType, f.start]));
+      expect(['[["EMAIL_ADDRESS",0],["EMAIL_ADDRESS",10]]', '[["PHONE_NUMBER",5]]']).toContain(kept);
+      expect(await count('finding_counts', id)).toBe(1);
+      expect(await count('objects', id)).toBe(1);
+    }
+  });
+
+  test('findings keep tabs, newlines, backslashes and non-ASCII exactly; NUL is dropped', async () => {
+    const id = 'escapes';
+    const odd = 'dir\twith\ttabs/na\u00efve \\ file\n.txt';
+    await store.upsertScan(scan(id));
+    await store.upsertObjects(id, [object(odd)], 0);
+    const stored = finding(odd, 3, {
+      masked: 'a\tb\nc\rd\\e\u0000f 🔑 \\N',
+      column: 'col\tname',
+      row: 7,
+      fingerprint: 'fp\\x',
+    });
+    await store.recordClassification(id, classification(`docs:${odd}`, [stored]), 'r1');
+    expect(await store.findings(id)).toEqual([
+      { ...stored, masked: 'a\tb\nc\rd\\ef 🔑 \\N', objectId: `docs:${odd}` },
+    ]);
+  });
+
+  test('an object skipped with carried findings, then failed, then classified keeps only the new findings', async () => {
+    const previous = 'carry-then-fail-previous';
+    const id = 'carry-then-fail';
+    await store.upsertScan(scan(previous, { phase: 'completed', datasourceId: 'carry-then-fail' }));
+    await store.upsertObjects(previous, [object('k.txt')], 0);
+    await store.recordClassification(previous, classification('docs:k.txt', [finding('k.txt', 1)]), 'r1');
+    await store.upsertScan(
+      scan(id, { datasourceId: 'carry-then-fail', startedAt: '2026-01-02T00:00:00.000Z' }),
+    );
+    await store.upsertObjects(id, [object('k.txt')], 0);
+    await store.markSkipped(id, ['docs:k.txt']);
+    expect(await count('findings', id)).toBe(1);
+    await store.recordFailure(id, 'docs:k.txt', 'CONTENT_CORRUPT', 'truncated');
+    await store.recordClassification(id, classification('docs:k.txt', [finding('k.txt', 40)]), 'r1');
+    expect((await store.findings(id)).map((f) => f.start)).toEqual([40]);
+    expect(await count('finding_counts', id)).toBe(1);
+  });
+
   test('recordClassification replaces the previous findings, columns and counts of the object', async () => {
     const id = 'replace';
     await store.upsertScan(scan(id));
