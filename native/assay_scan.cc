@@ -118,8 +118,12 @@ napi_value Scan(napi_env env, napi_callback_info info) {
   if (string->IsOneByte()) {
     string->WriteOneByte(v8::Isolate::GetCurrent(), bytes, 0, static_cast<int>(length),
                          v8::String::NO_NULL_TERMINATION);
-    for (size_t i = 0; i < length; i++)
-      if (bytes[i] >= 0x80 || bytes[i] == 0x0b) bytes[i] = MapUnit(bytes[i]);
+    // Mostly plain ASCII: a branch-free (vectorised) test first, the per-byte mapping only when needed.
+    uint8_t unusual = 0;
+    for (size_t i = 0; i < length; i++) unusual |= (bytes[i] >= 0x80) | (bytes[i] == 0x0b);
+    if (unusual)
+      for (size_t i = 0; i < length; i++)
+        if (bytes[i] >= 0x80 || bytes[i] == 0x0b) bytes[i] = MapUnit(bytes[i]);
   } else {
     s->units.resize(length + 1);
     string->Write(v8::Isolate::GetCurrent(), s->units.data(), 0, static_cast<int>(length),

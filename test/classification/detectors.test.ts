@@ -10,6 +10,8 @@ import {
   type Classifier,
   type Finding,
 } from '../../src/classification';
+import { WINDOW_CHARS } from '../../src/classification/classifier';
+import { HOTWORD_WINDOW } from '../../src/classification/engine';
 import { loadCorpus, scoreCorpus } from '../../src/classification/accuracy';
 import type { ContentComponent } from '../../src/core/models';
 
@@ -251,6 +253,36 @@ describe('chunked text', () => {
     expect(result.findings.map((f) => f.line)).toEqual([20001, 20002]);
     expect(result.bytesScanned).toBe(text.length);
     expect(result.findingCounts).toEqual({ CREDIT_CARD_NUMBER: 1, EMAIL_ADDRESS: 1 });
+  });
+
+  it('finds an item crossing any scan-window boundary exactly once, whatever the chunking', async () => {
+    const address = 'john.doe192@example.com';
+    const filler = 'lorem ipsum '.repeat(20000);
+    // Windows report [0, W), then W − 66 more characters each (66 kept for hotword context).
+    const boundaries = [WINDOW_CHARS, 2 * WINDOW_CHARS - HOTWORD_WINDOW - 16];
+    for (const boundary of boundaries) {
+      for (let before = 1; before < address.length; before += 3) {
+        const at = boundary - before;
+        const text = `${filler.slice(0, at - 1)} ${address} ${filler.slice(0, 2000)}`;
+        for (const chunk of [text.length, 1000, 65536]) {
+          const components: ContentComponent[] = [];
+          for (let offset = 0; offset < text.length; offset += chunk) {
+            const piece = text.slice(offset, offset + chunk);
+            components.push({
+              objectId: 'o:w',
+              componentPath: 'w',
+              kind: 'text',
+              text: piece,
+              offset,
+              line: 1,
+            });
+          }
+          const result = await classifier.classifyComponents('o:w', iterate(components));
+          expect(spans(text, result.findings)).toEqual([['EMAIL_ADDRESS', address]]);
+          expect(result.findings[0].start).toBe(at);
+        }
+      }
+    }
   });
 
   it('caps detailed findings but keeps exact counts, and reports error components as failures', async () => {

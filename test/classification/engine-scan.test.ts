@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLocalClassifier, type Classifier, type Finding } from '../../src/classification';
+import { WINDOW_CHARS } from '../../src/classification/classifier';
 
 let classifier: Classifier;
 beforeAll(async () => {
@@ -45,8 +46,8 @@ describe('scan engine cuts', () => {
   it('reports an item crossing a window or block boundary once, not again from the boundary', async () => {
     const address = 'john.doe192@example.com';
     const filler = 'lorem ipsum '.repeat(23000);
-    // 4096: a block inside the window; 262144: the next scan window (WINDOW_CHARS) of the classifier.
-    for (const boundary of [4096, 262144]) {
+    // 4096: a block inside the window; WINDOW_CHARS: the next scan window of the classifier.
+    for (const boundary of [4096, WINDOW_CHARS]) {
       for (let before = 1; before <= address.length - 4; before += 2) {
         const text = `${filler.slice(0, boundary - before - 1)} ${address} end`;
         const findings = await classifier.classifyText(text);
