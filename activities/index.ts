@@ -304,7 +304,9 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
   const enumerate = wrap(async (input: EnumerateInput): Promise<EnumerateResult> => {
     const ctx = Context.current();
     const options = input.options ?? {};
-    const maxBatches = options.sliceBatches ?? SCAN_DEFAULTS.sliceBatches;
+    // Ramp-up (default only): as many batches as the scan has so far, so the first batch is classifiable at once.
+    const maxBatches =
+      options.sliceBatches ?? Math.min(SCAN_DEFAULTS.sliceBatches, Math.max(1, input.firstBatchNo));
     const deadline = Date.now() + (options.sliceSeconds ?? SCAN_DEFAULTS.sliceSeconds) * 1000;
     const checkpoint = ctx.info.heartbeatDetails as EnumerateCheckpoint | undefined;
     let cursor = checkpoint ? checkpoint.cursor : input.cursor;

@@ -19,6 +19,7 @@ import { SCAN_WORKFLOW_TYPE, progressQuery } from '../../workflows/definitions';
 import type { EnumerateCheckpoint, EnumerateResult, ScanWorkflowInput } from '../../workflows/types';
 import {
   activityStarts,
+  completedResults,
   findingCounts,
   inProcessWorker,
   services,
@@ -63,38 +64,6 @@ async function enumerateCheckpoint(handle: WorkflowHandle): Promise<EnumerateChe
     if (payload) return defaultPayloadConverter.fromPayload<EnumerateCheckpoint>(payload);
   }
   return undefined;
-}
-
-async function completedResults<T>(
-  handle: WorkflowHandle,
-  activityType: string,
-): Promise<Array<{ result: T; attempt: number }>> {
-  const history = await handle.fetchHistory();
-  const scheduled = new Map<string, string>();
-  const attempts = new Map<string, number>();
-  const results: Array<{ result: T; attempt: number }> = [];
-  for (const event of history.events ?? []) {
-    if (event.activityTaskScheduledEventAttributes)
-      scheduled.set(
-        String(event.eventId),
-        event.activityTaskScheduledEventAttributes.activityType?.name ?? '',
-      );
-    if (event.activityTaskStartedEventAttributes) {
-      attempts.set(
-        String(event.activityTaskStartedEventAttributes.scheduledEventId),
-        event.activityTaskStartedEventAttributes.attempt ?? 1,
-      );
-    }
-    const done = event.activityTaskCompletedEventAttributes;
-    if (done && scheduled.get(String(done.scheduledEventId)) === activityType) {
-      const payload = done.result?.payloads?.[0];
-      results.push({
-        result: defaultPayloadConverter.fromPayload<T>(payload!),
-        attempt: attempts.get(String(done.scheduledEventId)) ?? 1,
-      });
-    }
-  }
-  return results;
 }
 
 async function spawnWorker(

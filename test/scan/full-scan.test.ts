@@ -22,8 +22,10 @@ import { Client as PgClient } from 'pg';
 import { createLocalClassifier } from '../../src/classification';
 import { PROJECT_ROOT } from '../../src/services/tools';
 import { progressQuery } from '../../workflows/definitions';
+import type { EnumerateResult, ScanWorkflowInput } from '../../workflows/types';
 import {
   FINGERPRINT_KEY,
+  completedResults,
   findingCounts,
   luhnCard,
   runScan,
@@ -197,6 +199,43 @@ test('filesystem: an incremental rescan skips unchanged files and classifies the
     expect(second.findingsByInfoType).toEqual({ EMAIL_ADDRESS: 5, CREDIT_CARD_NUMBER: 2 });
   });
   await writeFile(path.join(docsDir, 'notes/readme.txt'), DOCUMENTS['notes/readme.txt']);
+});
+
+test('enumeration slices ramp up by default (1, 1, 2, 4, 8, 16, then 20 batches); an explicit sliceBatches is used as is', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'assay-ramp-'));
+  try {
+    for (let i = 0; i < 60; i++)
+      await writeFile(path.join(dir, `f${String(i).padStart(2, '0')}.txt`), `n ${i}\n`);
+    const datasource = { id: 'ramp', type: 'filesystem', config: { roots: [dir] } };
+    const slices = async (options: ScanWorkflowInput['options']) => {
+      const handle = await startScan(env, taskQueue, { datasource, options });
+      expect(await handle.result()).toMatchObject({ phase: 'completed', enumerated: 60, classified: 60 });
+      return (await completedResults<EnumerateResult>(handle, 'enumerate')).map(({ result }) => [
+        result.firstBatchNo,
+        result.lastBatchNo,
+      ]);
+    };
+    await withWorker(env, taskQueue, async () => {
+      // 60 batches of one file; the last slice reaches the end of the listing.
+      expect(await slices({ batchSize: 1 })).toEqual([
+        [0, 0],
+        [1, 1],
+        [2, 3],
+        [4, 7],
+        [8, 15],
+        [16, 31],
+        [32, 51],
+        [52, 59],
+      ]);
+      expect(await slices({ batchSize: 1, sliceBatches: 25 })).toEqual([
+        [0, 24],
+        [25, 49],
+        [50, 59],
+      ]);
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('S3: a full scan of a bucket finds exactly the fixture findings', async () => {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
 import { createClassifier, type Classifier } from '../../src/classification';
@@ -262,4 +263,37 @@ export async function activityStarts(
     }
   }
   return starts;
+}
+
+/** The results of the completed activities of one type, in history order, with the attempt that completed. */
+export async function completedResults<T>(
+  handle: WorkflowHandle,
+  activityType: string,
+): Promise<Array<{ result: T; attempt: number }>> {
+  const history = await handle.fetchHistory();
+  const scheduled = new Map<string, string>();
+  const attempts = new Map<string, number>();
+  const results: Array<{ result: T; attempt: number }> = [];
+  for (const event of history.events ?? []) {
+    if (event.activityTaskScheduledEventAttributes)
+      scheduled.set(
+        String(event.eventId),
+        event.activityTaskScheduledEventAttributes.activityType?.name ?? '',
+      );
+    if (event.activityTaskStartedEventAttributes) {
+      attempts.set(
+        String(event.activityTaskStartedEventAttributes.scheduledEventId),
+        event.activityTaskStartedEventAttributes.attempt ?? 1,
+      );
+    }
+    const done = event.activityTaskCompletedEventAttributes;
+    if (done && scheduled.get(String(done.scheduledEventId)) === activityType) {
+      const payload = done.result?.payloads?.[0];
+      results.push({
+        result: defaultPayloadConverter.fromPayload<T>(payload!),
+        attempt: attempts.get(String(done.scheduledEventId)) ?? 1,
+      });
+    }
+  }
+  return results;
 }
