@@ -1,7 +1,7 @@
 # The Assay worker and CLI. Build: docker build -t assay .   Run: docker run assay (starts a worker).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# The native candidate scanner (native/) builds against the system's RE2.
+# The native addons (native/): the candidate scanner builds against the system's RE2; the small-file reader.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ libre2-dev && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -15,7 +15,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libre2-9 && rm 
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY --from=build /app/native/build/Release/assay_scan.node ./native/build/Release/assay_scan.node
+COPY --from=build /app/native/build/Release/assay_scan.node /app/native/build/Release/assay_fs.node ./native/build/Release/
 COPY --from=build /app/bin ./bin
 USER node
 ENTRYPOINT ["node", "bin/assay.js"]

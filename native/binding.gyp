@@ -5,6 +5,11 @@
       "sources": ["assay_scan.cc"],
       "libraries": ["-lre2"],
       "cflags_cc": ["-O3", "-std=c++17", "-Wall"]
+    },
+    {
+      "target_name": "assay_fs",
+      "sources": ["assay_fs.cc"],
+      "cflags_cc": ["-O2", "-std=c++17", "-Wall"]
     }
   ]
 }

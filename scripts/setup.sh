@@ -59,13 +59,19 @@ if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
   useradd --system --no-create-home postgres
 fi
 
-# 4. The native candidate scanner (again only when its sources changed).
-addon=native/build/Release/assay_scan.node
-if [ ! -f "$addon" ] || [ -n "$(find native/assay_scan.cc native/binding.gyp -newer "$addon" -print -quit)" ]; then
-  log "building the native scanner"
+# 4. The native addons: the candidate scanner and the small-file reader (again only when their sources changed).
+addons="native/build/Release/assay_scan.node native/build/Release/assay_fs.node"
+rebuild=
+for addon in $addons; do
+  if [ ! -f "$addon" ] || [ -n "$(find native -maxdepth 1 \( -name '*.cc' -o -name binding.gyp \) -newer "$addon" -print -quit)" ]; then
+    rebuild=1
+  fi
+done
+if [ -n "$rebuild" ]; then
+  log "building the native addons"
   npm run --silent build:native >/dev/null
 fi
-node -e "require('./$addon')"
+for addon in $addons; do node -e "require('./$addon')"; done
 
 # 5. Compile, and bundle the workflow code for production workers (again only when sources changed).
 stamp=dist/.build-stamp

@@ -2,9 +2,8 @@
  * Loader for the native candidate scanner (native/assay_scan.cc), built by `npm run build:native` (part of
  * `npm run setup`) against the system's RE2 (Debian `libre2-dev`).
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { ConfigurationError } from '../core/errors';
+import { loadAddon } from '../core/native-addon';
 
 /** A compiled set of patterns. */
 export interface NativeScanner {
@@ -20,24 +19,7 @@ interface Binding {
   scan(handle: object, text: string): Int32Array;
 }
 
-const ADDON = path.join('native', 'build', 'Release', 'assay_scan.node');
-let binding: Binding | undefined;
-
-function load(): Binding {
-  if (binding) return binding;
-  // From src/classification (ts-node) or dist/src/classification (compiled): the project root is above.
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, ADDON);
-    if (existsSync(candidate)) {
-      binding = require(candidate) as Binding;
-      return binding;
-    }
-    if (path.dirname(dir) === dir) break;
-  }
-  throw new ConfigurationError(`the native scanner (${ADDON}) is not built: run \`npm run setup\``, {
-    addon: ADDON,
-  });
-}
+const load = (): Binding => loadAddon<Binding>('assay_scan');
 
 /** Compiles patterns (RE2 syntax, flags inline); `owners[i]` names pattern i's detector in errors. */
 export function compileScanner(patterns: string[], owners: string[]): NativeScanner {

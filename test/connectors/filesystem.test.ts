@@ -239,6 +239,28 @@ describe('filesystem connector', () => {
     expect(components[0].componentPath).toBe(path.join(root, 'a.txt'));
   });
 
+  test('content read in one native job carries the same details as getObjectDetails; a FIFO is refused, not waited on', async () => {
+    const fs = connector({ hashContent: true });
+    const named = path.join(root, 'naïve – ünïcode.txt');
+    const fifo = path.join(root, 'became-a-fifo.txt');
+    await writeFile(named, 'contact: a@example.com\n');
+    await writeFile(fifo, 'a file when listed');
+    try {
+      const ids = [`ds-fs:${path.join(root, 'a.txt')}`, `ds-fs:${named}`];
+      const components = await collect(fs.getObjectContent(packet(ids)));
+      expect(components.map((c) => c.text)).toEqual([FILES['a.txt'], 'contact: a@example.com\n']);
+      expect(components.map((c) => c.details)).toEqual(await fs.getObjectDetails(packet(ids)));
+      await unlink(fifo);
+      await promisify(execFile)('mkfifo', [fifo]);
+      const [refused] = await collect(fs.getObjectContent(packet([`ds-fs:${fifo}`])));
+      expect([refused.kind, refused.error?.type]).toEqual(['error', ErrorType.CONTENT_UNSUPPORTED]);
+    } finally {
+      await fs.close();
+      await rm(named, { force: true });
+      await rm(fifo, { force: true });
+    }
+  });
+
   test('a missing root is CONFIGURATION_INVALID', async () => {
     const fs = connector({ roots: [path.join(root, 'no-such-dir')] });
     await expect(collect(fs.enumerateObjects(packet()))).rejects.toMatchObject({

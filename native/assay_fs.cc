@@ -1,0 +1,136 @@
+/*
+ * assay_fs: reads a small regular file whole in one thread-pool job. Node's fs needs four (open, fstat,
+ * read, close), each a round trip between the event loop and the pool; for a scan of many small files those
+ * round trips cost more main-thread time than the file's content does.
+ *
+ * readSmallFile(path, maxBytes): Promise<{ data, size, mode, uid, gid, ino, mtimeMs, ctimeMs } | undefined>
+ * resolves undefined for anything but a non-empty regular file of at most maxBytes that could be opened and
+ * read whole (missing, unreadable, a folder, special, empty, too big, changed size while read): the caller
+ * then takes its general path, which reports the reason. It never rejects for a file system error.
+ */
+#include <node_api.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+struct ReadJob {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  std::string path;
+  int64_t max_bytes = 0;
+  bool ok = false;
+  char *data = nullptr;
+  size_t size = 0;
+  struct stat st {};
+};
+
+double Millis(const struct timespec &ts) {
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+void Execute(napi_env, void *raw) {
+  auto *job = static_cast<ReadJob *>(raw);
+  // O_NONBLOCK: a FIFO put where a file was must not block a pool thread (regular files ignore it).
+  const int fd = open(job->path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return;
+  if (fstat(fd, &job->st) == 0 && S_ISREG(job->st.st_mode) && job->st.st_size > 0 &&
+      job->st.st_size <= job->max_bytes) {
+    const size_t want = static_cast<size_t>(job->st.st_size);
+    job->data = static_cast<char *>(std::malloc(want));
+    size_t total = 0;
+    while (job->data && total < want) {
+      const ssize_t n = read(fd, job->data + total, want - total);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      total += static_cast<size_t>(n);
+    }
+    // A file that shrank while read is handed to the general path, like any other surprise.
+    job->ok = job->data != nullptr && total == want;
+    job->size = total;
+  }
+  close(fd);
+}
+
+void SetNumber(napi_env env, napi_value object, const char *name, double value) {
+  napi_value number;
+  napi_create_double(env, value, &number);
+  napi_set_named_property(env, object, name, number);
+}
+
+void FreeData(napi_env, void *data, void *) { std::free(data); }
+
+void Complete(napi_env env, napi_status, void *raw) {
+  auto *job = static_cast<ReadJob *>(raw);
+  napi_value result;
+  if (job->ok) {
+    napi_create_object(env, &result);
+    napi_value buffer;
+    // The buffer takes ownership of the malloc'd bytes: no copy.
+    if (napi_create_external_buffer(env, job->size, job->data, FreeData, nullptr, &buffer) == napi_ok) {
+      job->data = nullptr;
+    } else {
+      void *copy = nullptr;
+      napi_create_buffer_copy(env, job->size, job->data, &copy, &buffer);
+    }
+    napi_set_named_property(env, result, "data", buffer);
+    SetNumber(env, result, "size", static_cast<double>(job->st.st_size));
+    SetNumber(env, result, "mode", static_cast<double>(job->st.st_mode));
+    SetNumber(env, result, "uid", static_cast<double>(job->st.st_uid));
+    SetNumber(env, result, "gid", static_cast<double>(job->st.st_gid));
+    SetNumber(env, result, "ino", static_cast<double>(job->st.st_ino));
+    SetNumber(env, result, "mtimeMs", Millis(job->st.st_mtim));
+    SetNumber(env, result, "ctimeMs", Millis(job->st.st_ctim));
+  } else {
+    napi_get_undefined(env, &result);
+  }
+  napi_resolve_deferred(env, job->deferred, result);
+  napi_delete_async_work(env, job->work);
+  std::free(job->data);
+  delete job;
+}
+
+napi_value ReadSmallFile(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  size_t length = 0;
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], nullptr, 0, &length) != napi_ok) {
+    napi_throw_type_error(env, "ASSAY_FS", "readSmallFile(path, maxBytes): path must be a string");
+    return nullptr;
+  }
+  auto *job = new ReadJob();
+  job->path.resize(length);
+  napi_get_value_string_utf8(env, argv[0], job->path.data(), length + 1, &length);
+  if (job->path.find('\0') != std::string::npos ||
+      napi_get_value_int64(env, argv[1], &job->max_bytes) != napi_ok) {
+    delete job;
+    napi_throw_type_error(env, "ASSAY_FS", "readSmallFile(path, maxBytes): bad arguments");
+    return nullptr;
+  }
+  napi_value promise, name;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "assay.readSmallFile", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, nullptr, name, Execute, Complete, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"readSmallFile", nullptr, ReadSmallFile, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, 1, props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
