@@ -181,27 +181,17 @@ describe('PostgresResultsStore', () => {
     expect(await count('finding_counts', id)).toBe(1);
   });
 
-  test('racing classifications with different results leave exactly one of them', async () => {
-    // A fresh (discovered) object each round: the first writers race on a row nobody has classified yet.
+  test.each([
+    ['a discovered object', true],
+    ['an object never enumerated', false],
+  ])('racing classifications of %s with different results leave exactly one of them', async (_, listed) => {
+    // A fresh object each round: the first writers race on a row nobody has classified yet (or no row at all).
     for (let round = 0; round < 10; round++) {
-      const id = `race-different-${round}`;
+      const id = `race-different-${listed ? 'listed' : 'unlisted'}-${round}`;
       await store.upsertScan(scan(id));
-      await store.upsertObjects(id, [object('q.txt')], 0);
+      if (listed) await store.upsertObjects(id, [object('q.txt')], 0);
       const a = classification('docs:q.txt', [finding('q.txt', 0), finding('q.txt', 10)]);
       const b = classification('docs:q.txt', [finding('q.txt', 5, { infoType: 'PHONE_NUMBER' })]);
-      await Promise.all([a, b, a, b].map((result) => store.recordClassification(id, result, 'r1')));
-      const kept = JSON.stringify((await store.findings(id)).map((f) => [f.infoType, f.start]));
-      expect(['[["EMAIL_ADDRESS",0],["EMAIL_ADDRESS",10]]', '[["PHONE_NUMBER",5]]']).toContain(kept);
-      expect(await count('finding_counts', id)).toBe(1);
-    }
-  });
-
-  test('racing classifications of an object never enumerated leave exactly one of them', async () => {
-    for (let round = 0; round < 10; round++) {
-      const id = `race-unlisted-${round}`;
-      await store.upsertScan(scan(id));
-      const a = classification('docs:new.txt', [finding('new.txt', 0), finding('new.txt', 10)]);
-      const b = classification('docs:new.txt', [finding('new.txt', 5, { infoType: 'PHONE_NUMBER' })]);
       await Promise.all([a, b, a, b].map((result) => store.recordClassification(id, result, 'r1')));
       const kept = JSON.stringify((await store.findings(id)).map((f) => [f.infoType, f.start]));
       expect(['[["EMAIL_ADDRESS",0],["EMAIL_ADDRESS",10]]', '[["PHONE_NUMBER",5]]']).toContain(kept);
