@@ -8,7 +8,7 @@
  *
  *   npx ts-node --transpile-only bench/e2e.ts            # BENCH_FILES=5000 for a quicker run
  *   BENCH_SOURCES=fs|s3 (one source) · BENCH_CLASSIFIER=local (all in-thread) · BENCH_TEMPORAL_FIRST=1
- *   BENCH_BATCH_SIZE, BENCH_CONCURRENT_BATCHES (default: the scan defaults)
+ *   BENCH_BATCH_SIZE, BENCH_CONCURRENT_BATCHES (default: the scan defaults) · BENCH_ROUNDS (default 2)
  *
  * The machine is shared: CPU per object (from /proc) is steadier than objects/s when other work runs.
  */
@@ -37,6 +37,8 @@ import { SCAN_WORKFLOW_TYPE } from '../workflows/definitions';
 import type { EnumerateResult, ScanActivities, ScanWorkflowInput } from '../workflows/types';
 
 const FILES = Number(process.env.BENCH_FILES ?? 20_000);
+/** Direct and Temporal runs of each source, alternated. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const OPTIONS = {
   batchSize: Number(process.env.BENCH_BATCH_SIZE ?? SCAN_DEFAULTS.batchSize),
   maxConcurrentBatches: Number(process.env.BENCH_CONCURRENT_BATCHES ?? SCAN_DEFAULTS.maxConcurrentBatches),
@@ -426,57 +428,76 @@ async function main(): Promise<void> {
       for (const [name, datasource] of Object.entries(sources)) {
         if (only && !(only === 'fs' ? datasource.type === 'filesystem' : datasource.type === only)) continue;
         const input: ScanWorkflowInput = { datasource, options: OPTIONS };
-        let directCpu: CpuSample | undefined;
-        let temporalCpu: CpuSample | undefined;
-        const timeDirect = async () => {
+        const timeDirect = async (round: number) => {
+          const scanId = `direct-${datasource.id}-${round}`;
           const started = Date.now();
           const cpu = cpuMeter(pids);
-          await runDirect(activities, { ...input, scanId: `direct-${datasource.id}` });
-          directCpu = cpu();
-          return (Date.now() - started) / 1000;
+          await runDirect(activities, { ...input, scanId });
+          const used = cpu();
+          const report = await store.report(scanId);
+          return {
+            seconds: (Date.now() - started) / 1000,
+            cpu: used,
+            classified: report.coverage.classified,
+          };
         };
-        const timeTemporal = async () => {
+        const timeTemporal = async (round: number) => {
           const started = Date.now();
           const cpu = cpuMeter(pids);
           const progress = (await client.workflow.execute(SCAN_WORKFLOW_TYPE, {
             taskQueue: 'bench',
-            workflowId: `temporal-${datasource.id}-${Date.now()}`,
+            workflowId: `temporal-${datasource.id}-${round}-${Date.now()}`,
             args: [input],
           })) as ScanProgress;
-          temporalCpu = cpu();
-          return { seconds: (Date.now() - started) / 1000, progress };
+          return { seconds: (Date.now() - started) / 1000, cpu: cpu(), classified: progress.classified };
         };
-        // BENCH_TEMPORAL_FIRST=1 swaps the order, so warm caches and JIT favour neither side.
-        let direct: number;
-        let temporalRun: { seconds: number; progress: ScanProgress };
-        if (process.env.BENCH_TEMPORAL_FIRST) {
-          temporalRun = await timeTemporal();
-          direct = await timeDirect();
-        } else {
-          direct = await timeDirect();
-          temporalRun = await timeTemporal();
+        // Rounds in ABBA order (BENCH_TEMPORAL_FIRST=1 starts with Temporal): a machine that speeds up or slows
+        // down during the bench, and warm caches and JIT, then favour neither side.
+        type Run = Awaited<ReturnType<typeof timeDirect>>;
+        const directRuns: Run[] = [];
+        const temporalRuns: Run[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          const temporalFirst = (round % 2 === 1) !== Boolean(process.env.BENCH_TEMPORAL_FIRST);
+          if (temporalFirst) temporalRuns.push(await timeTemporal(round));
+          directRuns.push(await timeDirect(round));
+          if (!temporalFirst) temporalRuns.push(await timeTemporal(round));
+          const [d, t] = [directRuns[round], temporalRuns[round]];
+          console.log(
+            `  round ${round + 1}: direct ${d.seconds.toFixed(2)} s, Temporal ${t.seconds.toFixed(2)} s ` +
+              `(overhead ${(((t.seconds - d.seconds) / t.seconds) * 100).toFixed(1)}%)`,
+          );
         }
-        const viaTemporal = temporalRun.seconds;
-        const result = temporalRun.progress;
-        const directReport = await store.report(`direct-${datasource.id}`);
-        const same =
-          directReport.coverage.classified === result.classified &&
-          directReport.coverage.enumerated === FILES;
+        const sum = (runs: Run[]) => runs.reduce((total, run) => total + run.seconds, 0);
+        const cpuSum = (runs: Run[]): CpuSample =>
+          runs.reduce(
+            (total, run) => ({
+              main: total.main + run.cpu.main,
+              process: total.process + run.cpu.process,
+              postgres: total.postgres + run.cpu.postgres,
+              temporal: total.temporal + run.cpu.temporal,
+            }),
+            { main: 0, process: 0, postgres: 0, temporal: 0 },
+          );
+        const direct = sum(directRuns) / ROUNDS;
+        const viaTemporal = sum(temporalRuns) / ROUNDS;
+        const directCpu = cpuSum(directRuns);
+        const temporalCpu = cpuSum(temporalRuns);
+        const same = [...directRuns, ...temporalRuns].every((run) => run.classified === FILES);
         const overhead = ((viaTemporal - direct) / viaTemporal) * 100;
         // The same in CPU (every process involved): steadier than wall time on a shared machine.
-        const cpuTotal = (cpu: CpuSample | undefined, withTemporal: boolean) =>
-          cpu ? cpu.process + cpu.postgres + (withTemporal ? cpu.temporal : 0) : NaN;
+        const cpuTotal = (cpu: CpuSample, withTemporal: boolean) =>
+          cpu.process + cpu.postgres + (withTemporal ? cpu.temporal : 0);
         const cpuOverhead =
           ((cpuTotal(temporalCpu, true) - cpuTotal(directCpu, false)) / cpuTotal(temporalCpu, true)) * 100;
         rows.push(
           `${name.padEnd(11)} direct ${direct.toFixed(2).padStart(6)} s ${String(Math.round(FILES / direct)).padStart(6)} obj/s | ` +
             `Temporal ${viaTemporal.toFixed(2).padStart(6)} s ${String(Math.round(FILES / viaTemporal)).padStart(6)} obj/s | ` +
             `overhead ${overhead.toFixed(1)}% of wall time, ${cpuOverhead.toFixed(1)}% of CPU | ` +
-            `classified ${result.classified}/${FILES}${same ? '' : ' (MISMATCH)'}`,
+            `classified ${same ? `${FILES}/${FILES} every run` : 'MISMATCH'}${ROUNDS > 1 ? ` (mean of ${ROUNDS} rounds)` : ''}`,
         );
         console.log(rows[rows.length - 1]);
-        if (directCpu) console.log(`  direct:   ${describeCpu(directCpu, FILES, false)}`);
-        if (temporalCpu) console.log(`  Temporal: ${describeCpu(temporalCpu, FILES, true)}`);
+        console.log(`  direct:   ${describeCpu(directCpu, FILES * ROUNDS, false)}`);
+        console.log(`  Temporal: ${describeCpu(temporalCpu, FILES * ROUNDS, true)}`);
       }
       if (process.env.BENCH_STAGES !== '0' && only !== 's3') {
         await stages(sources['local disk'], store, classifier, logger, pids);
