@@ -304,9 +304,14 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
   const enumerate = wrap(async (input: EnumerateInput): Promise<EnumerateResult> => {
     const ctx = Context.current();
     const options = input.options ?? {};
-    // Ramp-up (default only): as many batches as the scan has so far, so the first batch is classifiable at once.
-    const maxBatches =
-      options.sliceBatches ?? Math.min(SCAN_DEFAULTS.sliceBatches, Math.max(1, input.firstBatchNo));
+    // Default: enough batches to refill every classification lane twice (the workflow sees a slice's batches
+    // only when it returns, so a long slice starves the lanes), ramped up from one so that the first batch is
+    // classifiable at once.
+    const steadyBatches = Math.min(
+      SCAN_DEFAULTS.sliceBatches,
+      2 * (options.maxConcurrentBatches ?? SCAN_DEFAULTS.maxConcurrentBatches),
+    );
+    const maxBatches = options.sliceBatches ?? Math.min(steadyBatches, Math.max(1, input.firstBatchNo));
     const deadline = Date.now() + (options.sliceSeconds ?? SCAN_DEFAULTS.sliceSeconds) * 1000;
     const checkpoint = ctx.info.heartbeatDetails as EnumerateCheckpoint | undefined;
     let cursor = checkpoint ? checkpoint.cursor : input.cursor;

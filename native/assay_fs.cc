@@ -7,7 +7,11 @@
  * resolves undefined for anything but a non-empty regular file of at most maxBytes that could be opened and
  * read whole (missing, unreadable, a folder, special, empty, too big, changed size while read): the caller
  * then takes its general path, which reports the reason. It never rejects for a file system error.
+ *
+ * statFiles(paths): Promise<Float64Array> stats (following links) many files in one job, for a folder walk:
+ * (size, mtimeMs) per path, (-1, -1) where stat failed.
  */
+#include <vector>
 #include <node_api.h>
 
 #include <cerrno>
@@ -123,11 +127,75 @@ napi_value ReadSmallFile(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+struct StatJob {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  std::vector<std::string> paths;
+  std::vector<double> out;
+};
+
+void ExecuteStats(napi_env, void *raw) {
+  auto *job = static_cast<StatJob *>(raw);
+  job->out.resize(job->paths.size() * 2);
+  for (size_t i = 0; i < job->paths.size(); i++) {
+    struct stat st {};
+    const bool ok = stat(job->paths[i].c_str(), &st) == 0;
+    job->out[2 * i] = ok ? static_cast<double>(st.st_size) : -1;
+    job->out[2 * i + 1] = ok ? Millis(st.st_mtim) : -1;
+  }
+}
+
+void CompleteStats(napi_env env, napi_status, void *raw) {
+  auto *job = static_cast<StatJob *>(raw);
+  napi_value buffer, array;
+  void *data = nullptr;
+  napi_create_arraybuffer(env, job->out.size() * sizeof(double), &data, &buffer);
+  if (!job->out.empty()) std::memcpy(data, job->out.data(), job->out.size() * sizeof(double));
+  napi_create_typedarray(env, napi_float64_array, job->out.size(), buffer, 0, &array);
+  napi_resolve_deferred(env, job->deferred, array);
+  napi_delete_async_work(env, job->work);
+  delete job;
+}
+
+napi_value StatFiles(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  uint32_t count = 0;
+  if (argc < 1 || napi_get_array_length(env, argv[0], &count) != napi_ok) {
+    napi_throw_type_error(env, "ASSAY_FS", "statFiles(paths): paths must be an array of strings");
+    return nullptr;
+  }
+  auto *job = new StatJob();
+  job->paths.resize(count);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    size_t length = 0;
+    napi_get_element(env, argv[0], i, &item);
+    if (napi_get_value_string_utf8(env, item, nullptr, 0, &length) != napi_ok) {
+      delete job;
+      napi_throw_type_error(env, "ASSAY_FS", "statFiles(paths): paths must be an array of strings");
+      return nullptr;
+    }
+    job->paths[i].resize(length);
+    napi_get_value_string_utf8(env, item, job->paths[i].data(), length + 1, &length);
+    // A path with a NUL byte cannot name a file: stat("") fails, so it reads as a failed stat.
+    if (job->paths[i].find('\0') != std::string::npos) job->paths[i].clear();
+  }
+  napi_value promise, name;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "assay.statFiles", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, nullptr, name, ExecuteStats, CompleteStats, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"readSmallFile", nullptr, ReadSmallFile, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"statFiles", nullptr, StatFiles, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, 1, props);
+  napi_define_properties(env, exports, 2, props);
   return exports;
 }
 

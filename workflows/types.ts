@@ -8,9 +8,9 @@ import type { DatasourceSpec, ScanInput, ScanOptions, ScanProgress } from '../sr
 /** Workflow tuning on top of ScanOptions; defaults suit production. */
 export interface ScanRunOptions extends ScanOptions {
   /**
-   * Enumeration batches one `enumerate` slice writes before it returns. Default 20, reached by doubling: the
-   * first slices write 1, 1, 2, 4, 8 and 16 batches, so classification starts after the first batch instead of
-   * after twenty. A value given here is used from the first slice on.
+   * Enumeration batches one `enumerate` slice writes before it returns. Default: twice maxConcurrentBatches, at
+   * most 20, reached by doubling from 1 (1, 1, 2, 4, 8, …), so classification starts after the first batch and
+   * the workflow learns of new batches before its lanes run dry. A value given here is used from the first slice.
    */
   sliceBatches?: number;
   /** Seconds one `enumerate` slice runs before it returns. Default 10. */

@@ -94,7 +94,16 @@ interface Candidate {
   absolute: string;
   relative: string[];
   kind: 'file' | 'directory';
+  /** From following a symbolic link, when the walk follows links. */
   stats?: Stats;
+  /** A file's size and modification time, stat'ed with the rest of its chunk. */
+  listed?: ListedStats;
+}
+
+/** What the inventory records of a listed file. */
+interface ListedStats {
+  size: number;
+  mtimeMs: number;
 }
 
 export class FilesystemConnector implements IFileDataSourceConnector {
@@ -299,10 +308,12 @@ export class FilesystemConnector implements IFileDataSourceConnector {
 
     for (let start = 0; start < candidates.length; start += STAT_CHUNK) {
       const chunk = candidates.slice(start, start + STAT_CHUNK);
-      // Stat files of a chunk in parallel; folders are walked in order below.
-      await mapWithConcurrency(chunk, this.config.maxConcurrency, async (candidate) => {
-        if (candidate.kind === 'file' && !candidate.stats)
-          candidate.stats = await stat(candidate.absolute).catch(() => undefined);
+      // The chunk's files are stat'ed in one thread-pool job; folders are walked in order below.
+      const files = chunk.filter((candidate) => candidate.kind === 'file');
+      const listed = await fsAddon().statFiles(files.map((candidate) => candidate.absolute));
+      files.forEach((candidate, i) => {
+        // A file gone since the listing (size -1) is skipped.
+        if (listed[2 * i] >= 0) candidate.listed = { size: listed[2 * i], mtimeMs: listed[2 * i + 1] };
       });
       for (const candidate of chunk) {
         const childResume =
@@ -310,8 +321,8 @@ export class FilesystemConnector implements IFileDataSourceConnector {
             ? resumeAfter.slice(1)
             : undefined;
         if (candidate.kind === 'file') {
-          if (candidate.stats)
-            yield this.item(rootIndex, candidate.absolute, candidate.relative, candidate.stats);
+          if (candidate.listed)
+            yield this.item(rootIndex, candidate.absolute, candidate.relative, candidate.listed);
           continue;
         }
         if (this.config.maxDepth !== undefined && depth + 1 > this.config.maxDepth) continue;
@@ -364,7 +375,7 @@ export class FilesystemConnector implements IFileDataSourceConnector {
     return { name: entry.name, absolute, relative, kind: 'file', stats };
   }
 
-  private item(rootIndex: number, absolute: string, relative: string[], stats?: Stats): WalkItem {
+  private item(rootIndex: number, absolute: string, relative: string[], stats?: ListedStats): WalkItem {
     return {
       rootIndex,
       relative: relative.join('/'),
@@ -374,7 +385,7 @@ export class FilesystemConnector implements IFileDataSourceConnector {
         objectPath: absolute,
         objectType: 'file',
         size: stats?.size,
-        lastModified: stats?.mtime.toISOString(),
+        lastModified: stats && isoFromMs(stats.mtimeMs),
       },
     };
   }
@@ -410,7 +421,7 @@ export class FilesystemConnector implements IFileDataSourceConnector {
       mode: `0${(stats.mode & 0o7777).toString(8)}`,
       uid: stats.uid,
       gid: stats.gid,
-      ctime: new Date(stats.ctimeMs).toISOString(),
+      ctime: isoFromMs(stats.ctimeMs),
       inode: stats.ino,
     };
     if (sha256 !== undefined) attributes.sha256 = sha256;
@@ -419,7 +430,7 @@ export class FilesystemConnector implements IFileDataSourceConnector {
       objectPath: filePath,
       objectType: 'file',
       size: stats.size,
-      lastModified: new Date(stats.mtimeMs).toISOString(),
+      lastModified: isoFromMs(stats.mtimeMs),
       attributes,
     };
   }
@@ -463,12 +474,21 @@ export class FilesystemConnector implements IFileDataSourceConnector {
   }
 }
 
+/** A stat time as ISO text, rounded to the millisecond as Node's `Stats` dates are (so scans stay comparable). */
+function isoFromMs(ms: number): string {
+  return new Date(Math.round(ms)).toISOString();
+}
+
 /** The stat fields a file's details are made of (a Stats has them all). */
 type FileStats = Pick<Stats, 'size' | 'mode' | 'uid' | 'gid' | 'ino' | 'mtimeMs' | 'ctimeMs'>;
 
 interface FsAddon {
   readSmallFile(filePath: string, maxBytes: number): Promise<({ data: Buffer } & FileStats) | undefined>;
+  /** (size, mtimeMs) per path, following links; (-1, -1) where stat failed. */
+  statFiles(paths: string[]): Promise<Float64Array>;
 }
+
+const fsAddon = (): FsAddon => loadAddon<FsAddon>('assay_fs');
 
 /**
  * The content and stats of a non-empty regular file of at most `maxBytes`, read in one thread-pool job
@@ -482,7 +502,7 @@ async function readSmallFile(
 ): Promise<{ data: Buffer; stats: FileStats } | undefined> {
   let read: ({ data: Buffer } & FileStats) | undefined;
   try {
-    read = await loadAddon<FsAddon>('assay_fs').readSmallFile(filePath, maxBytes);
+    read = await fsAddon().readSmallFile(filePath, maxBytes);
   } catch (error) {
     if (error instanceof PlatformError) throw error; // the addon is not built
     return undefined; // a path the addon cannot take (a NUL byte): the general path reports it

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { collect, packetFactory } from './helpers';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -106,6 +106,24 @@ describe('filesystem connector', () => {
     } finally {
       await fs.close();
       await fs.close(); // idempotent
+    }
+  });
+
+  test("listed sizes and times are exactly node's stat of each file (links followed)", async () => {
+    const fs = connector();
+    try {
+      const objects = (await collect(fs.enumerateObjects(packet()))).flat();
+      expect(objects.length).toBeGreaterThan(5);
+      for (const object of objects) {
+        const stats = await stat(object.objectPath);
+        expect([object.objectPath, object.size, object.lastModified]).toEqual([
+          object.objectPath,
+          stats.size,
+          stats.mtime.toISOString(),
+        ]);
+      }
+    } finally {
+      await fs.close();
     }
   });
 

@@ -201,7 +201,7 @@ test('filesystem: an incremental rescan skips unchanged files and classifies the
   await writeFile(path.join(docsDir, 'notes/readme.txt'), DOCUMENTS['notes/readme.txt']);
 });
 
-test('enumeration slices ramp up by default (1, 1, 2, 4, 8, 16, then 20 batches); an explicit sliceBatches is used as is', async () => {
+test('enumeration slices ramp up to twice maxConcurrentBatches by default; an explicit sliceBatches is used as is', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'assay-ramp-'));
   try {
     for (let i = 0; i < 60; i++)
@@ -217,7 +217,20 @@ test('enumeration slices ramp up by default (1, 1, 2, 4, 8, 16, then 20 batches)
     };
     await withWorker(env, taskQueue, async () => {
       // 60 batches of one file; the last slice reaches the end of the listing.
-      expect(await slices({ batchSize: 1 })).toEqual([
+      expect(await slices({ batchSize: 1, maxConcurrentBatches: 4 })).toEqual([
+        [0, 0],
+        [1, 1],
+        [2, 3],
+        [4, 7],
+        [8, 15],
+        [16, 23],
+        [24, 31],
+        [32, 39],
+        [40, 47],
+        [48, 55],
+        [56, 59],
+      ]);
+      expect(await slices({ batchSize: 1, maxConcurrentBatches: 16 })).toEqual([
         [0, 0],
         [1, 1],
         [2, 3],
