@@ -45,7 +45,7 @@ export const scanOptionsSchema = z.strictObject({
 
 /** Defaults applied where the workflow input leaves an option out. */
 export const SCAN_DEFAULTS = {
-  batchSize: 500,
+  batchSize: 1000,
   maxConcurrentBatches: 4,
   sliceBatches: 20,
   sliceSeconds: 10,

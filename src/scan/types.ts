@@ -12,7 +12,7 @@ export interface DatasourceSpec {
 }
 
 export interface ScanOptions {
-  /** Objects per enumeration batch and per details/content activity. Default 500. */
+  /** Objects per enumeration batch and per details/content activity. Default 1000. */
   batchSize?: number;
   /** Content/details batches in flight at once. Default 4. */
   maxConcurrentBatches?: number;
