@@ -200,6 +200,33 @@ describe('PostgresResultsStore', () => {
     }
   });
 
+  test("a new scan's objects are looked up by primary key even when autovacuum analyzed before it had rows", async () => {
+    const many = (scanId: string) =>
+      Array.from({ length: 3000 }, (_, i) => object(`plan/${scanId}/f${String(i).padStart(5, '0')}.txt`));
+    for (const scanId of ['plan-a', 'plan-b', 'plan-c']) {
+      await store.upsertScan(scan(scanId));
+      const objects = many(scanId);
+      for (let batch = 0; batch < 3; batch++)
+        await store.upsertObjects(scanId, objects.slice(batch * 1000, batch * 1000 + 1000), batch);
+    }
+    await store.upsertScan(scan('plan-new'));
+    await sql.query('ANALYZE assay.objects'); // as autovacuum may, before the new scan has a row
+    const objects = many('plan-new');
+    for (let batch = 0; batch < 3; batch++)
+      await store.upsertObjects('plan-new', objects.slice(batch * 1000, batch * 1000 + 1000), batch);
+    // The statement record_classified_objects locks a batch's objects with.
+    const { rows } = await sql.query(
+      `EXPLAIN SELECT l.object_id FROM unnest($2::text[]) AS i(object_id)
+       CROSS JOIN LATERAL (SELECT o.object_id, o.status FROM assay.objects o
+                           WHERE o.scan_id = $1 AND o.object_id = i.object_id FOR UPDATE) l`,
+      ['plan-new', objects.slice(0, 250).map((o) => o.objectId)],
+    );
+    const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+    expect(plan).toContain('Index Scan using objects_pkey on objects o');
+    expect(plan).toContain("Index Cond: ((scan_id = 'plan-new'::text) AND (object_id = i.object_id))");
+    expect(plan).not.toContain('objects_batch_idx');
+  });
+
   test('findings keep tabs, newlines, backslashes and non-ASCII exactly; NUL is dropped', async () => {
     const id = 'escapes';
     const odd = 'dir\twith\ttabs/na\u00efve \\ file\n.txt';
