@@ -25,6 +25,25 @@
 
 namespace {
 
+// Both functions run one job on the thread pool and settle a promise with its result.
+template <typename Job>
+napi_value QueueJob(napi_env env, Job *job, const char *name, napi_async_execute_callback execute,
+                    napi_async_complete_callback complete) {
+  napi_value promise, resource;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  napi_create_async_work(env, nullptr, resource, execute, complete, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
+}
+
+template <typename Job>
+void SettleJob(napi_env env, Job *job, napi_value result) {
+  napi_resolve_deferred(env, job->deferred, result);
+  napi_delete_async_work(env, job->work);
+  delete job;
+}
+
 struct ReadJob {
   napi_async_work work = nullptr;
   napi_deferred deferred = nullptr;
@@ -95,10 +114,9 @@ void Complete(napi_env env, napi_status, void *raw) {
   } else {
     napi_get_undefined(env, &result);
   }
-  napi_resolve_deferred(env, job->deferred, result);
-  napi_delete_async_work(env, job->work);
   std::free(job->data);
-  delete job;
+  job->data = nullptr;
+  SettleJob(env, job, result);
 }
 
 napi_value ReadSmallFile(napi_env env, napi_callback_info info) {
@@ -119,12 +137,7 @@ napi_value ReadSmallFile(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ASSAY_FS", "readSmallFile(path, maxBytes): bad arguments");
     return nullptr;
   }
-  napi_value promise, name;
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "assay.readSmallFile", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, nullptr, name, Execute, Complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
-  return promise;
+  return QueueJob(env, job, "assay.readSmallFile", Execute, Complete);
 }
 
 struct StatJob {
@@ -152,9 +165,7 @@ void CompleteStats(napi_env env, napi_status, void *raw) {
   napi_create_arraybuffer(env, job->out.size() * sizeof(double), &data, &buffer);
   if (!job->out.empty()) std::memcpy(data, job->out.data(), job->out.size() * sizeof(double));
   napi_create_typedarray(env, napi_float64_array, job->out.size(), buffer, 0, &array);
-  napi_resolve_deferred(env, job->deferred, array);
-  napi_delete_async_work(env, job->work);
-  delete job;
+  SettleJob(env, job, array);
 }
 
 napi_value StatFiles(napi_env env, napi_callback_info info) {
@@ -182,12 +193,7 @@ napi_value StatFiles(napi_env env, napi_callback_info info) {
     // A path with a NUL byte cannot name a file: stat("") fails, so it reads as a failed stat.
     if (job->paths[i].find('\0') != std::string::npos) job->paths[i].clear();
   }
-  napi_value promise, name;
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "assay.statFiles", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, nullptr, name, ExecuteStats, CompleteStats, job, &job->work);
-  napi_queue_async_work(env, job->work);
-  return promise;
+  return QueueJob(env, job, "assay.statFiles", ExecuteStats, CompleteStats);
 }
 
 napi_value Init(napi_env env, napi_value exports) {
