@@ -187,8 +187,9 @@ function columnFromRow(row: QueryResultRow): ColumnClassification & { objectId: 
 }
 
 /**
- * The results store on PostgreSQL (schema `assay`). Writes are idempotent upserts on natural keys and
- * batch through `unnest` arrays, so a retried activity or replayed workflow never duplicates a row.
+ * The results store on PostgreSQL (schema `assay`). Writes are idempotent (upserts on natural keys; a classified
+ * object's child rows replaced whole under its row lock) and batched (`unnest` arrays, jsonb, COPY), so a
+ * retried activity or replayed workflow never duplicates a row.
  */
 export class PostgresResultsStore implements ResultsStore {
   readonly pool: Pool;

@@ -1,6 +1,6 @@
 /**
- * The results store contract. Every write is idempotent (upserts on natural keys), so activity
- * retries and workflow replays never duplicate a row.
+ * The results store contract. Every write is idempotent (upserts on natural keys; an object's findings are
+ * replaced whole under its row lock), so activity retries and workflow replays never duplicate a row.
  */
 import type { DiscoveredObject, ObjectMetadata } from '../core/models';
 import type { ColumnClassification, Finding, ObjectClassification } from '../classification/types';
