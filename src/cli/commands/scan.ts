@@ -611,7 +611,11 @@ export function registerScanCommands(program: Command, ctx: CommandContext): voi
     .option('--config <file>', 'datasource spec file (JSON/YAML: {id, type, config}) instead of a source URI')
     .option('--name <id>', 'datasource id (default: folder name, bucket or database)')
     .option('--id <scanId>', 'scan id = workflow id (default: scan-<datasource>-<timestamp>)')
-    .option('--batch-size <n>', 'objects per batch (default 1000)', parseIntOption('--batch-size', 1, 100_000))
+    .option(
+      '--batch-size <n>',
+      'objects per batch (default 1000)',
+      parseIntOption('--batch-size', 1, 100_000),
+    )
     .option(
       '--concurrency <n>',
       'batches in flight at once, 1-64 (default 4)',
