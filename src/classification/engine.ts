@@ -56,12 +56,16 @@ export interface TextScanOptions {
   contextPrefix?: string;
   /** Report at or above this level instead of the ruleset's minimum. */
   minLevel?: number;
+  /** Count the newlines in text[0, newlinesTo) into the result's `newlines`. Default: none. */
+  newlinesTo?: number;
 }
 
 export interface TextScanResult {
   findings: Finding[];
   /** Findings over budget, counted by infoType. */
   overflow: Record<string, number>;
+  /** Newlines before the scan's `newlinesTo`; 0 when not asked for. */
+  newlines?: number;
 }
 
 interface CompiledDetector extends Detector {
@@ -345,11 +349,14 @@ export class ScanEngine {
     const reportTo = Math.min(text.length, options.reportTo ?? text.length);
     const minLevel = options.minLevel ?? this.minLevel;
     const pending: Pending[] = [];
-    for (const pass of this.passes) {
+    for (let p = 0; p < this.passes.length; p++) {
+      const pass = this.passes[p];
       // Per pattern: the end of its last match; a start before it lies inside that match, which a
       // global scan with the pattern would have consumed.
       const consumedTo = new Int32Array(pass.sticky.length);
-      const candidates = pass.scanner.scan(text);
+      const scan = pass.scanner.scan(text, p === 0 ? (options.newlinesTo ?? -1) : -1);
+      if (p === 0 && options.newlinesTo !== undefined) result.newlines = scan.newlines;
+      const candidates = scan.candidates;
       for (let i = 0; i < candidates.length; i += 2) {
         const alternative = candidates[i];
         const start = candidates[i + 1];

@@ -5,18 +5,26 @@
 import { ConfigurationError } from '../core/errors';
 import { loadAddon } from '../core/native-addon';
 
-/** A compiled set of patterns. */
-export interface NativeScanner {
+/** What one scan of a text found. */
+export interface NativeScan {
   /**
-   * Every position of `text` where one of the patterns has a match starting, as (pattern index, start)
+   * Every position of the text where one of the patterns has a match starting, as (pattern index, start)
    * pairs in ascending start order. A superset of the JavaScript regexes' match starts.
    */
-  scan(text: string): Int32Array;
+  candidates: Int32Array;
+  /** Newlines in text[0, newlinesTo), when asked for; else 0. */
+  newlines: number;
+}
+
+/** A compiled set of patterns. */
+export interface NativeScanner {
+  scan(text: string, newlinesTo?: number): NativeScan;
 }
 
 interface Binding {
   compile(patterns: string[]): object;
-  scan(handle: object, text: string): Int32Array;
+  scan(handle: object, text: string, newlinesTo: number): Int32Array;
+  isOneByte(text: string): boolean;
 }
 
 const load = (): Binding => loadAddon<Binding>('assay_scan');
@@ -36,7 +44,18 @@ export function compileScanner(patterns: string[], owners: string[]): NativeScan
       owner ? { detector: owner } : {},
     );
   }
-  return { scan: (text) => native.scan(handle, text) };
+  return {
+    scan: (text, newlinesTo = -1) => {
+      const out = native.scan(handle, text, newlinesTo);
+      if (newlinesTo < 0) return { candidates: out, newlines: 0 };
+      return { candidates: out.subarray(0, out.length - 1), newlines: out[out.length - 1] };
+    },
+  };
+}
+
+/** Whether V8 stores `text` at one byte a character (every character ≤ U+00FF). */
+export function isOneByteString(text: string): boolean {
+  return load().isOneByte(text);
 }
 
 /** Why RE2 (as the scanner compiles it) rejects `source`, or undefined when it accepts it. */

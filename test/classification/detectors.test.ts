@@ -10,7 +10,7 @@ import {
   type Classifier,
   type Finding,
 } from '../../src/classification';
-import { WINDOW_CHARS } from '../../src/classification/classifier';
+import { ONE_BYTE_WINDOW_CHARS, WINDOW_CHARS } from '../../src/classification/classifier';
 import { HOTWORD_WINDOW } from '../../src/classification/engine';
 import { loadCorpus, scoreCorpus } from '../../src/classification/accuracy';
 import type { ContentComponent } from '../../src/core/models';
@@ -255,35 +255,41 @@ describe('chunked text', () => {
     expect(result.findingCounts).toEqual({ CREDIT_CARD_NUMBER: 1, EMAIL_ADDRESS: 1 });
   });
 
-  it('finds an item crossing any scan-window boundary exactly once, whatever the chunking', async () => {
-    const address = 'john.doe192@example.com';
-    const filler = 'lorem ipsum '.repeat(20000);
-    // Windows report [0, W), then W − 66 more characters each (66 kept for hotword context).
-    const boundaries = [WINDOW_CHARS, 2 * WINDOW_CHARS - HOTWORD_WINDOW - 16];
-    for (const boundary of boundaries) {
-      for (let before = 1; before < address.length; before += 3) {
-        const at = boundary - before;
-        const text = `${filler.slice(0, at - 1)} ${address} ${filler.slice(0, 2000)}`;
-        for (const chunk of [text.length, 1000, 65536]) {
-          const components: ContentComponent[] = [];
-          for (let offset = 0; offset < text.length; offset += chunk) {
-            const piece = text.slice(offset, offset + chunk);
-            components.push({
-              objectId: 'o:w',
-              componentPath: 'w',
-              kind: 'text',
-              text: piece,
-              offset,
-              line: 1,
-            });
+  it.each([
+    ['one-byte', '', ONE_BYTE_WINDOW_CHARS],
+    ['two-byte', '€', WINDOW_CHARS],
+  ])(
+    'finds an item crossing any scan-window boundary of %s text exactly once, whatever the chunking',
+    async (_, head, windowChars) => {
+      const address = 'john.doe192@example.com';
+      const filler = head + 'lorem ipsum '.repeat(25000);
+      // Windows report [0, W), then W − 66 more characters each (66 kept for hotword context).
+      const boundaries = [windowChars, 2 * windowChars - HOTWORD_WINDOW - 16];
+      for (const boundary of boundaries) {
+        for (let before = 1; before < address.length; before += 3) {
+          const at = boundary - before;
+          const text = `${filler.slice(0, at - 1)} ${address} ${filler.slice(0, 2000)}`;
+          for (const chunk of [text.length, 1000, 65536]) {
+            const components: ContentComponent[] = [];
+            for (let offset = 0; offset < text.length; offset += chunk) {
+              const piece = text.slice(offset, offset + chunk);
+              components.push({
+                objectId: 'o:w',
+                componentPath: 'w',
+                kind: 'text',
+                text: piece,
+                offset,
+                line: 1,
+              });
+            }
+            const result = await classifier.classifyComponents('o:w', iterate(components));
+            expect(spans(text, result.findings)).toEqual([['EMAIL_ADDRESS', address]]);
+            expect(result.findings[0].start).toBe(at);
           }
-          const result = await classifier.classifyComponents('o:w', iterate(components));
-          expect(spans(text, result.findings)).toEqual([['EMAIL_ADDRESS', address]]);
-          expect(result.findings[0].start).toBe(at);
         }
       }
-    }
-  });
+    },
+  );
 
   it('caps detailed findings but keeps exact counts, and reports error components as failures', async () => {
     const capped = await createLocalClassifier({ fingerprintKey: 'k', maxFindingsPerObject: 5 });

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLocalClassifier, type Classifier, type Finding } from '../../src/classification';
-import { WINDOW_CHARS } from '../../src/classification/classifier';
+import { ONE_BYTE_WINDOW_CHARS, WINDOW_CHARS } from '../../src/classification/classifier';
 
 let classifier: Classifier;
 beforeAll(async () => {
@@ -46,10 +46,14 @@ describe('scan engine cuts', () => {
   it('reports an item crossing a window or block boundary once, not again from the boundary', async () => {
     const address = 'john.doe192@example.com';
     const filler = 'lorem ipsum '.repeat(23000);
-    // 4096: a block inside the window; WINDOW_CHARS: the next scan window of the classifier.
-    for (const boundary of [4096, WINDOW_CHARS]) {
+    // 4096: a block inside the window; the next scan window of the classifier, of one-byte and of two-byte text.
+    for (const [boundary, head] of [
+      [4096, ''],
+      [ONE_BYTE_WINDOW_CHARS, ''],
+      [WINDOW_CHARS, '€'],
+    ] as const) {
       for (let before = 1; before <= address.length - 4; before += 2) {
-        const text = `${filler.slice(0, boundary - before - 1)} ${address} end`;
+        const text = `${head}${filler.slice(0, boundary - before - 1 - head.length)} ${address} end`;
         const findings = await classifier.classifyText(text);
         expect(spans(text, findings)).toEqual([['EMAIL_ADDRESS', address]]);
       }

@@ -5,11 +5,16 @@
  */
 import { BUILTIN_DETECTORS, createLocalClassifier, type Classifier } from '../../src/classification';
 import { ConfigurationError } from '../../src/core/errors';
-import { compileScanner, patternError } from '../../src/classification/native-scan';
+import {
+  compileScanner,
+  isOneByteString,
+  patternError,
+  type NativeScan,
+} from '../../src/classification/native-scan';
 
-const pairs = (found: Int32Array): Array<[number, number]> => {
+const pairs = ({ candidates }: NativeScan): Array<[number, number]> => {
   const out: Array<[number, number]> = [];
-  for (let i = 0; i < found.length; i += 2) out.push([found[i], found[i + 1]]);
+  for (let i = 0; i < candidates.length; i += 2) out.push([candidates[i], candidates[i + 1]]);
   return out;
 };
 
@@ -27,7 +32,31 @@ describe('native scanner', () => {
       [1, 5],
       [0, 9],
     ]);
-    expect(scanner.scan('').length).toBe(0);
+    expect(scanner.scan('').candidates.length).toBe(0);
+  });
+
+  it('counts the newlines before a position in the same pass, in one-byte and two-byte text', () => {
+    const scanner = compileScanner(['\\d{3}'], ['DIGITS']);
+    const text = 'a\nb\r\n123\n\n\u2028x\n';
+    expect(pairs(scanner.scan(text, 0))).toEqual([[0, 5]]);
+    expect(scanner.scan(text, 0).newlines).toBe(0);
+    expect(scanner.scan(text, 4).newlines).toBe(1);
+    expect(scanner.scan(text, 5).newlines).toBe(2);
+    // U+2028 is no newline here (lines count '\n' only); a position past the end counts them all.
+    expect(scanner.scan(text, 1000).newlines).toBe(5);
+    expect(pairs(scanner.scan(`€${text}`, 1000))).toEqual([[0, 6]]);
+    expect(scanner.scan(`€${text}`, 1000).newlines).toBe(5);
+    expect(scanner.scan(text).newlines).toBe(0);
+  });
+
+  it('tells one-byte strings from two-byte ones', () => {
+    expect(isOneByteString('plain ascii')).toBe(true);
+    expect(isOneByteString('Latin-1: é ü ÿ')).toBe(true);
+    expect(isOneByteString('euro €')).toBe(false);
+    // Concatenations: two-byte as soon as one part is.
+    expect(isOneByteString('a'.repeat(1000) + 'é')).toBe(true);
+    expect(isOneByteString('a'.repeat(1000) + 'б')).toBe(false);
+    expect(isOneByteString('')).toBe(true);
   });
 
   it('keeps word boundaries and white space as JavaScript sees them around non-ASCII characters', () => {

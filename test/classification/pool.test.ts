@@ -50,6 +50,39 @@ describe('ClassifierPool (worker threads)', () => {
     expect(rows[0].findingCounts).toEqual({ EMAIL_ADDRESS: 1200 });
   });
 
+  it('numbers lines exactly across windows scanned ahead by two workers, one-byte text then two-byte', async () => {
+    const pooled = await createClassifier({ fingerprintKey: 'pool-test', poolSize: 2 });
+    try {
+      const lines: string[] = [];
+      for (let i = 0; i < 40000; i++) {
+        const filler = i > 30000 ? 'журнал запросов' : 'request log line';
+        lines.push(
+          i % 997 === 5 ? `${filler} mail u${i}@example.com` : `${filler} ${i % 7 === 0 ? '' : 'x'}`,
+        );
+      }
+      const text = lines.join('\n');
+      const pieces: ContentComponent[] = [];
+      for (let offset = 0, size = 1000; offset < text.length; offset += size, size = (size * 7) % 90001) {
+        const piece = text.slice(offset, offset + size);
+        pieces.push({ objectId: 'f:l', componentPath: 'l', kind: 'text', text: piece, offset, line: 1 });
+      }
+      const result = await pooled.classifyComponents(
+        'f:l',
+        (async function* () {
+          yield* pieces;
+        })(),
+      );
+      const expected = lines.flatMap((line, i) => (line.includes('@') ? [i + 1] : []));
+      expect(result.findings.map((f) => f.line)).toEqual(expected);
+      for (const f of result.findings) {
+        expect(text.slice(f.start, f.end)).toBe(`u${f.line - 1}@example.com`);
+        expect(text.slice(0, f.start).split('\n').length).toBe(f.line);
+      }
+    } finally {
+      await pooled.close();
+    }
+  });
+
   it('keeps the event loop responsive while classifying ~50 MB', async () => {
     const histogram = monitorEventLoopDelay({ resolution: 10 });
     histogram.enable();
