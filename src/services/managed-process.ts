@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 
@@ -44,9 +44,21 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** util-linux `setpriv`, when this system has it (Linux): sets a parent-death signal, then execs. */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsSync(candidate));
+
+export interface ManagedProcessOptions extends SpawnOptions {
+  /**
+   * Signal the server gets from the kernel when its owner dies without stopping it (SIGKILL, OOM killer),
+   * through `setpriv --pdeathsig`; without setpriv (not Linux) such a server outlives its owner.
+   * Default SIGTERM.
+   */
+  deathSignal?: NodeJS.Signals;
+}
+
 /**
  * A child server process in its own process group, output to a log file, stopped with SIGTERM and
- * then SIGKILL so nothing outlives its owner.
+ * then SIGKILL so nothing outlives its owner; if the owner dies first, the kernel signals it.
  */
 export class ManagedProcess {
   readonly child: ChildProcess;
@@ -58,10 +70,14 @@ export class ManagedProcess {
     command: string,
     args: string[],
     readonly logFile: string,
-    options: SpawnOptions = {},
+    { deathSignal = 'SIGTERM', ...options }: ManagedProcessOptions = {},
   ) {
     const log = createWriteStream(logFile, { flags: 'a' });
-    this.child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // setpriv execs the server in place: same pid, same process group.
+    const [file, argv] = SETPRIV
+      ? [SETPRIV, ['--pdeathsig', deathSignal, '--', command, ...args]]
+      : [command, args];
+    this.child = spawn(file, argv, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     // Two sources share one log: neither may end it, or the other writes after end.
     this.child.stdout?.pipe(log, { end: false });
     this.child.stderr?.pipe(log, { end: false });

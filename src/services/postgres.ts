@@ -87,7 +87,8 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       'shared_buffers=256MB',
     ],
     path.join(parent, `postgres-${port}.log`),
-    { ...(ids ?? {}) },
+    // Fast shutdown: SIGTERM's smart shutdown would wait for other processes' sessions to end.
+    { ...(ids ?? {}), deathSignal: 'SIGINT' },
   );
   const deadline = Date.now() + 60_000;
   for (;;) {

@@ -55,35 +55,65 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-test('assay dev: start, scan the examples, HTML report, Ctrl-C leaves nothing behind', async () => {
+/** Starts `assay dev` in `cwd` on free ports and waits until it says it is ready. */
+async function startDev(
+  cwd: string,
+): Promise<{ grpcPort: number; uiPort: number; exited: Promise<number | null> }> {
   const grpcPort = await getFreePort();
   const uiPort = await getFreePort();
-  const env = childEnv();
+  devOutput = '';
   dev = spawn(process.execPath, [ASSAY_BIN, 'dev', '--port', String(grpcPort), '--ui-port', String(uiPort)], {
-    cwd: tmp,
-    env,
+    cwd,
+    env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<number | null>((resolve) => dev?.once('exit', (code) => resolve(code)));
-  dev.stdout?.on('data', (chunk: Buffer) => (devOutput += chunk.toString()));
-  dev.stderr?.on('data', (chunk: Buffer) => (devOutput += chunk.toString()));
+  const started = dev;
+  const exited = new Promise<number | null>((resolve) => started.once('exit', (code) => resolve(code)));
+  started.stdout?.on('data', (chunk: Buffer) => (devOutput += chunk.toString()));
+  started.stderr?.on('data', (chunk: Buffer) => (devOutput += chunk.toString()));
   const deadline = Date.now() + 120_000;
   while (!devOutput.includes('ready — press Ctrl-C to stop')) {
-    if (dev.exitCode !== null) throw new Error(`assay dev exited early:\n${devOutput}`);
+    if (started.exitCode !== null) throw new Error(`assay dev exited early:\n${devOutput}`);
     if (Date.now() > deadline) throw new Error(`assay dev not ready:\n${devOutput}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+  return { grpcPort, uiPort, exited };
+}
+
+/** The dev stack's server pids and store port, from its record and PostgreSQL's pid file. */
+async function devServers(
+  cwd: string,
+): Promise<{ temporalPid: number; postgresPid: number; storePort: number }> {
+  const record = JSON.parse(await readFile(path.join(cwd, '.assay', 'dev.json'), 'utf8'));
+  const postgresPid = Number(
+    (await readFile(path.join(cwd, '.assay', 'store', 'data', 'postmaster.pid'), 'utf8')).split('\n')[0],
+  );
+  return {
+    temporalPid: record.temporalPid,
+    postgresPid,
+    storePort: Number(new URL(record.databaseUrl).port),
+  };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return condition();
+}
+
+test('assay dev: start, scan the examples, HTML report, Ctrl-C leaves nothing behind', async () => {
+  const { grpcPort, uiPort, exited } = await startDev(tmp);
+  const env = childEnv();
   expect(devOutput).toContain(`Temporal Web UI   http://localhost:${uiPort}`);
   expect(devOutput).toContain(`Temporal gRPC     127.0.0.1:${grpcPort}`);
   const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
   expect(ui.status).toBe(200);
 
-  const record = JSON.parse(await readFile(path.join(tmp, '.assay', 'dev.json'), 'utf8'));
-  const postgresPid = Number(
-    (await readFile(path.join(tmp, '.assay', 'store', 'data', 'postmaster.pid'), 'utf8')).split('\n')[0],
-  );
-  const storePort = Number(new URL(record.databaseUrl).port);
-  expect(alive(record.temporalPid)).toBe(true);
+  const { temporalPid, postgresPid, storePort } = await devServers(tmp);
+  expect(alive(temporalPid)).toBe(true);
   expect(alive(postgresPid)).toBe(true);
 
   // A second terminal, same directory: the CLI finds the dev stack by itself.
@@ -121,7 +151,7 @@ test('assay dev: start, scan the examples, HTML report, Ctrl-C leaves nothing be
     await browser.close();
   }
 
-  dev.kill('SIGINT');
+  dev?.kill('SIGINT');
   let timer: NodeJS.Timeout | undefined;
   const code = await Promise.race([
     exited,
@@ -130,7 +160,7 @@ test('assay dev: start, scan the examples, HTML report, Ctrl-C leaves nothing be
   clearTimeout(timer);
   expect(code).toBe(0);
   expect(devOutput).toContain('stopped');
-  expect(alive(record.temporalPid)).toBe(false);
+  expect(alive(temporalPid)).toBe(false);
   expect(alive(postgresPid)).toBe(false);
   expect(await listening(grpcPort)).toBe(false);
   expect(await listening(uiPort)).toBe(false);
@@ -138,4 +168,27 @@ test('assay dev: start, scan the examples, HTML report, Ctrl-C leaves nothing be
   expect(existsSync(path.join(tmp, '.assay', 'dev.json'))).toBe(false);
   // State survives for the next start.
   expect(existsSync(path.join(tmp, '.assay', 'temporal.db'))).toBe(true);
+});
+
+test('assay dev killed outright (SIGKILL): its servers stop with it, and the next start works', async () => {
+  const home = await mkdtemp(path.join(tmp, 'killed-'));
+  await chmod(home, 0o711);
+  const first = await startDev(home);
+  const servers = await devServers(home);
+  expect(alive(servers.temporalPid) && alive(servers.postgresPid)).toBe(true);
+  dev?.kill('SIGKILL');
+  await first.exited;
+  // The kernel signals each server when its owner dies (setpriv --pdeathsig); no clean-up code ran.
+  const stopped = await until(() => !alive(servers.temporalPid) && !alive(servers.postgresPid), 30_000);
+  if (!stopped)
+    for (const pid of [servers.temporalPid, servers.postgresPid]) if (alive(pid)) process.kill(pid);
+  expect(stopped).toBe(true);
+  expect(await listening(first.grpcPort)).toBe(false);
+  expect(await listening(servers.storePort)).toBe(false);
+  // The stale record is ignored and the store's data survives: a new start in the same place comes up.
+  const second = await startDev(home);
+  const restarted = await devServers(home);
+  expect(alive(restarted.temporalPid) && alive(restarted.postgresPid)).toBe(true);
+  dev?.kill('SIGINT');
+  expect(await second.exited).toBe(0);
 });
