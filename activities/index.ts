@@ -91,6 +91,8 @@ export interface ClassifierSelection {
 interface ClassifyCheckpoint {
   index: number;
   counts: BatchCounts;
+  /** `counts.detailed` already counts the details of the whole batch, described before any content. */
+  detailsCounted?: boolean;
 }
 
 const FINISHED = new Set(['classified', 'failed', 'skipped']);
@@ -374,6 +376,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
         remaining: todo.length,
       });
     const finishedIds = new Set<string>();
+    let detailsCounted = checkpoint?.detailsCounted ?? false;
 
     // Results are buffered and written in chunks; the checkpoint only ever covers written objects.
     let pendingResults: ObjectClassification[] = [];
@@ -443,7 +446,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
         (finishedIds.has(records[index].objectId) || FINISHED.has(records[index].status))
       )
         index++;
-      const details: ClassifyCheckpoint = { index, counts };
+      const details: ClassifyCheckpoint = { index, counts, detailsCounted };
       ctx.heartbeat(details);
     };
     const fail = async (objectId: string, errorType: string, message: string, details?: ObjectMetadata) => {
@@ -485,8 +488,10 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
         detailsById = new Map(details.map((d) => [d.objectId, d]));
         const described = details.filter((d) => !d.error);
         if (described.length > 0) await store.recordDetails(scanId, described);
-        counts.detailed += described.length;
-        ctx.heartbeat({ index: startIndex, counts } satisfies ClassifyCheckpoint);
+        // A retried attempt describes again the objects an earlier one counted.
+        if (!detailsCounted) counts.detailed += described.length;
+        detailsCounted = true;
+        ctx.heartbeat({ index: startIndex, counts, detailsCounted } satisfies ClassifyCheckpoint);
       }
 
       let candidates: ObjectRecord[] = [];
@@ -639,6 +644,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
     logger.info('scan finished', { phase: input.phase, ...report.coverage });
     return {
       enumerated: Number(report.coverage.enumerated),
+      detailed: Number(report.coverage.detailed),
       classified: Number(report.coverage.classified),
       failed: Number(report.coverage.failed),
       skipped: Number(report.coverage.skipped),

@@ -281,6 +281,7 @@ export async function scanDataSource(input: ScanWorkflowInput): Promise<ScanProg
   const finish = async (phase: 'completed' | 'cancelled' | 'failed') => {
     const totals = await CancellationScope.nonCancellable(() => finishScan({ scanId, phase }));
     progress.enumerated = totals.enumerated;
+    progress.detailed = totals.detailed ?? progress.detailed;
     progress.classified = totals.classified;
     progress.failed = totals.failed;
     progress.skipped = totals.skipped;

@@ -121,6 +121,8 @@ export interface FinishScanInput {
 /** Exact totals from the results store, for the final ScanProgress. */
 export interface FinishScanResult {
   enumerated: number;
+  /** Absent from results recorded before it was added (replayed histories). */
+  detailed?: number;
   classified: number;
   failed: number;
   skipped: number;

@@ -757,6 +757,7 @@ export class PostgresResultsStore implements ResultsStore {
         'report coverage',
         { scanId },
         `SELECT count(*) AS enumerated,
+                  count(*) FILTER (WHERE details IS NOT NULL) AS detailed,
                   count(*) FILTER (WHERE status = 'classified') AS classified,
                   count(*) FILTER (WHERE status = 'failed') AS failed,
                   count(*) FILTER (WHERE status = 'skipped') AS skipped
@@ -838,6 +839,7 @@ export class PostgresResultsStore implements ResultsStore {
       scan,
       coverage: {
         enumerated: toNumber(coverage.enumerated),
+        detailed: toNumber(coverage.detailed),
         classified: toNumber(coverage.classified),
         failed: toNumber(coverage.failed),
         skipped: toNumber(coverage.skipped),

@@ -42,7 +42,8 @@ export interface ObjectRecord {
 
 export interface ScanReport {
   scan: ScanRecord;
-  coverage: { enumerated: number; classified: number; failed: number; skipped: number };
+  /** Objects enumerated, with details recorded, classified, failed and skipped. */
+  coverage: { enumerated: number; detailed: number; classified: number; failed: number; skipped: number };
   findingsByInfoType: Array<{ infoType: string; category: string; count: number; objects: number }>;
   findingsByCategory: Array<{ category: string; count: number }>;
   /** Objects with findings, most first. */

@@ -26,7 +26,7 @@ function sampleReport(): ScanReport {
       startedAt: '2025-01-01T00:00:00.000Z',
       finishedAt: '2025-01-01T00:01:00.000Z',
     },
-    coverage: { enumerated: 10, classified: 8, failed: 1, skipped: 1 },
+    coverage: { enumerated: 10, detailed: 10, classified: 8, failed: 1, skipped: 1 },
     findingsByInfoType: [
       { infoType: 'EMAIL_ADDRESS', category: 'PII', count: 7, objects: 3 },
       { infoType: 'CREDIT_CARD_NUMBER', category: 'FINANCIAL', count: 2, objects: 1 },
@@ -128,7 +128,7 @@ test('HTML report loads cleanly and shows the exact numbers', async () => {
 test('an empty scan renders without charts or errors', async () => {
   const empty: ScanReport = {
     ...sampleReport(),
-    coverage: { enumerated: 0, classified: 0, failed: 0, skipped: 0 },
+    coverage: { enumerated: 0, detailed: 0, classified: 0, failed: 0, skipped: 0 },
     findingsByInfoType: [],
     findingsByCategory: [],
     objects: [],

@@ -162,7 +162,7 @@ test('scan start --wait --json reports exact counts; status, list and results ag
   expect(asJson.code).toBe(0);
   const report = JSON.parse(asJson.stdout);
   expect(report.totalFindings).toBe(4);
-  expect(report.coverage).toEqual({ enumerated: 3, classified: 3, failed: 0, skipped: 0 });
+  expect(report.coverage).toEqual({ enumerated: 3, detailed: 3, classified: 3, failed: 0, skipped: 0 });
   expect(
     Object.fromEntries(
       report.findingsByInfoType.map((r: { infoType: string; count: number }) => [r.infoType, r.count]),

@@ -545,7 +545,7 @@ describe('PostgresResultsStore', () => {
     await store.recordClassification('inc-2', classification('docs:o.txt', []), 'r1');
 
     const report = await store.report('inc-2');
-    expect(report.coverage).toEqual({ enumerated: 3, classified: 2, failed: 0, skipped: 1 });
+    expect(report.coverage).toEqual({ enumerated: 3, detailed: 0, classified: 2, failed: 0, skipped: 1 });
     expect(report.objects.map((o) => [o.objectId, o.status, o.findingCount, o.infoTypes])).toEqual([
       ['docs:m.txt', 'skipped', 4, ['EMAIL_ADDRESS', 'PHONE_NUMBER']],
     ]);
@@ -632,6 +632,15 @@ describe('PostgresResultsStore', () => {
     );
     await store.recordClassification(id, classification('docs:pub/c.txt', []), 'r1');
     await store.recordFailure(id, 'docs:d.bin', 'CONTENT_UNSUPPORTED', 'binary');
+    // Details recorded for two objects, one of them twice (a retried batch): counted once each.
+    const described = (objectPath: string) => ({
+      objectId: `docs:${objectPath}`,
+      objectPath,
+      objectType: 'file' as const,
+      size: 10,
+    });
+    await store.recordDetails(id, [described('d.bin'), described('pub/c.txt')]);
+    await store.recordDetails(id, [described('d.bin')]);
     await store.markSkipped(id, ['docs:e.txt']);
     // f: counts only beyond the cap (no detailed findings kept): category comes from other objects.
     await store.recordClassification(
@@ -650,7 +659,7 @@ describe('PostgresResultsStore', () => {
 
     const report = await store.report(id);
     expect(report.scan).toEqual({ ...scan(id), phase: 'completed', finishedAt: '2026-01-01T01:00:00.000Z' });
-    expect(report.coverage).toEqual({ enumerated: 7, classified: 5, failed: 1, skipped: 1 });
+    expect(report.coverage).toEqual({ enumerated: 7, detailed: 2, classified: 5, failed: 1, skipped: 1 });
     expect(report.findingsByInfoType).toEqual([
       { infoType: 'EMAIL_ADDRESS', category: 'PII', count: 8, objects: 3 },
       { infoType: 'AWS_ACCESS_KEY', category: 'CREDENTIAL', count: 1, objects: 1 },
@@ -740,7 +749,7 @@ describe('PostgresResultsStore', () => {
       { location: 'sales', findings: 5, objects: 1 },
       { location: 'public', findings: 4, objects: 2 },
     ]);
-    expect(report.coverage).toEqual({ enumerated: 4, classified: 4, failed: 0, skipped: 0 });
+    expect(report.coverage).toEqual({ enumerated: 4, detailed: 0, classified: 4, failed: 0, skipped: 0 });
   });
 
   test('scans list newest first; unknown scans read as undefined / OBJECT_NOT_FOUND', async () => {

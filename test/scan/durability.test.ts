@@ -180,7 +180,13 @@ test('kill -9 during enumeration and again during classification: resumes from c
   });
   expect(await findingCounts(env.store, workflowId)).toEqual({ EMAIL_ADDRESS: FILES });
   const report = await env.store.report(workflowId);
-  expect(report.coverage).toEqual({ enumerated: FILES + 1, classified: FILES + 1, failed: 0, skipped: 0 });
+  expect(report.coverage).toEqual({
+    enumerated: FILES + 1,
+    detailed: FILES + 1,
+    classified: FILES + 1,
+    failed: 0,
+    skipped: 0,
+  });
 
   // Enumeration resumed from the heartbeat checkpoint on the retried attempt, not from batch 0.
   const slices = await completedResults<EnumerateResult>(handle, 'enumerate');

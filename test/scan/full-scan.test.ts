@@ -19,10 +19,12 @@ import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import mysql from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities';
 import { createLocalClassifier } from '../../src/classification';
 import { PROJECT_ROOT } from '../../src/services/tools';
 import { progressQuery } from '../../workflows/definitions';
-import type { EnumerateResult, ScanWorkflowInput } from '../../workflows/types';
+import type { EnumerateResult, ScanPlan, ScanWorkflowInput } from '../../workflows/types';
 import {
   FINGERPRINT_KEY,
   completedResults,
@@ -32,6 +34,7 @@ import {
   services,
   setupScanTestEnv,
   startScan,
+  testLogger,
   unique,
   withWorker,
   workflowBundle,
@@ -102,7 +105,7 @@ test('filesystem: a full scan finds exactly the fixture findings; its history re
     expect(await findingCounts(env.store, workflowId)).toEqual(EXPECTED_DOCUMENT_FINDINGS);
     const report = await env.store.report(workflowId);
     expect(report.scan.phase).toBe('completed');
-    expect(report.coverage).toEqual({ enumerated: 3, classified: 3, failed: 0, skipped: 0 });
+    expect(report.coverage).toEqual({ enumerated: 3, detailed: 3, classified: 3, failed: 0, skipped: 0 });
     // The query answers after completion too.
     expect((await handle.query(progressQuery)).phase).toBe('completed');
     // The Temporal UI sees where the scan stands.
@@ -265,24 +268,67 @@ test('S3: a full scan of a bucket finds exactly the fixture findings', async () 
   try {
     for (const [key, text] of Object.entries(DOCUMENTS))
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: text }));
+    const s3Config = {
+      bucket,
+      endpoint: services.s3.endpoint,
+      region: services.s3.region,
+      forcePathStyle: true,
+      accessKeyIdEnv: 'ASSAY_TEST_S3_KEY',
+      secretAccessKeyEnv: 'ASSAY_TEST_S3_SECRET',
+    };
     const result = await withWorker(env, taskQueue, () =>
-      runScan(env, taskQueue, {
-        datasource: {
-          id: 'bucket',
-          type: 's3',
-          config: {
-            bucket,
-            endpoint: services.s3.endpoint,
-            region: services.s3.region,
-            forcePathStyle: true,
-            accessKeyIdEnv: 'ASSAY_TEST_S3_KEY',
-            secretAccessKeyEnv: 'ASSAY_TEST_S3_SECRET',
-          },
-        },
-      }),
+      runScan(env, taskQueue, { datasource: { id: 'bucket', type: 's3', config: s3Config } }),
     );
-    expect(result).toMatchObject({ phase: 'completed', enumerated: 3, classified: 3, failed: 0 });
+    expect(result).toMatchObject({
+      phase: 'completed',
+      enumerated: 3,
+      detailed: 3,
+      classified: 3,
+      failed: 0,
+    });
     expect(await findingCounts(env.store, result.scanId)).toEqual(EXPECTED_DOCUMENT_FINDINGS);
+
+    // A classifyBatch attempt retried after its first attempt described the batch and died: it describes the
+    // objects again but counts their details once (the checkpoint says they are counted).
+    const activities = createActivities({ store: env.store, classifier: env.classifier, logger: testLogger });
+    const retryScanId = unique('s3-retry');
+    const datasource = { id: 'bucket', type: 's3', config: s3Config };
+    const plan = (await new MockActivityEnvironment().run(activities.prepareScan, {
+      scanId: retryScanId,
+      datasource,
+      startedAt: new Date().toISOString(),
+    })) as ScanPlan;
+    await new MockActivityEnvironment().run(activities.enumerate, {
+      scanId: retryScanId,
+      datasource,
+      firstBatchNo: 0,
+      enumeratedBefore: 0,
+    });
+    const counted = {
+      detailed: 3,
+      classified: 0,
+      failed: 0,
+      skipped: 0,
+      bytesScanned: 0,
+      findingsByInfoType: {},
+    };
+    const retried = await new MockActivityEnvironment({
+      attempt: 2,
+      heartbeatDetails: { index: 0, counts: counted, detailsCounted: true },
+    }).run(activities.classifyBatch, {
+      scanId: retryScanId,
+      batchNo: 0,
+      datasource,
+      rulesetVersion: plan.rulesetVersion,
+    });
+    expect(retried).toMatchObject({ detailed: 3, classified: 3, failed: 0 });
+    expect((await env.store.report(retryScanId)).coverage).toEqual({
+      enumerated: 3,
+      detailed: 3,
+      classified: 3,
+      failed: 0,
+      skipped: 0,
+    });
   } finally {
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     for (const object of listed.Contents ?? [])
