@@ -566,7 +566,13 @@ export class ContentExtractor {
       yield* chunker.push(i === 0 ? text : `\n${text}`, i === 0 ? data.length : 0);
     }
     yield* chunker.flush();
-    if (pdf.problems.length > 0) {
+    if (pdf.overLimit) {
+      yield ctx.error(
+        source.componentPath,
+        ErrorType.CONTENT_TOO_LARGE,
+        `extraction stopped: PDF streams inflate beyond maxComponentBytes (${this.limits.maxComponentBytes})`,
+      );
+    } else if (pdf.problems.length > 0) {
       yield ctx.error(
         source.componentPath,
         ErrorType.CONTENT_CORRUPT,

@@ -1,8 +1,12 @@
 /**
  * PDF text layer extraction, good enough for generated documents: scans the file for indirect objects (no xref
- * needed, so damaged files still give what they have), inflates FlateDecode streams, and reads the text-showing
- * operators (Tj, TJ, ', ") of page content streams. Simple fonts only: strings are decoded as PDFDocEncoding /
- * WinAnsi, or UTF-16BE with a BOM; CID fonts (Identity-H without ToUnicode) come out as noise or nothing.
+ * needed, so damaged files still give what they have), unpacks object streams (PDF 1.5+, where Page and Font
+ * dictionaries often live), decodes streams through their filter chain (FlateDecode, LZWDecode, ASCII85Decode,
+ * ASCIIHexDecode; image filters, other filters and PNG/TIFF predictors are skipped), and reads the text-showing
+ * operators (Tj, TJ, ', ") of page content streams. Fonts with a ToUnicode CMap (CID fonts from Word, browsers…)
+ * are mapped through it; other strings are decoded as PDFDocEncoding / WinAnsi, or UTF-16BE with a BOM, so CID
+ * fonts without ToUnicode come out as noise or nothing. Every decoded stream, object streams included, counts
+ * against one decompression budget.
  */
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
@@ -16,13 +20,17 @@ export interface PdfText {
   /** Problems worth reporting (damaged streams, truncation). */
   problems: string[];
   encrypted: boolean;
+  /** Decoding stopped at the decompression budget: the text is what came before. */
+  overLimit: boolean;
 }
 
-const OBJECT_START = /(\d+)\s+(\d+)\s+obj\b/g;
+const OBJECT_START = /(\d+)\s+(\d+)\s+obj\b/;
+
+const OBJECT_STREAM = /\/Type\s*\/ObjStm\b/;
 
 /** Stream dictionaries that never hold page text. */
 const NON_TEXT_STREAM =
-  /\/Subtype\s*\/(Image|XML|Type1C|CIDFontType0C|OpenType)\b|\/Type\s*\/(XRef|ObjStm|Metadata|EmbeddedFile)\b|\/Length[123]\b/;
+  /\/Subtype\s*\/(Image|XML|Type1C|CIDFontType0C|OpenType)\b|\/Type\s*\/(XRef|Metadata|EmbeddedFile)\b|\/Length[123]\b/;
 
 interface PdfObject {
   dictionary: string;
@@ -31,7 +39,7 @@ interface PdfObject {
 }
 
 export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Promise<PdfText> {
-  const result: PdfText = { texts: [], problems: [], encrypted: false };
+  const result: PdfText = { texts: [], problems: [], encrypted: false, overLimit: false };
   const source = data.toString('latin1');
   if (!source.startsWith('%PDF-')) {
     result.problems.push('missing %PDF header');
@@ -42,12 +50,15 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
     return result;
   }
   const yielder = new LoopYielder();
+  // The last definition of an object number in file order wins, whether top-level or inside an object stream:
+  // an incremental update appends its objects (loose or packed), so a later definition is the newer one.
   const objects = new Map<number, PdfObject>();
   /** Object ids in file order (a later revision of an id replaces the earlier one). */
   const order: number[] = [];
   let inflatedTotal = 0;
-  OBJECT_START.lastIndex = 0;
-  for (let match = OBJECT_START.exec(source); match; match = OBJECT_START.exec(source)) {
+  // A regex of its own: the loop awaits, and a shared global regex's lastIndex would be moved by another PDF.
+  const objectStart = new RegExp(OBJECT_START.source, 'g');
+  for (let match = objectStart.exec(source); match; match = objectStart.exec(source)) {
     const id = Number(match[1]);
     const bodyStart = match.index + match[0].length;
     const endObj = source.indexOf('endobj', bodyStart);
@@ -60,7 +71,7 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
         ),
       });
       order.push(id);
-      if (endObj !== -1) OBJECT_START.lastIndex = endObj + 6;
+      if (endObj !== -1) objectStart.lastIndex = endObj + 6;
       continue;
     }
     const dictionary = source.slice(bodyStart, streamAt);
@@ -75,46 +86,36 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
       result.problems.push(`object ${match[1]}: stream without endstream (truncated file)`);
       break;
     }
-    OBJECT_START.lastIndex = endStream + 9;
-    if (NON_TEXT_STREAM.test(dictionary)) continue;
-    let raw = data.subarray(dataStart, endStream);
-    const filters = [
-      ...dictionary.matchAll(
-        /\/(FlateDecode|Fl|ASCIIHexDecode|AHx|ASCII85Decode|A85|LZWDecode|DCTDecode|JPXDecode|CCITTFaxDecode|JBIG2Decode|RunLengthDecode)\b/g,
-      ),
-    ].map((m) => m[1]);
-    let usable = true;
-    for (const filter of filters) {
-      if (filter === 'FlateDecode' || filter === 'Fl') {
-        try {
-          raw = await inflate(raw, { maxOutputLength: Math.max(1, maxInflatedBytes - inflatedTotal) });
-        } catch {
-          // A stream cut short or with trailing junk: keep what inflates.
-          try {
-            raw = zlib.inflateSync(raw, {
-              finishFlush: zlib.constants.Z_SYNC_FLUSH,
-              maxOutputLength: Math.max(1, maxInflatedBytes - inflatedTotal),
-            });
-          } catch {
-            result.problems.push(`object ${match[1]}: damaged FlateDecode stream`);
-            usable = false;
-            break;
-          }
-        }
-      } else if (filter === 'ASCIIHexDecode' || filter === 'AHx') {
-        raw = Buffer.from(raw.toString('latin1').replace(/[^0-9a-fA-F]/g, ''), 'hex');
-      } else {
-        usable = false; // images and rare filters: no text
-        break;
-      }
-    }
-    if (!usable) continue;
-    inflatedTotal += raw.length;
-    if (inflatedTotal >= maxInflatedBytes) {
-      result.problems.push('inflated PDF streams exceed the decompression limit');
+    objectStart.lastIndex = endStream + 9;
+    const isObjectStream = OBJECT_STREAM.test(dictionary);
+    if (!isObjectStream && NON_TEXT_STREAM.test(dictionary)) continue;
+    const decoded = await decodeStream(
+      data.subarray(dataStart, endStream),
+      dictionary,
+      maxInflatedBytes - inflatedTotal,
+    );
+    if (decoded.status === 'over-limit') {
+      result.overLimit = true;
       break;
     }
-    object.content = raw.toString('latin1');
+    if (decoded.status === 'damaged') {
+      result.problems.push(`object ${match[1]}: damaged ${decoded.filter} stream`);
+      continue;
+    }
+    if (decoded.status === 'skipped') {
+      // Losing an object stream loses the pages and fonts in it: worth saying. Other streams: images, no text.
+      if (isObjectStream) result.problems.push(`object ${match[1]}: object stream with unsupported encoding`);
+      continue;
+    }
+    inflatedTotal += decoded.data.length;
+    if (inflatedTotal >= maxInflatedBytes) {
+      result.overLimit = true;
+      break;
+    }
+    if (isObjectStream) {
+      const problem = unpackObjectStream(decoded.data.toString('latin1'), dictionary, objects);
+      if (problem) result.problems.push(`object ${match[1]}: ${problem}`);
+    } else object.content = decoded.data.toString('latin1');
     await yielder.maybeYield();
   }
   if (objects.size === 0) {
@@ -153,6 +154,259 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
     await yielder.maybeYield();
   }
   return result;
+}
+
+/** Most objects read from one object stream; a larger /N is damage or an attack, and only this many are read. */
+const MAX_OBJECT_STREAM_OBJECTS = 100_000;
+
+/**
+ * Adds the objects of a decoded object stream (PDF 32000-1 §7.5.7) to `objects`, as dictionary-only objects
+ * (streams cannot be packed). The header holds /N pairs `objnum offset`; a body starts at /First + offset and runs
+ * to the next body. Returns a problem when the header is damaged; the objects it still locates are kept.
+ */
+function unpackObjectStream(
+  content: string,
+  dictionary: string,
+  objects: Map<number, PdfObject>,
+): string | undefined {
+  const count = Number(/\/N\s+(\d+)/.exec(dictionary)?.[1]);
+  const first = Number(/\/First\s+(\d+)/.exec(dictionary)?.[1]);
+  if (!Number.isSafeInteger(count) || !Number.isSafeInteger(first) || first > content.length) {
+    return 'damaged object stream (no valid /N and /First)';
+  }
+  const header = content.slice(0, first);
+  const token = /\S+/g;
+  const entries: { id: number; start: number }[] = [];
+  let damaged = count > MAX_OBJECT_STREAM_OBJECTS;
+  for (let pair = 0; pair < Math.min(count, MAX_OBJECT_STREAM_OBJECTS); pair++) {
+    const id = token.exec(header)?.[0];
+    const offset = token.exec(header)?.[0];
+    if (!id || !offset || !/^\d+$/.test(id) || !/^\d+$/.test(offset)) {
+      damaged = true;
+      break;
+    }
+    const start = first + Number(offset);
+    if (start >= content.length) damaged = true;
+    else entries.push({ id: Number(id), start });
+  }
+  // Offsets should ascend, but each body is cut at the next start whatever the header's order.
+  const starts = [...new Set(entries.map((entry) => entry.start))].sort((a, b) => a - b);
+  const endOf = new Map(starts.map((start, i) => [start, starts[i + 1] ?? content.length]));
+  for (const { id, start } of entries) {
+    objects.set(id, { dictionary: content.slice(start, endOf.get(start)) });
+  }
+  return damaged ? 'damaged object stream header' : undefined;
+}
+
+type DecodedStream =
+  | { status: 'decoded'; data: Buffer }
+  /** Images, rare filters and predictors: no text to be had. */
+  | { status: 'skipped' }
+  | { status: 'damaged'; filter: string }
+  | { status: 'over-limit' };
+
+/** Output of one filter: the bytes, or why there are none. */
+type FilterOutput = Buffer | 'damaged' | 'over-limit';
+
+/** The stream's filters in decoding order, each with its /DecodeParms dictionary ('' when it has none). */
+function filterChain(dictionary: string): { filter: string; parameters: string }[] {
+  const filterValue = /\/Filter\s*(\[[^\]]*\]|\/[^\s/<>[\]()]+)/.exec(dictionary)?.[1] ?? '';
+  const filters = [...filterValue.matchAll(/\/([^\s/<>[\]()]+)/g)].map((m) => m[1]);
+  const parametersValue = /\/DecodeParms\s*(\[[^\]]*\]|<<[\s\S]*?>>)/.exec(dictionary)?.[1] ?? '';
+  const parameters = parametersValue.startsWith('[')
+    ? [...parametersValue.matchAll(/<<[\s\S]*?>>|null/g)].map((m) => m[0])
+    : [parametersValue];
+  return filters.map((filter, i) => ({ filter, parameters: parameters[i] ?? '' }));
+}
+
+/** Applies the stream's filters in order; every filter's output is bounded by `budget` bytes. */
+async function decodeStream(raw: Buffer, dictionary: string, budget: number): Promise<DecodedStream> {
+  let data = raw;
+  for (const { filter, parameters } of filterChain(dictionary)) {
+    let output: FilterOutput;
+    if (filter === 'FlateDecode' || filter === 'Fl' || filter === 'LZWDecode' || filter === 'LZW') {
+      // A PNG/TIFF predictor is for images and xref streams; text content streams practically never use one,
+      // and decoding without undoing it would give garbage: skip the stream.
+      if (Number(/\/Predictor\s+(\d+)/.exec(parameters)?.[1] ?? 1) >= 2) return { status: 'skipped' };
+      if (filter === 'FlateDecode' || filter === 'Fl') output = await inflateWithin(data, budget);
+      else {
+        const earlyChange = /\/EarlyChange\s+0\b/.test(parameters) ? 0 : 1;
+        output = decodeLzw(data, earlyChange, budget);
+      }
+    } else if (filter === 'ASCII85Decode' || filter === 'A85') output = decodeAscii85(data, budget);
+    else if (filter === 'ASCIIHexDecode' || filter === 'AHx') {
+      output = Buffer.from(data.toString('latin1').replace(/[^0-9a-fA-F]/g, ''), 'hex');
+    } else return { status: 'skipped' };
+    if (output === 'over-limit') return { status: 'over-limit' };
+    if (output === 'damaged') return { status: 'damaged', filter };
+    data = output;
+  }
+  return { status: 'decoded', data };
+}
+
+const isTooLarge = (error: unknown): boolean =>
+  (error as { code?: unknown } | null)?.code === 'ERR_BUFFER_TOO_LARGE';
+
+async function inflateWithin(data: Buffer, budget: number): Promise<FilterOutput> {
+  const maxOutputLength = Math.max(1, budget);
+  try {
+    return await inflate(data, { maxOutputLength });
+  } catch (error) {
+    if (isTooLarge(error)) return 'over-limit';
+  }
+  // A stream cut short or with trailing junk: keep what inflates.
+  try {
+    return zlib.inflateSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength });
+  } catch (error) {
+    return isTooLarge(error) ? 'over-limit' : 'damaged';
+  }
+}
+
+/** A byte buffer that grows on demand but never past `maxBytes` (the remaining decompression budget). */
+class BoundedOutput {
+  bytes: Buffer;
+  length = 0;
+  constructor(
+    private readonly maxBytes: number,
+    expectedBytes: number,
+  ) {
+    this.bytes = Buffer.alloc(Math.max(1, Math.min(maxBytes, expectedBytes)));
+  }
+
+  /** Makes room for `count` more bytes at `length`; false when that would pass `maxBytes`. */
+  reserve(count: number): boolean {
+    const needed = this.length + count;
+    if (needed > this.maxBytes) return false;
+    if (needed > this.bytes.length) {
+      const grown = Buffer.alloc(Math.min(this.maxBytes, Math.max(needed, this.bytes.length * 2)));
+      this.bytes.copy(grown, 0, 0, this.length);
+      this.bytes = grown;
+    }
+    return true;
+  }
+
+  result(): Buffer {
+    return this.bytes.subarray(0, this.length);
+  }
+}
+
+const LZW_CLEAR = 256;
+const LZW_END = 257;
+const LZW_FIRST_ENTRY = 258;
+const LZW_TABLE_SIZE = 4096;
+
+/**
+ * LZWDecode (§7.4.4): 9- to 12-bit codes, most significant bit first, clear code 256, end code 257. With
+ * `earlyChange` 1 (the default) codes widen one table entry early, with 0 exactly when the table needs it.
+ * Output past `maxBytes` is refused ('over-limit'); data after an invalid code is dropped, as for a cut Flate
+ * stream, and a stream with nothing valid is 'damaged'.
+ */
+export function decodeLzw(input: Buffer, earlyChange: 0 | 1, maxBytes: number): FilterOutput {
+  // Entry = string of `prefix` + `lastByte`; strings are written backwards from their last byte.
+  const prefix = new Uint16Array(LZW_TABLE_SIZE);
+  const lastByte = new Uint8Array(LZW_TABLE_SIZE);
+  const firstByte = new Uint8Array(LZW_TABLE_SIZE);
+  const entryLength = new Uint16Array(LZW_TABLE_SIZE);
+  for (let code = 0; code < 256; code++) {
+    lastByte[code] = code;
+    firstByte[code] = code;
+    entryLength[code] = 1;
+  }
+  const output = new BoundedOutput(maxBytes, input.length * 4 + 1024);
+  const partial = (): FilterOutput => (output.length > 0 ? output.result() : 'damaged');
+  let width = 9;
+  let nextEntry = LZW_FIRST_ENTRY;
+  let previous = -1;
+  let bits = 0;
+  let bitCount = 0;
+  let position = 0;
+  for (;;) {
+    while (bitCount < width && position < input.length) {
+      bits = (bits << 8) | input[position++];
+      bitCount += 8;
+    }
+    if (bitCount < width) break; // no end code: keep what decoded
+    bitCount -= width;
+    const code = (bits >>> bitCount) & ((1 << width) - 1);
+    bits &= (1 << bitCount) - 1;
+    if (code === LZW_CLEAR) {
+      width = 9;
+      nextEntry = LZW_FIRST_ENTRY;
+      previous = -1;
+      continue;
+    }
+    if (code === LZW_END) break;
+    if (previous === -1) {
+      if (code > 255) return partial();
+    } else {
+      if (code > nextEntry) return partial();
+      // A full table takes no more entries (12-bit codes cannot reach past it) until the next clear code.
+      if (nextEntry < LZW_TABLE_SIZE) {
+        // The new entry is the previous string plus the first byte of this one (its own first byte when this
+        // code is the entry being defined).
+        prefix[nextEntry] = previous;
+        lastByte[nextEntry] = code === nextEntry ? firstByte[previous] : firstByte[code];
+        firstByte[nextEntry] = firstByte[previous];
+        entryLength[nextEntry] = entryLength[previous] + 1;
+        nextEntry++;
+        if (nextEntry + earlyChange >= 1 << width && width < 12) width++;
+      }
+    }
+    const length = entryLength[code];
+    if (!output.reserve(length)) return 'over-limit';
+    for (let i = output.length + length - 1, entry = code; i >= output.length; i--, entry = prefix[entry]) {
+      output.bytes[i] = lastByte[entry];
+    }
+    output.length += length;
+    previous = code;
+  }
+  return output.result();
+}
+
+/**
+ * ASCII85Decode (§7.4.3): five digits '!'..'u' make four bytes, 'z' four zero bytes, a final group of n digits
+ * n − 1 bytes; '~>' ends the data and white space is ignored.
+ */
+export function decodeAscii85(input: Buffer, maxBytes: number): FilterOutput {
+  const output = new BoundedOutput(maxBytes, Math.ceil(input.length * 0.8) + 4);
+  let start = 0;
+  while (start < input.length && isPdfWhiteSpace(input[start])) start++;
+  if (input[start] === 0x3c && input[start + 1] === 0x7e) start += 2; // some writers keep the '<~' opener
+  let group = 0;
+  let digits = 0;
+  const write = (value: number, count: number): boolean => {
+    if (!output.reserve(count)) return false;
+    for (let i = 0; i < count; i++) output.bytes[output.length++] = (value >>> (24 - 8 * i)) & 0xff;
+    return true;
+  };
+  for (let i = start; i < input.length; i++) {
+    const byte = input[i];
+    if (byte === 0x7e) break; // '~' of the '~>' end marker
+    if (isPdfWhiteSpace(byte)) continue;
+    if (byte === 0x7a && digits === 0) {
+      if (!write(0, 4)) return 'over-limit';
+      continue;
+    }
+    if (byte < 0x21 || byte > 0x75) return 'damaged';
+    group = group * 85 + (byte - 0x21);
+    if (++digits < 5) continue;
+    if (group > 0xffffffff) return 'damaged';
+    if (!write(group, 4)) return 'over-limit';
+    group = 0;
+    digits = 0;
+  }
+  if (digits === 1) return 'damaged';
+  if (digits > 1) {
+    // Pad with the highest digit so the kept bytes round correctly.
+    for (let i = digits; i < 5; i++) group = group * 85 + 84;
+    if (group > 0xffffffff) return 'damaged';
+    if (!write(group, digits - 1)) return 'over-limit';
+  }
+  return output.result();
+}
+
+function isPdfWhiteSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09 || byte === 0x0c || byte === 0x00;
 }
 
 /** How a font's string bytes become text: fixed-width codes through a ToUnicode map. */

@@ -1,7 +1,19 @@
 import { Readable } from 'node:stream';
+import { deflateSync } from 'node:zlib';
 import { ContentExtractor } from '../../src/extraction';
 import { ErrorType } from '../../src/core/errors';
-import { buildPdf, collectAll, errorsOf, tableOf, textOf } from './helpers/fixtures';
+import {
+  buildPdf,
+  collectAll,
+  errorsOf,
+  packObjects,
+  pdfEncodings,
+  tableOf,
+  textOf,
+  writePdf,
+  type PdfObjectSpec,
+  type PdfStreamEncoding,
+} from './helpers/fixtures';
 
 const extractor = new ContentExtractor();
 const OBJECT = 'ds1:share/file';
@@ -374,6 +386,198 @@ describe('PDF', () => {
     const components = await run(pdf, 'cid.pdf');
     expect(errorsOf(components)).toEqual([]);
     expect(textOf(components, 'cid.pdf')).toBe('Jane\n411 é€\n');
+  });
+
+  test('ASCII85 + Flate content streams are decoded in filter order', async () => {
+    const pdf = buildPdf([['Account holder: Jane Doe', 'IBAN DE89 3704 0044 0532 0130 00']], {
+      encodings: [pdfEncodings.ascii85Flate],
+    });
+    expect(pdf.toString('latin1')).toContain('/Filter [/ASCII85Decode /FlateDecode]');
+    const components = await run(pdf, 'a85.pdf');
+    expect(errorsOf(components)).toEqual([]);
+    expect(textOf(components, 'a85.pdf')).toBe(
+      'Account holder: Jane Doe\nIBAN DE89 3704 0044 0532 0130 00\n',
+    );
+  });
+
+  test('LZW content streams with EarlyChange 1 (default) and 0, long enough to widen the codes', async () => {
+    const lines = Array.from(
+      { length: 60 },
+      (_v, i) => `Row ${i}: customer ${i} <c${i}@example.com> card 4111 1111 1111 ${1000 + i}`,
+    );
+    const pdf = buildPdf([lines, lines.slice(0, 30)], {
+      encodings: [pdfEncodings.lzw(1), pdfEncodings.lzw(0)],
+    });
+    expect(pdf.toString('latin1')).toContain('/Filter /LZWDecode /DecodeParms << /EarlyChange 0 >>');
+    const components = await run(pdf, 'lzw.pdf');
+    expect(errorsOf(components)).toEqual([]);
+    expect(textOf(components, 'lzw.pdf')).toBe(`${lines.join('\n')}\n\n${lines.slice(0, 30).join('\n')}\n`);
+  });
+
+  test('a Flate content stream with a PNG predictor is skipped, not decoded', async () => {
+    // One 1024-byte row behind PNG filter type 0 (None): readable if the predictor were ignored, yet skipped.
+    const pngPredicted: PdfStreamEncoding = {
+      entries: '/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 1024 >>',
+      encode: (data) => {
+        const row = Buffer.alloc(1024, 0x20); // spaces pad the row
+        data.copy(row);
+        return deflateSync(Buffer.concat([Buffer.from([0]), row]));
+      },
+    };
+    const pdf = buildPdf([['Visible page'], ['Predicted page']], {
+      encodings: [pdfEncodings.flate, pngPredicted],
+    });
+    const components = await run(pdf, 'predictor.pdf');
+    expect(errorsOf(components)).toEqual([]);
+    expect(textOf(components, 'predictor.pdf')).toBe('Visible page\n');
+  });
+
+  test('LZW and Flate bombs stop at the decompression budget; text before them is kept', async () => {
+    const small = new ContentExtractor({ maxComponentBytes: 100_000 });
+    for (const [name, encoding] of [
+      ['lzw', pdfEncodings.lzw(1)],
+      ['flate', pdfEncodings.flate],
+    ] as const) {
+      // 5 MB of one letter: a few KB stored, 50 times the budget decoded.
+      const pdf = buildPdf([['Before the bomb'], ['a'.repeat(5_000_000)]], {
+        encodings: [pdfEncodings.flate, encoding],
+      });
+      expect(pdf.length).toBeLessThan(10_000);
+      const components = await run(pdf, `${name}-bomb.pdf`, small);
+      expect(textOf(components, `${name}-bomb.pdf`)).toBe('Before the bomb\n');
+      expect(errorsOf(components)).toEqual([
+        {
+          componentPath: `${name}-bomb.pdf`,
+          type: ErrorType.CONTENT_TOO_LARGE,
+          message: 'extraction stopped: PDF streams inflate beyond maxComponentBytes (100000)',
+        },
+      ]);
+    }
+  });
+
+  describe('object streams (PDF 1.5)', () => {
+    const sentence = 'Please write to jane.doe@example.com before Friday.';
+    /** Glyph codes of the CID font fixtures: code point + 0x100, so the raw bytes are not the text. */
+    const cidHex = (text: string) =>
+      `<${[...text].map((c) => (c.charCodeAt(0) + 0x100).toString(16).padStart(4, '0')).join('')}>`;
+    /** ToUnicode CMap undoing cidHex; with `capitals`, lowercase glyphs map to capitals (a second revision). */
+    const toUnicode = (capitals: boolean): PdfObjectSpec['stream'] => {
+      const ranges = capitals
+        ? ['<0120> <0160> <0020>', '<0161> <017A> <0041>', '<017B> <017E> <007B>']
+        : ['<0120> <017E> <0020>'];
+      const cmap = [
+        '/CIDInit /ProcSet findresource begin 12 dict begin begincmap',
+        '/CMapName /Adobe-Identity-UCS def /CMapType 2 def',
+        '1 begincodespacerange <0000> <FFFF> endcodespacerange',
+        `${ranges.length} beginbfrange ${ranges.join(' ')} endbfrange`,
+        'endcmap CMapName currentdict /CMap defineresource pop end end',
+      ].join('\n');
+      return deflateSync(cmap);
+    };
+    const type0Font = (toUnicodeId: number) =>
+      `<< /Type /Font /Subtype /Type0 /BaseFont /Calibri /Encoding /Identity-H /DescendantFonts [7 0 R] /ToUnicode ${toUnicodeId} 0 R >>`;
+    const catalog = { id: 1, value: '<< /Type /Catalog /Pages 2 0 R >>' };
+    const pages = { id: 2, value: '<< /Type /Pages /Kids [3 0 R] /Count 1 >>' };
+    const page = {
+      id: 3,
+      value:
+        '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /C0 5 0 R >> >> /Contents 4 0 R >>',
+    };
+    const cidFont = {
+      id: 7,
+      value:
+        '<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Calibri /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor 8 0 R /CIDToGIDMap /Identity >>',
+    };
+    const descriptor = {
+      id: 8,
+      value:
+        '<< /Type /FontDescriptor /FontName /Calibri /Flags 32 /FontBBox [-503 -250 1240 750] /ItalicAngle 0 /Ascent 750 /Descent -250 /CapHeight 632 /StemV 80 >>',
+    };
+    const content: PdfObjectSpec = {
+      id: 4,
+      value: '<< /Filter /FlateDecode >>',
+      stream: deflateSync(`BT /C0 11 Tf 72 700 Td ${cidHex(sentence)} Tj ET`),
+    };
+
+    test('Page and Type0 font dictionaries inside a Flate object stream: exact text through ToUnicode', async () => {
+      const pdf = writePdf([
+        [
+          packObjects(9, [catalog, pages, page, { id: 5, value: type0Font(6) }, cidFont, descriptor]),
+          content,
+          { id: 6, value: '<< /Filter /FlateDecode >>', stream: toUnicode(false) },
+        ],
+      ]);
+      const components = await run(pdf, 'packed.pdf');
+      expect(errorsOf(components)).toEqual([]);
+      expect(textOf(components, 'packed.pdf')).toBe(`${sentence}\n`);
+    });
+
+    test('the later definition wins: an object stream over an earlier top-level object, and the reverse', async () => {
+      const original = [
+        catalog,
+        pages,
+        page,
+        content,
+        { id: 5, value: type0Font(6) },
+        { id: 6, value: '<< /Filter /FlateDecode >>', stream: toUnicode(true) },
+        cidFont,
+        descriptor,
+      ];
+      // Update 1 packs a new font 5 with its own CMap; update 2 puts font 5 back, top-level, on the first CMap.
+      const packedUpdate = [
+        packObjects(9, [{ id: 5, value: type0Font(10) }]),
+        { id: 10, value: '<< /Filter /FlateDecode >>', stream: toUnicode(false) },
+      ];
+      const topLevelUpdate = [{ id: 5, value: type0Font(6) }];
+      const packedWins = await run(writePdf([original, packedUpdate]), 'update1.pdf');
+      expect(errorsOf(packedWins)).toEqual([]);
+      expect(textOf(packedWins, 'update1.pdf')).toBe(`${sentence}\n`);
+      const topLevelWins = await run(writePdf([original, packedUpdate, topLevelUpdate]), 'update2.pdf');
+      expect(errorsOf(topLevelWins)).toEqual([]);
+      expect(textOf(topLevelWins, 'update2.pdf')).toBe(`${sentence.toUpperCase()}\n`);
+    });
+
+    test('damaged object streams are reported, never thrown; what they still hold is used', async () => {
+      const cmap = { id: 6, value: '<< /Filter /FlateDecode >>', stream: toUnicode(false) };
+      const objectStream = (dictionary: string, data: string): PdfObjectSpec => ({
+        id: 9,
+        value: `<< /Type /ObjStm ${dictionary} /Filter /FlateDecode >>`,
+        stream: deflateSync(data),
+        holds: [3, 5],
+      });
+      const cases: [string, PdfObjectSpec, string, string][] = [
+        [
+          'not-zlib.pdf',
+          { ...packObjects(9, [page, { id: 5, value: type0Font(6) }]), stream: Buffer.from('not zlib data') },
+          // No page, no font: the 2-byte glyph codes come out as WinAnsi.
+          [...sentence].map((c) => `\u0001${c}`).join(''),
+          'object 9: damaged FlateDecode stream',
+        ],
+        [
+          // /N 4 but three pairs, the third past the end: objects 3 and 5 are still read.
+          'bad-header.pdf',
+          objectStream(
+            '/N 4 /First 20',
+            `3 0 5 ${page.value.length + 1} 7 99999 `.padEnd(20) + `${page.value}\n${type0Font(6)}\n`,
+          ),
+          sentence,
+          'object 9: damaged object stream header',
+        ],
+        [
+          'bad-first.pdf',
+          objectStream('/N 1000000000 /First 99999', `3 0 ${page.value}`),
+          [...sentence].map((c) => `\u0001${c}`).join(''),
+          'object 9: damaged object stream (no valid /N and /First)',
+        ],
+      ];
+      for (const [name, packed, text, problem] of cases) {
+        const components = await run(writePdf([[catalog, pages, packed, content, cmap]]), name);
+        expect(textOf(components, name)).toBe(`${text}\n`);
+        expect(errorsOf(components)).toEqual([
+          { componentPath: name, type: ErrorType.CONTENT_CORRUPT, message: `damaged PDF: ${problem}` },
+        ]);
+      }
+    });
   });
 
   test('encrypted PDF → CONTENT_UNSUPPORTED', async () => {

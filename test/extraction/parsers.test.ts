@@ -4,10 +4,10 @@ import { ContentExtractor, detectFormat } from '../../src/extraction';
 import { CsvParser, sniffDelimiter } from '../../src/extraction/csv';
 import { JsonFlattener } from '../../src/extraction/json';
 import { HtmlToText } from '../../src/extraction/markup';
-import { contentStreamText } from '../../src/extraction/pdf';
+import { contentStreamText, decodeAscii85, decodeLzw } from '../../src/extraction/pdf';
 import { decodeEncodedWords, parseHeaderValue } from '../../src/extraction/mime';
 import { ConfigurationError, ErrorType } from '../../src/core/errors';
-import { collectAll, errorsOf, textOf } from './helpers/fixtures';
+import { ascii85Encode, collectAll, errorsOf, lzwEncode, textOf } from './helpers/fixtures';
 
 /** Feeds `text` in pieces of every size from 1 to 7 and checks the result never changes. */
 function splitEverywhere<T>(text: string, run: (pieces: string[]) => T): T {
@@ -142,6 +142,55 @@ describe('mail and PDF details', () => {
       '(Line three) \' 10 2 (Line four) " <FEFF00E9007400E9> Tj ET',
     ].join('\n');
     expect(contentStreamText(stream)).toBe('Name: Ann\nLine two\nLine three\nLine fourété\n');
+  });
+
+  test('PDF ASCII85Decode: z groups, white space, a short last group, ~> end; bad digits are damage', () => {
+    // "Man " is 9jqo^ and "sure." F*2M7/c (a one-byte last group), as in the usual Ascii85 examples.
+    const decoded = decodeAscii85(Buffer.from('9jq o^\nz F*2M7\r\n/c~>(not data)', 'latin1'), 100);
+    expect(decoded).toEqual(Buffer.from('Man \0\0\0\0sure.', 'latin1'));
+    expect(decodeAscii85(Buffer.from('<~9jqo^~>'), 100)).toEqual(Buffer.from('Man '));
+    expect(decodeAscii85(ascii85Encode(Buffer.from('Jane Doe, IBAN DE89\0\0\0\0!')), 100)).toEqual(
+      Buffer.from('Jane Doe, IBAN DE89\0\0\0\0!'),
+    );
+    expect(decodeAscii85(Buffer.from('9jzqo^~>'), 100)).toBe('damaged'); // z inside a group
+    expect(decodeAscii85(Buffer.from('9jqo^v~>'), 100)).toBe('damaged'); // v is past u
+    expect(decodeAscii85(Buffer.from('9jqo^F~>'), 100)).toBe('damaged'); // one digit cannot make a byte
+    expect(decodeAscii85(Buffer.from('s8W-"~>'), 100)).toBe('damaged'); // above 2^32 - 1
+    expect(decodeAscii85(Buffer.from('zzzz~>'), 16)).toEqual(Buffer.alloc(16));
+    expect(decodeAscii85(Buffer.from('zzzz~>'), 15)).toBe('over-limit');
+  });
+
+  test('PDF LZWDecode: the spec example, 9- to 12-bit codes with table resets, both EarlyChange values', () => {
+    // PDF 32000-1 §7.4.4.2: codes 256 45 258 258 65 259 66 257.
+    expect(decodeLzw(Buffer.from('800B6050220C0C8501', 'hex'), 1, 100)).toEqual(Buffer.from('-----A---B'));
+    // 280 KB of varied words: codes widen to 12 bits and the table is cleared many times.
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'jane.doe@example.com', '4111 1111 1111 1111', 'IBAN'];
+    let seed = 7;
+    let text = '';
+    for (let i = 0; i < 40_000; i++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      text += `${words[seed % words.length]}${seed % 5 === 0 ? '\n' : ' '}${seed % 11 === 0 ? seed : ''}`;
+    }
+    const data = Buffer.from(text);
+    for (const earlyChange of [0, 1] as const) {
+      const encoded = lzwEncode(data, earlyChange);
+      expect(encoded.length).toBeLessThan(data.length / 3);
+      // Compared as text: a deep equality of 280 KB buffers takes seconds.
+      expect(decodeLzw(encoded, earlyChange, data.length).toString()).toBe(text);
+      // The other EarlyChange misreads the codes once they widen.
+      expect(decodeLzw(encoded, earlyChange === 1 ? 0 : 1, data.length).toString()).not.toBe(text);
+    }
+    // 256 (clear), then 300: not a defined code.
+    expect(decodeLzw(Buffer.from('804B2020', 'hex'), 1, 100)).toBe('damaged');
+  });
+
+  test('PDF LZWDecode output is bounded: a bomb stops at the limit', () => {
+    const bomb = lzwEncode(Buffer.alloc(5_000_000, 0x61), 1);
+    expect(bomb.length).toBeLessThan(5_000);
+    expect(decodeLzw(bomb, 1, 100_000)).toBe('over-limit');
+    const small = Buffer.from('x'.repeat(1000));
+    expect(decodeLzw(lzwEncode(small, 1), 1, 1000)).toEqual(small);
+    expect(decodeLzw(lzwEncode(small, 1), 1, 999)).toBe('over-limit');
   });
 });
 

@@ -77,11 +77,33 @@ function pdfString(text: string): string {
   return `(${text.replace(/[\\()]/g, (c) => `\\${c}`).replace(/€/g, '\x80')})`;
 }
 
+/** How a PDF stream is stored: its /Filter (and /DecodeParms) entries and the encoder that matches them. */
+export interface PdfStreamEncoding {
+  entries: string;
+  encode: (data: Buffer) => Buffer;
+}
+
+export const pdfEncodings = {
+  none: { entries: '', encode: (data: Buffer) => data },
+  flate: { entries: '/Filter /FlateDecode', encode: (data: Buffer) => zlib.deflateSync(data) },
+  ascii85Flate: {
+    entries: '/Filter [/ASCII85Decode /FlateDecode]',
+    encode: (data: Buffer) => ascii85Encode(zlib.deflateSync(data)),
+  },
+  lzw: (earlyChange: 0 | 1): PdfStreamEncoding => ({
+    entries: `/Filter /LZWDecode${earlyChange === 0 ? ' /DecodeParms << /EarlyChange 0 >>' : ''}`,
+    encode: (data: Buffer) => lzwEncode(data, earlyChange),
+  }),
+} satisfies Record<string, PdfStreamEncoding | ((earlyChange: 0 | 1) => PdfStreamEncoding)>;
+
 /**
  * Builds a PDF with one page per entry of `pages`, each line shown with Tj (or TJ when `kerned`), content
- * streams FlateDecoded unless `compress` is false.
+ * streams FlateDecoded unless `compress` is false, or stored with `encodings[page]` when given.
  */
-export function buildPdf(pages: string[][], options: { compress?: boolean; kerned?: boolean } = {}): Buffer {
+export function buildPdf(
+  pages: string[][],
+  options: { compress?: boolean; kerned?: boolean; encodings?: PdfStreamEncoding[] } = {},
+): Buffer {
   const compress = options.compress ?? true;
   const objects: Buffer[] = [];
   const pageIds = pages.map((_p, i) => 4 + i * 2);
@@ -103,12 +125,13 @@ export function buildPdf(pages: string[][], options: { compress?: boolean; kerne
     });
     ops.push('ET');
     const content = Buffer.from(ops.join('\n'), 'latin1');
-    const body = compress ? zlib.deflateSync(content) : content;
+    const encoding = options.encodings?.[i] ?? (compress ? pdfEncodings.flate : pdfEncodings.none);
+    const body = encoding.encode(content);
     objects[pageIds[i]] = Buffer.from(
       `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${pageIds[i] + 1} 0 R >>`,
     );
     objects[pageIds[i] + 1] = Buffer.concat([
-      Buffer.from(`<< /Length ${body.length}${compress ? ' /Filter /FlateDecode' : ''} >>\nstream\n`),
+      Buffer.from(`<< /Length ${body.length}${encoding.entries ? ` ${encoding.entries}` : ''} >>\nstream\n`),
       body,
       Buffer.from('\nendstream'),
     ]);
@@ -128,6 +151,178 @@ export function buildPdf(pages: string[][], options: { compress?: boolean; kerne
   xref.push(`trailer\n<< /Size ${objects.length} /Root 1 0 R >>\nstartxref\n${length}\n%%EOF\n`);
   parts.push(Buffer.from(xref.join('')));
   return Buffer.concat(parts);
+}
+
+/** One indirect object for {@link writePdf}. */
+export interface PdfObjectSpec {
+  id: number;
+  /** The object's value; for a stream, its dictionary without /Length (the writer adds it). */
+  value: string;
+  /** Stream data as stored (already encoded). */
+  stream?: Buffer;
+  /** For an object stream: ids of the objects it holds, in header order (type 2 cross-reference entries). */
+  holds?: number[];
+}
+
+/**
+ * Packs dictionary-only objects into an object stream (PDF 32000-1 §7.5.7): a header of `objnum offset` pairs,
+ * the bodies from /First on, FlateDecoded.
+ */
+export function packObjects(id: number, objects: { id: number; value: string }[]): PdfObjectSpec {
+  let bodies = '';
+  const pairs: string[] = [];
+  for (const object of objects) {
+    pairs.push(`${object.id} ${Buffer.byteLength(bodies, 'latin1')}`);
+    bodies += `${object.value}\n`;
+  }
+  const header = `${pairs.join(' ')}\n`;
+  return {
+    id,
+    value: `<< /Type /ObjStm /N ${objects.length} /First ${header.length} /Filter /FlateDecode >>`,
+    stream: zlib.deflateSync(Buffer.from(header + bodies, 'latin1')),
+    holds: objects.map((object) => object.id),
+  };
+}
+
+/**
+ * Writes a PDF 1.5 file of one or more revisions (the later ones incremental updates), each closed by a
+ * cross-reference stream (§7.5.8) that lists its objects, the ones packed in its object streams as type 2 entries.
+ * The cross-reference streams take the ids after the highest id of `revisions`; the root is object 1.
+ */
+export function writePdf(revisions: PdfObjectSpec[][]): Buffer {
+  const parts: Buffer[] = [Buffer.from('%PDF-1.5\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
+  let length = parts[0].length;
+  const append = (part: Buffer) => {
+    parts.push(part);
+    length += part.length;
+  };
+  let nextId = Math.max(...revisions.flat().flatMap((object) => [object.id, ...(object.holds ?? [])])) + 1;
+  let previousXref: number | undefined;
+  revisions.forEach((objects, revision) => {
+    /** Cross-reference entry fields (W [1 4 2]) by object id. */
+    const entries = new Map<number, [number, number, number]>();
+    if (revision === 0) entries.set(0, [0, 0, 65535]);
+    for (const object of objects) {
+      entries.set(object.id, [1, length, 0]);
+      object.holds?.forEach((held, index) => entries.set(held, [2, object.id, index]));
+      append(indirectObject(object));
+    }
+    const xrefId = nextId++;
+    entries.set(xrefId, [1, length, 0]);
+    const ids = [...entries.keys()].sort((a, b) => a - b);
+    const table = Buffer.alloc(ids.length * 7);
+    ids.forEach((id, i) => {
+      const [type, field2, field3] = entries.get(id) ?? [0, 0, 0];
+      table.writeUInt8(type, i * 7);
+      table.writeUInt32BE(field2, i * 7 + 1);
+      table.writeUInt16BE(field3, i * 7 + 5);
+    });
+    const xrefAt = length;
+    append(
+      indirectObject({
+        id: xrefId,
+        value: `<< /Type /XRef /Size ${xrefId + 1} /W [1 4 2] /Index [${ids.map((id) => `${id} 1`).join(' ')}] /Root 1 0 R${previousXref === undefined ? '' : ` /Prev ${previousXref}`} >>`,
+        stream: table,
+      }),
+    );
+    append(Buffer.from(`startxref\n${xrefAt}\n%%EOF\n`));
+    previousXref = xrefAt;
+  });
+  return Buffer.concat(parts);
+}
+
+function indirectObject(object: PdfObjectSpec): Buffer {
+  if (!object.stream) return Buffer.from(`${object.id} 0 obj\n${object.value}\nendobj\n`, 'latin1');
+  const dictionary = object.value.replace(/>>\s*$/, `/Length ${object.stream.length} >>`);
+  return Buffer.concat([
+    Buffer.from(`${object.id} 0 obj\n${dictionary}\nstream\n`, 'latin1'),
+    object.stream,
+    Buffer.from('\nendstream\nendobj\n'),
+  ]);
+}
+
+/** ASCII85Encode (§7.4.3): 'z' for four zero bytes, a short last group, lines of 72, '~>' at the end. */
+export function ascii85Encode(data: Buffer): Buffer {
+  let out = '';
+  for (let i = 0; i < data.length; i += 4) {
+    const group = Buffer.alloc(4);
+    data.copy(group, 0, i, i + 4);
+    const count = Math.min(4, data.length - i);
+    let value = group.readUInt32BE(0);
+    if (count === 4 && value === 0) {
+      out += 'z';
+      continue;
+    }
+    const digits: string[] = [];
+    for (let d = 0; d < 5; d++) {
+      digits.unshift(String.fromCharCode(0x21 + (value % 85)));
+      value = Math.floor(value / 85);
+    }
+    out += digits.slice(0, count + 1).join('');
+  }
+  return Buffer.from(`${out.replace(/.{72}/g, '$&\n')}~>`, 'latin1');
+}
+
+/**
+ * LZWEncode as PDF writers do it (§7.4.4): a clear code first and whenever the table fills, 9- to 12-bit codes
+ * most significant bit first, the end code last. Code widths follow the decoder's table, which `earlyChange` 1
+ * widens one entry early.
+ */
+export function lzwEncode(data: Buffer, earlyChange: 0 | 1): Buffer {
+  const clear = 256;
+  const end = 257;
+  const bytes: number[] = [];
+  let bits = 0;
+  let bitCount = 0;
+  /** The decoder's next table entry, one behind ours: it defines an entry on each code after the first. */
+  let decoderNext = 258;
+  let decoderHasPrevious = false;
+  const emit = (code: number) => {
+    let width = 9;
+    while (width < 12 && decoderNext + earlyChange >= 1 << width) width++;
+    bits = (bits << width) | code;
+    bitCount += width;
+    while (bitCount >= 8) {
+      bitCount -= 8;
+      bytes.push((bits >>> bitCount) & 0xff);
+    }
+    bits &= (1 << bitCount) - 1;
+    if (code === clear) {
+      decoderNext = 258;
+      decoderHasPrevious = false;
+    } else if (code !== end) {
+      if (decoderHasPrevious && decoderNext < 4096) decoderNext++;
+      decoderHasPrevious = true;
+    }
+  };
+  /** Our table: key prefix code * 256 + next byte. */
+  let table = new Map<number, number>();
+  let nextCode = 258;
+  emit(clear);
+  let current = -1;
+  for (const byte of data) {
+    if (current === -1) {
+      current = byte;
+      continue;
+    }
+    const known = table.get(current * 256 + byte);
+    if (known !== undefined) {
+      current = known;
+      continue;
+    }
+    emit(current);
+    table.set(current * 256 + byte, nextCode++);
+    if (nextCode === 4096) {
+      emit(clear);
+      table = new Map();
+      nextCode = 258;
+    }
+    current = byte;
+  }
+  if (current !== -1) emit(current);
+  emit(end);
+  if (bitCount > 0) bytes.push((bits << (8 - bitCount)) & 0xff);
+  return Buffer.from(bytes);
 }
 
 const CONTENT_TYPES =
