@@ -92,16 +92,23 @@ export function fingerprinter(key: Buffer): (normalised: string) => string {
   };
 }
 
+const isAlnum = (code: number): boolean =>
+  (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+
+function countChars(value: string, test: (code: number) => boolean): number {
+  let n = 0;
+  for (let i = 0; i < value.length; i++) if (test(value.charCodeAt(i))) n++;
+  return n;
+}
+
+const ALNUM = /[0-9A-Za-z]/g;
+
 /** Masks every letter/digit but the last `keep` ones, preserving separators. */
 function maskTail(value: string, keep: number): string {
-  const out = new Array<string>(value.length);
-  let seen = 0;
-  for (let i = value.length - 1; i >= 0; i--) {
-    const code = value.charCodeAt(i);
-    const alnum = (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
-    out[i] = alnum && seen++ >= keep ? '*' : value[i];
-  }
-  return out.join('');
+  // The kept tail starts at the keep-th letter/digit from the end; one native replace masks the rest.
+  let cut = value.length;
+  for (let kept = 0; kept < keep && cut > 0;) if (isAlnum(value.charCodeAt(--cut))) kept++;
+  return value.slice(0, cut).replace(ALNUM, '*') + value.slice(cut);
 }
 
 export function mask(value: string, style: MaskStyle): string {
@@ -112,7 +119,7 @@ export function mask(value: string, style: MaskStyle): string {
       return `${value[0]}***${value.slice(at)}`;
     }
     case 'digits': {
-      const digits = value.replace(/\D/g, '').length;
+      const digits = countChars(value, (code) => code >= 48 && code <= 57);
       return maskTail(value, digits >= 12 ? 4 : 2);
     }
     case 'password':
@@ -122,7 +129,7 @@ export function mask(value: string, style: MaskStyle): string {
       return value.slice(0, visible) + '*'.repeat(Math.min(value.length - visible, 16));
     }
     default: {
-      const alnum = value.replace(/[^0-9A-Za-z]/g, '').length;
+      const alnum = countChars(value, isAlnum);
       return maskTail(value, alnum >= 8 ? 4 : alnum >= 4 ? 2 : 0);
     }
   }
