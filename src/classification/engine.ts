@@ -71,6 +71,20 @@ export interface TextScanResult {
 interface CompiledDetector extends Detector {
   hasValueGroup: boolean;
   checksum: boolean;
+  /** `base` and `withHotword` as levels. */
+  baseLevel: number;
+  hotwordLevel: number | undefined;
+}
+
+/** One scanText call's state shared by its evaluations. */
+interface TextScan {
+  text: string;
+  contextPrefix: string | undefined;
+  minLevel: number;
+  pending: Pending[];
+  /** Lower-cased context before `contextStart`, built once for all the detectors evaluated there. */
+  contextStart: number;
+  context: string;
 }
 
 interface Pass {
@@ -170,6 +184,8 @@ function compileDetector(detector: Detector): CompiledDetector {
     normalise: detector.normalise,
     hasValueGroup,
     checksum: CHECKSUM_VALIDATED.has(detector.id),
+    baseLevel: likelihoodLevel(detector.base),
+    hotwordLevel: detector.withHotword ? likelihoodLevel(detector.withHotword) : undefined,
   };
 }
 
@@ -349,14 +365,22 @@ export class ScanEngine {
     const reportTo = Math.min(text.length, options.reportTo ?? text.length);
     const minLevel = options.minLevel ?? this.minLevel;
     const pending: Pending[] = [];
+    const scan: TextScan = {
+      text,
+      contextPrefix: options.contextPrefix,
+      minLevel,
+      pending,
+      contextStart: -1,
+      context: '',
+    };
     for (let p = 0; p < this.passes.length; p++) {
       const pass = this.passes[p];
       // Per pattern: the end of its last match; a start before it lies inside that match, which a
       // global scan with the pattern would have consumed.
       const consumedTo = new Int32Array(pass.sticky.length);
-      const scan = pass.scanner.scan(text, p === 0 ? (options.newlinesTo ?? -1) : -1);
-      if (p === 0 && options.newlinesTo !== undefined) result.newlines = scan.newlines;
-      const candidates = scan.candidates;
+      const found = pass.scanner.scan(text, p === 0 ? (options.newlinesTo ?? -1) : -1);
+      if (p === 0 && options.newlinesTo !== undefined) result.newlines = found.newlines;
+      const candidates = found.candidates;
       for (let i = 0; i < candidates.length; i += 2) {
         const alternative = candidates[i];
         const start = candidates[i + 1];
@@ -369,8 +393,7 @@ export class ScanEngine {
         // Context before reportFrom is scanned so that a match reported by the previous window is
         // consumed rather than re-entered in the middle; only matches starting in the range count.
         if (start < reportFrom || start >= reportTo) continue;
-        for (const detector of pass.byAlternative[alternative])
-          this.evaluate(detector, text, m, 0, options.contextPrefix, minLevel, pending);
+        for (const detector of pass.byAlternative[alternative]) this.evaluate(detector, scan, m);
       }
     }
     if (pending.length === 0) return result;
@@ -405,22 +428,15 @@ export class ScanEngine {
     return result;
   }
 
-  /** Evaluates one detector on a candidate match of its pattern (`m` found at `shift` in the text). */
-  private evaluate(
-    detector: CompiledDetector,
-    text: string,
-    m: RegExpExecArray,
-    shift: number,
-    contextPrefix: string | undefined,
-    minLevel: number,
-    pending: Pending[],
-  ): void {
-    const start = shift + m.index;
+  /** Evaluates one detector on a candidate match `m` of its pattern in `scan.text`. */
+  private evaluate(detector: CompiledDetector, scan: TextScan, m: RegExpExecArray): void {
+    const text = scan.text;
+    const start = m.index;
     let value = m[0];
     let valueStart = start;
     if (detector.hasValueGroup && m[1] !== undefined) {
       value = m[1];
-      valueStart = shift + m.indices![1][0];
+      valueStart = m.indices![1][0];
     }
     if (detector.refine) {
       const refined = detector.refine(value);
@@ -431,22 +447,24 @@ export class ScanEngine {
     if (detector.validate && !detector.validate(value)) return;
     if (detector.numeric && this.embedded(text, valueStart, valueEnd)) return;
 
-    let level = likelihoodLevel(detector.base);
+    let level = detector.baseLevel;
     if (detector.hotwords || detector.exclude) {
-      const before = (
-        (contextPrefix ?? '') + text.slice(Math.max(0, start - HOTWORD_WINDOW), start)
-      ).toLowerCase();
-      if (detector.hotwords && detector.hotwords.test(before)) {
-        level = detector.withHotword ? likelihoodLevel(detector.withHotword) : level + 1;
+      if (scan.contextStart !== start) {
+        scan.contextStart = start;
+        scan.context = (
+          (scan.contextPrefix ?? '') + text.slice(Math.max(0, start - HOTWORD_WINDOW), start)
+        ).toLowerCase();
       }
+      const before = scan.context;
+      if (detector.hotwords && detector.hotwords.test(before)) level = detector.hotwordLevel ?? level + 1;
       if (detector.exclude && detector.exclude.test(before)) level -= 3;
     }
     if (detector.adjust) level += detector.adjust(value);
     if (detector.excludeValue && detector.excludeValue(value)) level -= 3;
     level = Math.max(0, Math.min(4, level));
-    if (level < minLevel) return;
+    if (level < scan.minLevel) return;
     if (this.hasAllowList && this.allowed(value, normaliseValue(value, detector.normalise))) return;
-    pending.push({ detector, start: valueStart, end: valueEnd, value, level });
+    scan.pending.push({ detector, start: valueStart, end: valueEnd, value, level });
   }
 
   /** A numeric value inside a longer token: UUID groups, dotted versions/OIDs, hex strings. */
