@@ -104,7 +104,7 @@ function countChars(value: string, test: (code: number) => boolean): number {
 /** Masks every letter/digit but the last `keep` ones, preserving separators. */
 function maskTail(value: string, keep: number): string {
   let cut = value.length;
-  for (let kept = 0; kept < keep && cut > 0; ) if (isAlnum(value.charCodeAt(--cut))) kept++;
+  for (let kept = 0; kept < keep && cut > 0;) if (isAlnum(value.charCodeAt(--cut))) kept++;
   // Appending characters beats an array join or a regex replace threefold on values this short.
   let masked = '';
   for (let i = 0; i < cut; i++) masked += isAlnum(value.charCodeAt(i)) ? '*' : value[i];
