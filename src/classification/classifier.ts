@@ -92,8 +92,8 @@ export class LocalBackend implements ScanBackend {
  */
 export const WINDOW_CHARS = 56 * 1024;
 /**
- * Windows of text held at one byte a character (Latin-1, so all ASCII) are twice as long and still under the
- * threshold: the look-ahead every window scans again is then 3.5 % of the text instead of 7 %.
+ * Windows of text held at one byte a character (every character up to U+00FF) are twice as long and still
+ * under the threshold: the look-ahead every window scans again is then 3.5 % of the text instead of 7 %.
  */
 export const ONE_BYTE_WINDOW_CHARS = 120 * 1024;
 /** Table rows per task. */

@@ -174,13 +174,19 @@ export class FilesystemConnector implements IFileDataSourceConnector {
     this.assertOpen();
     const maxBytes = packet.payload.options?.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
     const signal = packet.payload.options?.abortSignal;
-    for (const objectId of packet.payload.objectIds) {
+    const filePaths = packet.payload.objectIds.map((objectId) => objectPathOf(objectId, this.datasourceId));
+    // Small files are read ahead, many per thread-pool job; paths outside the roots are never opened.
+    const smallFiles = new SmallFileReader(
+      filePaths.map((filePath) => (this.insideRoots(filePath) ? filePath : undefined)),
+      Math.min(maxBytes, SMALL_FILE_BYTES),
+    );
+    for (const [index, objectId] of packet.payload.objectIds.entries()) {
       throwIfAborted(signal);
-      const filePath = objectPathOf(objectId, this.datasourceId);
+      const filePath = filePaths[index];
       try {
         this.assertInsideRoots(filePath, objectId);
         // Common case first: a small readable file, read whole through one handle; its fstat gives the details.
-        const small = await readSmallFile(filePath, Math.min(maxBytes, SMALL_FILE_BYTES));
+        const small = await smallFiles.read(index);
         if (small) {
           let details: ObjectMetadata | undefined = this.detailsOf(
             objectId,
@@ -446,12 +452,15 @@ export class FilesystemConnector implements IFileDataSourceConnector {
     return platformError(ErrorType.CONTENT_UNSUPPORTED, `${directory} is a folder`, { objectId });
   }
 
-  private assertInsideRoots(filePath: string, objectId: string): void {
-    const inside = this.roots.some((root) => {
+  private insideRoots(filePath: string): boolean {
+    return this.roots.some((root) => {
       const relative = path.relative(root, filePath);
       return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
     });
-    if (!inside)
+  }
+
+  private assertInsideRoots(filePath: string, objectId: string): void {
+    if (!this.insideRoots(filePath))
       throw platformError(ErrorType.OBJECT_NOT_FOUND, `${filePath} is outside the configured roots`, {
         objectId,
       });
@@ -482,32 +491,61 @@ function isoFromMs(ms: number): string {
 /** The stat fields a file's details are made of (a Stats has them all). */
 type FileStats = Pick<Stats, 'size' | 'mode' | 'uid' | 'gid' | 'ino' | 'mtimeMs' | 'ctimeMs'>;
 
+type SmallFile = { data: Buffer } & FileStats;
+
 interface FsAddon {
-  readSmallFile(filePath: string, maxBytes: number): Promise<({ data: Buffer } & FileStats) | undefined>;
+  /** From the first path on, until the files read reach budgetBytes: so possibly fewer results than paths. */
+  readSmallFiles(
+    paths: string[],
+    maxBytes: number,
+    budgetBytes: number,
+  ): Promise<Array<SmallFile | undefined>>;
   /** (size, mtimeMs) per path, following links; (-1, -1) where stat failed. */
   statFiles(paths: string[]): Promise<Float64Array>;
 }
 
 const fsAddon = (): FsAddon => loadAddon<FsAddon>('assay_fs');
 
+/** Bytes of small files one thread-pool job reads ahead (and so holds in memory per packet being read). */
+const READ_AHEAD_BYTES = 512 * 1024;
+
 /**
- * The content and stats of a non-empty regular file of at most `maxBytes`, read in one thread-pool job
- * (native/assay_fs.cc: open, fstat, read and close without four event-loop round trips); undefined for
- * anything else (an error, a folder, an empty or bigger file), which the caller then handles on its general
- * path.
+ * The content and stats of a packet's small files, read ahead in order by as few thread-pool jobs as the
+ * byte budget allows (native/assay_fs.cc: open, fstat, read and close each, with no event-loop round trip
+ * between files). `read(i)` gives the content and stats of a non-empty regular file of at most `maxBytes`,
+ * else undefined (an error, a folder, an empty or bigger file, a path not to open), which the caller then
+ * handles on its general path.
  */
-async function readSmallFile(
-  filePath: string,
-  maxBytes: number,
-): Promise<{ data: Buffer; stats: FileStats } | undefined> {
-  let read: ({ data: Buffer } & FileStats) | undefined;
-  try {
-    read = await fsAddon().readSmallFile(filePath, maxBytes);
-  } catch (error) {
-    if (error instanceof PlatformError) throw error; // the addon is not built
-    return undefined; // a path the addon cannot take (a NUL byte): the general path reports it
+class SmallFileReader {
+  /** The job reading from `from` on: its array ends where the budget ran out. */
+  private batch?: { from: number; files: Promise<Array<SmallFile | undefined>> };
+
+  constructor(
+    /** undefined: a path not to open. */
+    private readonly paths: Array<string | undefined>,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Files are asked for in order; going back starts a new job. */
+  async read(index: number): Promise<{ data: Buffer; stats: FileStats } | undefined> {
+    if (this.paths[index] === undefined) return undefined;
+    if (!this.batch || index < this.batch.from) this.batch = this.readFrom(index);
+    for (;;) {
+      const { from, files } = this.batch;
+      const read = await files;
+      if (index - from < read.length) {
+        const file = read[index - from];
+        return file && { data: file.data, stats: file };
+      }
+      if (this.batch.from === from) this.batch = this.readFrom(from + read.length);
+    }
   }
-  return read && { data: read.data, stats: read };
+
+  private readFrom(from: number): { from: number; files: Promise<Array<SmallFile | undefined>> } {
+    // '' (a path not to open) names no file: it comes back undefined, like a path with a NUL byte.
+    const paths = this.paths.slice(from).map((filePath) => filePath ?? '');
+    return { from, files: fsAddon().readSmallFiles(paths, this.maxBytes, READ_AHEAD_BYTES) };
+  }
 }
 
 async function sha256Of(filePath: string): Promise<string> {

@@ -8,7 +8,12 @@ import { promisify } from 'node:util';
 import { ErrorHandler } from '../../src/core/error-handler';
 import { ErrorType, PlatformError } from '../../src/core/errors';
 import { SystemLogger } from '../../src/core/logger';
-import type { DiscoveredBatch, EnumerationCursor, WorkPacketOptions } from '../../src/core/models';
+import type {
+  ContentComponent,
+  DiscoveredBatch,
+  EnumerationCursor,
+  WorkPacketOptions,
+} from '../../src/core/models';
 import {
   FilesystemConnector,
   filesystemConnector,
@@ -276,6 +281,46 @@ describe('filesystem connector', () => {
       await fs.close();
       await rm(named, { force: true });
       await rm(fifo, { force: true });
+    }
+  });
+
+  test('a packet of small files bigger than one read-ahead job gives what each file gives alone', async () => {
+    const fs = connector();
+    const dir = path.join(root, 'read-ahead');
+    await mkdir(path.join(dir, 'folder'), { recursive: true });
+    try {
+      const ids: string[] = [];
+      const add = (name: string) => ids.push(`ds-fs:${path.join(dir, name)}`);
+      // 150 files of 6,000 bytes: 900 KB, more than one job's 512 KiB, with a misfit every 25 files.
+      const misfits = ['folder', 'empty.txt', 'big.txt', 'missing.txt', 'fifo.txt'];
+      for (let i = 0; i < 150; i++) {
+        const name = `f${String(i).padStart(3, '0')}.txt`;
+        await writeFile(path.join(dir, name), `${name} `.repeat(750));
+        add(name);
+        const misfit = i % 25 === 24 ? misfits[(i - 24) / 25] : undefined;
+        if (misfit) add(misfit);
+      }
+      ids.push('ds-fs:/etc/hostname'); // outside the roots: never opened
+      await writeFile(path.join(dir, 'empty.txt'), '');
+      await writeFile(path.join(dir, 'big.txt'), 'x '.repeat(40_000)); // over the 64 KiB small-file size
+      await promisify(execFile)('mkfifo', [path.join(dir, 'fifo.txt')]);
+      const summary = (c: ContentComponent) => [c.objectId, c.kind, c.text ?? c.error?.type];
+      const batched = (await collect(fs.getObjectContent(packet(ids)))).map(summary);
+      const alone: unknown[] = [];
+      for (const id of ids) alone.push(...(await collect(fs.getObjectContent(packet([id])))).map(summary));
+      expect(batched).toEqual(alone);
+      // 150 small files, and big.txt (80,000 characters) read the general way in two chunks.
+      expect(batched.filter(([, kind]) => kind === 'text')).toHaveLength(152);
+      expect(batched[0]).toEqual([ids[0], 'text', 'f000.txt '.repeat(750)]);
+      expect(batched.filter(([, kind]) => kind === 'error').map(([id, , type]) => [id, type])).toEqual([
+        [`ds-fs:${path.join(dir, 'folder')}`, ErrorType.CONTENT_UNSUPPORTED],
+        [`ds-fs:${path.join(dir, 'missing.txt')}`, ErrorType.OBJECT_NOT_FOUND],
+        [`ds-fs:${path.join(dir, 'fifo.txt')}`, ErrorType.CONTENT_UNSUPPORTED],
+        ['ds-fs:/etc/hostname', ErrorType.OBJECT_NOT_FOUND],
+      ]);
+    } finally {
+      await fs.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
