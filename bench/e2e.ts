@@ -209,7 +209,9 @@ async function stages(
   logger: SystemLogger,
   pids: { postgres?: number },
 ): Promise<void> {
-  console.log(`stages alone (local disk, ${STAGE_LANES} objects at once):`);
+  console.log(
+    `stages alone (local disk; reads in 8 lanes of 32-file packets as classifyBatch does, the rest ${STAGE_LANES} objects at once):`,
+  );
   const packet = (objectIds: string[], extra: Partial<WorkPacket['payload']> = {}): WorkPacket => ({
     header: { taskId: 'stage', traceId: 'stage', scanId: 'stages', datasourceId: datasource.id },
     payload: { objectIds, options: { batchSize: OPTIONS.batchSize }, ...extra },
@@ -247,13 +249,23 @@ async function stages(
   });
   const ids = batches.flat().map((object) => object.objectId);
   const contents = new Map<string, ContentComponent[]>();
-  await stage('read + extract (+ details)', () =>
-    lanes(ids, async (id) => {
-      const components: ContentComponent[] = [];
-      for await (const component of connector.getObjectContent(packet([id]))) components.push(component);
-      contents.set(id, components);
-    }),
-  );
+  // As classifyBatch reads: packets of 32 files (read ahead together), 8 lanes.
+  const packets: string[][] = [];
+  for (let i = 0; i < ids.length; i += 32) packets.push(ids.slice(i, i + 32));
+  await stage('read + extract (+ details)', async () => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < packets.length) {
+          for await (const component of connector.getObjectContent(packet(packets[next++]))) {
+            const components = contents.get(component.objectId) ?? [];
+            components.push(component);
+            contents.set(component.objectId, components);
+          }
+        }
+      }),
+    );
+  });
   await connector.close();
   const results: ObjectClassification[] = [];
   await stage('classify (pool)', () =>
