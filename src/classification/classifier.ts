@@ -30,8 +30,8 @@ export interface TextTask {
   reportFrom: number;
   reportTo: number;
   budget: number;
-  /** Count the newlines before this window position into the result (-1: none). */
-  newlinesTo: number;
+  /** Count the newlines before this window position into the result. Default: none. */
+  newlinesTo?: number;
 }
 
 export interface TableTask {
@@ -63,7 +63,7 @@ export function runTask(engine: ScanEngine, task: ScanTask): TextScanResult | Ta
       reportFrom: task.reportFrom,
       reportTo: task.reportTo,
       budget: task.budget,
-      newlinesTo: task.newlinesTo >= 0 ? task.newlinesTo : undefined,
+      newlinesTo: task.newlinesTo,
     });
   }
   return engine.scanTable(task.columns, task.rows, {
@@ -96,6 +96,11 @@ export const WINDOW_CHARS = 56 * 1024;
  * under the threshold: the look-ahead every window scans again is then 3.5 % of the text instead of 7 %.
  */
 export const ONE_BYTE_WINDOW_CHARS = 120 * 1024;
+
+/** Window length for text like `text`. */
+function windowCharsFor(text: string): number {
+  return text.length === 0 || isOneByteString(text) ? ONE_BYTE_WINDOW_CHARS : WINDOW_CHARS;
+}
 /** Table rows per task. */
 export const ROWS_PER_TASK = 500;
 
@@ -223,7 +228,7 @@ export class ClassifierCore {
           reportFrom: state.reportFrom,
           reportTo,
           budget: acc.budget,
-          newlinesTo: final ? -1 : keepFrom,
+          newlinesTo: final ? undefined : keepFrom,
         },
         (result) => {
           // Window-relative lines become absolute, in window order.
@@ -277,7 +282,7 @@ export class ClassifierCore {
         }
         let rest = component.text;
         // Once a two-byte chunk joins, its windows would be too: short windows from then on.
-        if (rest.length > 0 && !isOneByteString(rest)) state.windowLimit = WINDOW_CHARS + MAX_MATCH_CHARS;
+        state.windowLimit = Math.min(state.windowLimit, windowCharsFor(rest) + MAX_MATCH_CHARS);
         // Whole windows are cut from the incoming text as they fill, so no window string outgrows the limit
         // (a slice of a flat chunk costs no copy; the window is flattened once, when it is scanned).
         while (state.text.length + rest.length >= state.windowLimit) {
@@ -368,7 +373,7 @@ export class ClassifierCore {
 
   async classifyText(text: string, componentPath = 'text'): Promise<Finding[]> {
     const findings: Finding[] = [];
-    const windowChars = isOneByteString(text) ? ONE_BYTE_WINDOW_CHARS : WINDOW_CHARS;
+    const windowChars = windowCharsFor(text);
     // Line of `contextFrom`, advanced by each window's count of the newlines before the next one's.
     let line = 1;
     for (let from = 0; ;) {
@@ -386,7 +391,7 @@ export class ClassifierCore {
         reportFrom: from - contextFrom,
         reportTo: windowEnd - contextFrom,
         budget: Number.MAX_SAFE_INTEGER,
-        newlinesTo: final ? -1 : nextContextFrom - contextFrom,
+        newlinesTo: final ? undefined : nextContextFrom - contextFrom,
       });
       findings.push(...result.findings);
       if (final) break;

@@ -537,7 +537,7 @@ class SmallFileReader {
         const file = read[index - from];
         return file && { data: file.data, stats: file };
       }
-      if (this.batch.from === from) this.batch = this.readFrom(from + read.length);
+      this.batch = this.readFrom(from + read.length);
     }
   }
 
