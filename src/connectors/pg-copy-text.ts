@@ -32,14 +32,47 @@ export function escapeCopyField(value: string | number | null): string {
   return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (ch) => COPY_FIELD_ESCAPES[ch]) : text;
 }
 
+/**
+ * Builds COPY text (`COPY … FROM STDIN`) field by field: no row arrays in between, and a field escaped once
+ * can be written again as is (`escaped`), which matters for the key columns repeated on every row.
+ */
+export class CopyTextWriter {
+  private text = '';
+  private rowStarted = false;
+  /** Complete rows written. */
+  rows = 0;
+
+  /** Appends one field, escaped. */
+  field(value: string | number | null | undefined): this {
+    return this.escaped(escapeCopyField(value ?? null));
+  }
+
+  /** Appends one field already escaped with `escapeCopyField`. */
+  escaped(text: string): this {
+    this.text += this.rowStarted ? `\t${text}` : text;
+    this.rowStarted = true;
+    return this;
+  }
+
+  endRow(): void {
+    this.text += '\n';
+    this.rowStarted = false;
+    this.rows++;
+  }
+
+  toString(): string {
+    return this.text;
+  }
+}
+
 /** Rows as COPY text (`COPY … FROM STDIN`): tab-separated escaped fields, one row per line. */
 export function copyText(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
-  let text = '';
+  const writer = new CopyTextWriter();
   for (const row of rows) {
-    for (let i = 0; i < row.length; i++) text += (i === 0 ? '' : '\t') + escapeCopyField(row[i]);
-    text += '\n';
+    for (const value of row) writer.field(value);
+    writer.endRow();
   }
-  return text;
+  return writer.toString();
 }
 
 const NEWLINE = 10;

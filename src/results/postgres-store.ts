@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyText } from '../connectors/pg-copy-text';
+import { CopyTextWriter, escapeCopyField } from '../connectors/pg-copy-text';
 import { ErrorHandler } from '../core/error-handler';
 import { ErrorType, ObjectNotFoundError, PlatformError, platformError } from '../core/errors';
 import { SystemLogger } from '../core/logger';
@@ -108,13 +108,9 @@ function pathFromObjectId(objectId: string): string {
 }
 
 /** Loads rows into `target` (`table (columns)`) with COPY FROM STDIN on the transaction's connection. */
-async function copyRows(
-  client: PoolClient,
-  target: string,
-  rows: ReadonlyArray<ReadonlyArray<string | number | null>>,
-): Promise<void> {
-  if (rows.length === 0) return;
-  await pipeline(Readable.from([copyText(rows)]), client.query(copyFrom(`COPY ${target} FROM STDIN`)));
+async function copyRows(client: PoolClient, target: string, rows: CopyTextWriter): Promise<void> {
+  if (rows.rows === 0) return;
+  await pipeline(Readable.from([rows.toString()]), client.query(copyFrom(`COPY ${target} FROM STDIN`)));
 }
 
 /** Last entry per key wins (one INSERT … ON CONFLICT DO UPDATE may touch a row only once). */
@@ -451,19 +447,45 @@ export class PostgresResultsStore implements ResultsStore {
     const unique = dedupeBy(results, (r) => r.objectId).sort((a, b) => (a.objectId < b.objectId ? -1 : 1));
     const objectIds = unique.map((r) => clean(r.objectId));
 
-    const findings: Array<Finding & { objectId: string }> = [];
+    // Findings and counts go straight to COPY text: key columns escaped once per object, no row objects.
+    const findings = new CopyTextWriter();
+    const counts = new CopyTextWriter();
+    const scanField = escapeCopyField(scanId);
     const columns: Array<ColumnClassification & { objectId: string }> = [];
-    const counts: Array<{ objectId: string; infoType: string; category: string | null; count: number }> = [];
     const failures: Array<{ objectId: string; componentPath: string; type: string; message: string }> = [];
     const totals: number[] = [];
     for (const result of unique) {
       const objectId = clean(result.objectId);
+      const objectField = escapeCopyField(objectId);
       const kept = dedupeBy(
         result.findings,
         (f) =>
           `${f.componentPath}\u0000${f.start}\u0000${f.infoType}\u0000${f.column ?? ''}\u0000${f.row ?? -1}`,
       );
-      for (const f of kept) findings.push({ ...f, objectId });
+      let componentPath: string | undefined;
+      let componentField = '';
+      for (const f of kept) {
+        if (f.componentPath !== componentPath) {
+          componentPath = f.componentPath;
+          componentField = escapeCopyField(componentPath);
+        }
+        findings
+          .escaped(scanField)
+          .escaped(objectField)
+          .escaped(componentField)
+          .field(f.start)
+          .field(f.end)
+          .field(f.line)
+          .field(f.column)
+          .field(f.row)
+          .field(f.infoType)
+          .field(f.category)
+          .field(f.likelihood)
+          .field(f.masked)
+          .field(f.fingerprint)
+          .field(f.detectorVersion)
+          .endRow();
+      }
       for (const c of dedupeBy(
         result.columns,
         (c) => `${c.componentPath}\u0000${c.column}\u0000${c.infoType}`,
@@ -494,7 +516,13 @@ export class PostgresResultsStore implements ResultsStore {
         const count = Math.max(entry.count, keptByType.get(infoType) ?? 0);
         if (count <= 0) continue;
         total += count;
-        counts.push({ objectId, infoType, category: entry.category, count });
+        counts
+          .escaped(scanField)
+          .escaped(objectField)
+          .field(infoType)
+          .field(entry.category)
+          .field(count)
+          .endRow();
       }
       totals.push(total);
     }
@@ -557,27 +585,12 @@ export class PostgresResultsStore implements ResultsStore {
           client,
           `assay.findings (scan_id, object_id, component_path, start_offset, end_offset, line, column_name, row_index,
            info_type, category, likelihood, masked, fingerprint, detector_version)`,
-          findings.map((f) => [
-            scanId,
-            f.objectId,
-            f.componentPath,
-            f.start,
-            f.end,
-            f.line,
-            f.column ?? null,
-            f.row ?? null,
-            f.infoType,
-            f.category,
-            f.likelihood,
-            f.masked,
-            f.fingerprint,
-            f.detectorVersion,
-          ]),
+          findings,
         );
         await copyRows(
           client,
           'assay.finding_counts (scan_id, object_id, info_type, category, count)',
-          counts.map((c) => [scanId, c.objectId, c.infoType, c.category, c.count]),
+          counts,
         );
       },
     );
