@@ -1,7 +1,8 @@
 # The Assay worker and CLI. Build: docker build -t assay .   Run: docker run assay (starts a worker).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# The native addons (native/): the candidate scanner builds against the system's RE2; the small-file reader.
+# The native addons (native/): the candidate scanner builds against the system's RE2 (and Node's own OpenSSL, for
+# fingerprints); the small-file reader.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ libre2-dev && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci

@@ -4,7 +4,7 @@
       "target_name": "assay_scan",
       "sources": ["assay_scan.cc"],
       "libraries": ["-lre2"],
-      "cflags_cc": ["-O3", "-std=c++17", "-Wall"]
+      "cflags_cc": ["-O3", "-std=c++17", "-Wall", "-Wno-deprecated-declarations"]
     },
     {
       "target_name": "assay_fs",

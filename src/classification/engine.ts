@@ -334,7 +334,7 @@ export class ScanEngine {
   private readonly allowValues: Set<string>;
   private readonly allowPatterns: RegExp[];
   private readonly hasAllowList: boolean;
-  private readonly fingerprint: (normalised: string) => string;
+  private readonly fingerprint: (normalised: string[]) => string[];
 
   constructor(
     spec: RulesetSpec,
@@ -403,6 +403,7 @@ export class ScanEngine {
     let budget = options.budget ?? Number.POSITIVE_INFINITY;
     let line = options.baseLine ?? 1;
     let lineCursor = 0;
+    const normalised: string[] = [];
     for (const p of kept) {
       if (budget <= 0) {
         result.overflow[p.detector.infoType] = (result.overflow[p.detector.infoType] ?? 0) + 1;
@@ -412,6 +413,7 @@ export class ScanEngine {
       for (let i = text.indexOf('\n', lineCursor); i !== -1 && i < p.start; i = text.indexOf('\n', i + 1))
         line++;
       lineCursor = p.start;
+      normalised.push(normaliseValue(p.value, p.detector.normalise));
       result.findings.push({
         infoType: p.detector.infoType,
         category: p.detector.category,
@@ -421,10 +423,13 @@ export class ScanEngine {
         end: baseOffset + p.end,
         line,
         masked: mask(p.value, p.detector.mask),
-        fingerprint: this.fingerprint(normaliseValue(p.value, p.detector.normalise)),
+        fingerprint: '',
         detectorVersion: p.detector.version,
       });
     }
+    // One native call for the whole window's fingerprints.
+    const fingerprints = this.fingerprint(normalised);
+    for (let i = 0; i < fingerprints.length; i++) result.findings[i].fingerprint = fingerprints[i];
     return result;
   }
 

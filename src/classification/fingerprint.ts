@@ -4,11 +4,12 @@
  * objects and scans without being recoverable.
  */
 
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../core/errors';
 import type { MaskStyle, Normalisation } from './detectors';
+import { hmacSha256Hex } from './native-scan';
 
 export const FINGERPRINT_KEY_ENV = 'ASSAY_FINGERPRINT_KEY';
 export const DEFAULT_FINGERPRINT_KEY_FILE = path.join('.assay', 'fingerprint.key');
@@ -77,18 +78,39 @@ export function normaliseValue(value: string, how: Normalisation): string {
 /** Values remembered per fingerprinter: real data repeats values (one address on every row). */
 const FINGERPRINT_CACHE_ENTRIES = 4096;
 
-/** HMAC-SHA256 under `key`, hex; repeated values are answered from a small in-memory cache. */
-export function fingerprinter(key: Buffer): (normalised: string) => string {
+/** Hex digits of one HMAC-SHA256. */
+const HEX_CHARS = 64;
+
+/**
+ * HMAC-SHA256 under `key` of each normalised value, hex. Values are hashed natively in one call per batch
+ * (createHmac costs ~2.5 µs a value, mostly in making the object); repeated values are answered from a
+ * small in-memory cache.
+ */
+export function fingerprinter(key: Buffer): (normalised: string[]) => string[] {
+  const hmac = hmacSha256Hex(key);
   const cache = new Map<string, string>();
-  return (normalised) => {
-    let hex = cache.get(normalised);
-    if (hex === undefined) {
-      hex = createHmac('sha256', key).update(normalised, 'utf8').digest('hex');
+  return (values) => {
+    const out = new Array<string>(values.length);
+    const missing: string[] = [];
+    const missingAt: number[] = [];
+    for (let i = 0; i < values.length; i++) {
+      const hit = cache.get(values[i]);
+      if (hit !== undefined) out[i] = hit;
+      else {
+        missing.push(values[i]);
+        missingAt.push(i);
+      }
+    }
+    if (missing.length === 0) return out;
+    const hex = hmac(missing);
+    for (let j = 0; j < missing.length; j++) {
+      const digest = hex.slice(j * HEX_CHARS, (j + 1) * HEX_CHARS);
+      out[missingAt[j]] = digest;
       // Clearing (rather than evicting one by one) keeps the hit path to one Map lookup.
       if (cache.size >= FINGERPRINT_CACHE_ENTRIES) cache.clear();
-      cache.set(normalised, hex);
+      cache.set(missing[j], digest);
     }
-    return hex;
+    return out;
   };
 }
 

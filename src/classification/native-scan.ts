@@ -1,6 +1,7 @@
 /**
- * Loader for the native candidate scanner (native/assay_scan.cc), built by `npm run build:native` (part of
- * `npm run setup`) against the system's RE2 (Debian `libre2-dev`).
+ * Loader for the native candidate scanner and fingerprint HMAC (native/assay_scan.cc), built by
+ * `npm run build:native` (part of `npm run setup`) against the system's RE2 (Debian `libre2-dev`) and Node's
+ * own OpenSSL.
  */
 import { ConfigurationError } from '../core/errors';
 import { loadAddon } from '../core/native-addon';
@@ -25,6 +26,8 @@ interface Binding {
   compile(patterns: string[]): object;
   scan(handle: object, text: string, newlinesTo: number): Int32Array;
   isOneByte(text: string): boolean;
+  hmacKey(key: Buffer): object;
+  hmacHex(key: object, values: string[]): string;
 }
 
 const load = (): Binding => loadAddon<Binding>('assay_scan');
@@ -67,4 +70,11 @@ export function patternError(source: string): string | undefined {
     if (error instanceof ConfigurationError) throw error;
     return (error as Error).message.replace(/^pattern \d+: /, '');
   }
+}
+
+/** HMAC-SHA256 under `key` of many values at once: their lowercase hex digests, concatenated in order. */
+export function hmacSha256Hex(key: Buffer): (values: string[]) => string {
+  const native = load();
+  const handle = native.hmacKey(key);
+  return (values) => native.hmacHex(handle, values);
 }

@@ -5,8 +5,11 @@
  */
 import { BUILTIN_DETECTORS, createLocalClassifier, type Classifier } from '../../src/classification';
 import { ConfigurationError } from '../../src/core/errors';
+import { createHmac } from 'node:crypto';
+import { fingerprinter } from '../../src/classification/fingerprint';
 import {
   compileScanner,
+  hmacSha256Hex,
   isOneByteString,
   patternError,
   type NativeScan,
@@ -98,5 +101,46 @@ describe('native scanner', () => {
     );
     expect(patternError('EMP-\\d{6}')).toBeUndefined();
     expect(patternError('(a')).toBe('missing ): (a');
+  });
+});
+
+describe('native fingerprint HMAC', () => {
+  const values = [
+    '',
+    'john@example.com',
+    'é€ and 😀',
+    'lone \ud800 surrogate',
+    'x'.repeat(10_000),
+    '4111111111111111',
+  ];
+
+  it('equals createHmac for keys shorter than, equal to and longer than a block, empty included', () => {
+    for (const key of [
+      Buffer.alloc(0),
+      Buffer.from('k'),
+      Buffer.alloc(32, 7),
+      Buffer.alloc(64, 1),
+      Buffer.alloc(65, 2),
+      Buffer.alloc(200, 3),
+    ]) {
+      const hex = hmacSha256Hex(key)(values);
+      expect(hex).toBe(values.map((v) => createHmac('sha256', key).update(v, 'utf8').digest('hex')).join(''));
+    }
+    expect(hmacSha256Hex(Buffer.from('k'))([])).toBe('');
+  });
+
+  it('fingerprints batches in order, cached or not', () => {
+    const key = Buffer.from('fingerprint-test-key');
+    const fingerprint = fingerprinter(key);
+    const expected = (v: string) => createHmac('sha256', key).update(v, 'utf8').digest('hex');
+    expect(fingerprint(values.slice(0, 3))).toEqual(values.slice(0, 3).map(expected));
+    // Half cached, half new, one repeated within the batch.
+    const mixed = [values[3], values[0], values[4], values[1], values[3], values[5]];
+    expect(fingerprint(mixed)).toEqual(mixed.map(expected));
+    expect(fingerprint([])).toEqual([]);
+  });
+
+  it('refuses a key that is not a Buffer', () => {
+    expect(() => hmacSha256Hex('key' as unknown as Buffer)).toThrow(/key must be a Buffer/);
   });
 });
