@@ -159,32 +159,37 @@ export function looksLikeText(head: Buffer): boolean {
   let nul = 0;
   let high = 0;
   let printable = 0;
-  // One indexed, branch-free pass over a class table (same tests as printableRatio).
-  for (let i = 0; i < head.length; i++) {
-    const kind = BYTE_CLASS[head[i]];
+  const countByte = (byte: number): void => {
+    const kind = BYTE_CLASS[byte];
     printable += kind & PRINTABLE;
     high += (kind & HIGH) >> 1;
     nul += (kind & NUL) >> 2;
+  };
+  // Four bytes at a time where all four are printable ASCII (0x20–0x7e), which is nearly all of most text;
+  // other words go byte by byte through the class table. The same counts, four times fewer steps.
+  const start = head.byteOffset;
+  const alignedStart = (4 - (start & 3)) & 3;
+  const words = head.length >= alignedStart ? (head.length - alignedStart) >> 2 : 0;
+  const wordsFrom = words > 0 ? alignedStart : head.length;
+  for (let i = 0; i < wordsFrom; i++) countByte(head[i]);
+  const view = words > 0 ? new Uint32Array(head.buffer, start + alignedStart, words) : new Uint32Array(0);
+  for (let w = 0; w < words; w++) {
+    const word = view[w];
+    // A byte below 0x20 borrows in the subtraction, one at or above 0x80 sets its top bit, and 0x7f or 0xff
+    // carries into it in the addition: any of them marks the word.
+    if ((((word - 0x20202020) | word | (word + 0x01010101)) & 0x80808080) === 0) printable += 4;
+    else {
+      const at = alignedStart + w * 4;
+      countByte(head[at]);
+      countByte(head[at + 1]);
+      countByte(head[at + 2]);
+      countByte(head[at + 3]);
+    }
   }
+  for (let i = wordsFrom + words * 4; i < head.length; i++) countByte(head[i]);
   if (nul > head.length * 0.01) return false;
   if (high > head.length * 0.3 && !isValidUtf8Prefix(head)) return false;
   return printable / head.length >= 0.85;
-}
-
-/** Share of bytes that look like text (printable ASCII, whitespace, or any byte >= 0x80). */
-export function printableRatio(head: Buffer): number {
-  if (head.length === 0) return 1;
-  let printable = 0;
-  for (let i = 0; i < head.length; i++) {
-    const byte = head[i];
-    if (
-      byte >= 0x20
-        ? byte !== 0x7f
-        : byte === 0x09 || byte === 0x0a || byte === 0x0d || byte === 0x0c || byte === 0x1b
-    )
-      printable++;
-  }
-  return printable / head.length;
 }
 
 /** UTF-16 without a BOM: every other byte zero in mostly-ASCII text. */

@@ -1,9 +1,11 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ContentExtractor, detectFormat } from '../../src/extraction';
 import { CsvParser, sniffDelimiter } from '../../src/extraction/csv';
 import { JsonFlattener } from '../../src/extraction/json';
 import { HtmlToText } from '../../src/extraction/markup';
+import { looksLikeText } from '../../src/extraction/sniff';
 import { contentStreamText, decodeAscii85, decodeLzw } from '../../src/extraction/pdf';
 import { decodeEncodedWords, parseHeaderValue } from '../../src/extraction/mime';
 import { ConfigurationError, ErrorType } from '../../src/core/errors';
@@ -69,6 +71,56 @@ describe('detection', () => {
 
   test('random bytes are binary even though half of them are >= 0x80', () => {
     expect(detectFormat(randomBytes(8192), 'blob').format).toBe('unsupported');
+  });
+
+  test('the text test counts every byte exactly, at any alignment and around each word of four', () => {
+    // Reference: the rule byte by byte (NUL ≤ 1 %; ≥ 0x80 ≤ 30 % unless valid UTF-8; printable ≥ 85 %).
+    const reference = (head: Buffer): boolean => {
+      if (head.length === 0) return true;
+      let nul = 0;
+      let high = 0;
+      let printable = 0;
+      for (const byte of head) {
+        if (byte === 0) nul++;
+        if (byte >= 0x80) high++;
+        if (byte >= 0x20 ? byte !== 0x7f : [0x09, 0x0a, 0x0c, 0x0d, 0x1b].includes(byte)) printable++;
+      }
+      if (nul > head.length * 0.01) return false;
+      if (high > head.length * 0.3 && !isUtf8(head)) return false;
+      return printable / head.length >= 0.85;
+    };
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const edges = [0x00, 0x09, 0x0a, 0x1b, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xff];
+    let decided = { text: 0, binary: 0 };
+    for (let i = 0; i < 20_000; i++) {
+      const length = Math.floor(random() * 40);
+      const offset = Math.floor(random() * 4);
+      const backing = Buffer.alloc(length + 4);
+      for (let j = 0; j < length; j++) {
+        const r = random();
+        backing[offset + j] =
+          r < 0.86 ? 0x20 + Math.floor(random() * 95) : edges[Math.floor(random() * edges.length)];
+      }
+      const head = backing.subarray(offset, offset + length);
+      const expected = reference(head);
+      expect(looksLikeText(head)).toBe(expected);
+      decided = expected
+        ? { ...decided, text: decided.text + 1 }
+        : { ...decided, binary: decided.binary + 1 };
+    }
+    // Both outcomes are exercised.
+    expect(decided.text).toBeGreaterThan(1000);
+    expect(decided.binary).toBeGreaterThan(1000);
+    // At the threshold (17 of 20 printable), one more byte of each edge value, at every position and alignment.
+    for (const offset of [0, 1, 2, 3])
+      for (let position = 0; position < 20; position++)
+        for (const edge of edges) {
+          const head = Buffer.alloc(24, 'a').subarray(offset, offset + 20);
+          head[(position + 7) % 20] = head[(position + 13) % 20] = head[(position + 17) % 20] = 0x01;
+          if (head[position] === 0x61) head[position] = edge;
+          expect(looksLikeText(head)).toBe(reference(head));
+        }
   });
 
   test('UTF-16 LE without BOM is recognised as text', async () => {
