@@ -526,7 +526,7 @@ export class S3Connector implements IFileDataSourceConnector {
   private async readAheadObject(
     objectId: string,
     key: string,
-    abortSignal: AbortSignal,
+    abortSignal: AbortSignal | undefined,
   ): Promise<ObjectHead | undefined> {
     const limit = this.config.detailsReadAheadBytes;
     if (limit === 0 || this.readAheadBytes + limit > READ_AHEAD_BUDGET_BYTES) return undefined;
@@ -569,7 +569,11 @@ export class S3Connector implements IFileDataSourceConnector {
    * HEAD responses have no body, so a 404 does not say whether the key or the bucket is missing,
    * nor a 403 whether the key or the permission is wrong. A one-byte GET returns the error code.
    */
-  private async explainHeadError(err: unknown, key: string, abortSignal: AbortSignal): Promise<unknown> {
+  private async explainHeadError(
+    err: unknown,
+    key: string,
+    abortSignal: AbortSignal | undefined,
+  ): Promise<unknown> {
     if (!(err instanceof S3ResponseError) || err.Code !== undefined) return err;
     if (![301, 400, 403, 404].includes(err.$metadata.httpStatusCode)) return err;
     try {
@@ -589,7 +593,7 @@ export class S3Connector implements IFileDataSourceConnector {
     key: string,
     stagingFile: () => Promise<string>,
     maxBytes: number,
-    abortSignal: AbortSignal,
+    abortSignal: AbortSignal | undefined,
   ): Promise<Buffer | string> {
     const { head, body } = await this.http.getObject(key, abortSignal);
     const tooLarge = (size: number) =>
@@ -632,15 +636,14 @@ export class S3Connector implements IFileDataSourceConnector {
     objectId: string | undefined,
     what: string,
     signal: AbortSignal | undefined,
-    fn: (abortSignal: AbortSignal) => Promise<T>,
+    fn: (abortSignal: AbortSignal | undefined) => Promise<T>,
   ): Promise<T> {
-    const abortSignal = signal ?? new AbortController().signal;
     return retryWithBackoff(
       () =>
         this.limiter.run(async () => {
           throwIfAborted(signal, { bucket: this.config.bucket });
           try {
-            return await fn(abortSignal);
+            return await fn(signal);
           } catch (err) {
             throw this.wrap(err, objectId, what, signal);
           }

@@ -1,4 +1,11 @@
-import { parseListObjectsV2, S3ResponseError } from '../../src/connectors/s3-http';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  parseListObjectsV2,
+  S3HttpClient,
+  S3RequestSigner,
+  S3ResponseError,
+} from '../../src/connectors/s3-http';
 import { decodeEntities } from '../../src/extraction/markup';
 
 /** The listing parser and the XML text decoding; the HTTP side is tested against SeaweedFS in s3.test.ts. */
@@ -88,5 +95,122 @@ describe('parseListObjectsV2', () => {
     ).toEqual({ objects: [], isTruncated: false, nextContinuationToken: undefined });
     const cut = `${HEAD}<ListBucketResult ${NS}><IsTruncated>true</IsTruncated><Contents><Key>a</Key>`;
     expect(() => parseListObjectsV2(cut)).toThrow(S3ResponseError);
+  });
+});
+
+describe('SigV4 signing (S3RequestSigner)', () => {
+  // The examples of AWS's "Authenticating Requests: Using the Authorization Header" (Signature Version 4).
+  const credentials = {
+    accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+    secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  };
+  const at = new Date('2013-05-24T00:00:00Z');
+  const host = 'examplebucket.s3.amazonaws.com';
+  const scope = 'Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request';
+
+  test("GET Object with a Range header: AWS's signature", async () => {
+    const signer = new S3RequestSigner('us-east-1', async () => credentials);
+    const headers = await signer.sign('GET', host, '/test.txt', {}, { range: 'bytes=0-9' }, at);
+    expect(headers).toEqual({
+      host,
+      range: 'bytes=0-9',
+      'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      'x-amz-date': '20130524T000000Z',
+      authorization: `AWS4-HMAC-SHA256 ${scope}, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41`,
+    });
+  });
+
+  test("ListObjects with query parameters (given unsorted): AWS's signature, also from the cached key", async () => {
+    const signer = new S3RequestSigner('us-east-1', async () => credentials);
+    const expected = `AWS4-HMAC-SHA256 ${scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7`;
+    for (let i = 0; i < 2; i++) {
+      const headers = await signer.sign('GET', host, '/', { prefix: 'J', 'max-keys': '2' }, {}, at);
+      expect(headers.authorization).toBe(expected);
+    }
+  });
+
+  test('temporary credentials sign their session token; a new day or secret derives a new key', async () => {
+    let current = { ...credentials, sessionToken: 'token/with+chars' };
+    const signer = new S3RequestSigner('us-east-1', async () => current);
+    const withToken = await signer.sign('HEAD', host, '/test.txt', {}, {}, at);
+    expect(withToken['x-amz-security-token']).toBe('token/with+chars');
+    expect(withToken.authorization).toContain(
+      'SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token,',
+    );
+    current = { ...credentials, sessionToken: '' };
+    const plain = await signer.sign('GET', host, '/test.txt', {}, { range: 'bytes=0-9' }, at);
+    expect(plain.authorization).toMatch(
+      /Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41$/,
+    );
+    current = { ...credentials, secretAccessKey: 'another' };
+    const otherSecret = await signer.sign('GET', host, '/test.txt', {}, { range: 'bytes=0-9' }, at);
+    expect(otherSecret.authorization).not.toMatch(/f0e8bdb87c96/);
+    current = { ...credentials };
+    const nextDay = await signer.sign(
+      'GET',
+      host,
+      '/test.txt',
+      {},
+      { range: 'bytes=0-9' },
+      new Date('2013-05-25T00:00:00Z'),
+    );
+    expect(nextDay.authorization).toContain('/20130525/us-east-1/s3/aws4_request');
+  });
+});
+
+describe('aborting requests', () => {
+  test('an abort signal ends every request in flight under it, headers awaited or body streaming, and no other', async () => {
+    // A server that answers /slow never, and /stream with headers and then a body that never ends.
+    const server = http.createServer((req, res) => {
+      if (req.url?.includes('stream')) {
+        res.writeHead(200, { 'content-length': '1000' });
+        res.write('partial');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new S3HttpClient({
+      bucket: 'b',
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      forcePathStyle: true,
+      credentials: async () => ({ accessKeyId: 'k', secretAccessKey: 's' }),
+      maxSockets: 8,
+      connectTimeoutMs: 5_000,
+      requestTimeoutMs: 60_000,
+    });
+    try {
+      const controller = new AbortController();
+      const other = new AbortController();
+      const slow = client.headObject('slow', controller.signal);
+      const slowToo = client.getObject('slow-too', controller.signal);
+      const untouched = client.headObject('slow-other', other.signal);
+      const streaming = await client.getObject('stream', controller.signal);
+      const body = (async () => {
+        for await (const chunk of streaming.body) void chunk;
+      })();
+      controller.abort();
+      await expect(slow).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+      await expect(slowToo).rejects.toMatchObject({ name: 'AbortError' });
+      await expect(body).rejects.toThrow();
+      // An already aborted signal refuses new requests at once.
+      await expect(client.headObject('slow', controller.signal)).rejects.toMatchObject({
+        name: 'AbortError',
+      });
+      // The request under another signal is still waiting for its answer.
+      const outcome = await Promise.race([
+        untouched.then(
+          () => 'settled',
+          () => 'settled',
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('pending'), 200)),
+      ]);
+      expect(outcome).toBe('pending');
+      other.abort();
+      await expect(untouched).rejects.toMatchObject({ name: 'AbortError' });
+    } finally {
+      client.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
