@@ -3,7 +3,7 @@
  * SeaweedFS S3, (a) through a real Temporal dev server and one worker, (b) through the same activities
  * called directly in-process without Temporal. Prints objects/s, Temporal's overhead and where the CPU went
  * (per object: the worker's main thread, its other threads — classifier pool, fs thread pool, GC, Temporal
- * core —, PostgreSQL, the Temporal server). Then each stage alone over the local-disk corpus (BENCH_STAGES=0
+ * core —, PostgreSQL, the Temporal server, and for S3 the S3 server). Then each stage alone over the local-disk corpus (BENCH_STAGES=0
  * skips it): enumeration, read + extraction, classification, results-store writes.
  *
  *   npx ts-node --transpile-only bench/e2e.ts            # BENCH_FILES=5000 for a quicker run
@@ -75,10 +75,15 @@ interface CpuSample {
   process: number;
   postgres: number;
   temporal: number;
+  /** The S3 server (SeaweedFS). */
+  s3: number;
 }
 
-/** Measures CPU over a span: the bench process (main thread and the rest), PostgreSQL, the Temporal server. */
-function cpuMeter(pids: { postgres?: number; temporal?: number }): () => CpuSample {
+/**
+ * Measures CPU over a span: the bench process (main thread and the rest), PostgreSQL, the Temporal server, the S3
+ * server.
+ */
+function cpuMeter(pids: { postgres?: number; temporal?: number; s3?: number }): () => CpuSample {
   const sample = (): CpuSample => {
     const usage = process.cpuUsage();
     return {
@@ -86,6 +91,7 @@ function cpuMeter(pids: { postgres?: number; temporal?: number }): () => CpuSamp
       process: (usage.user + usage.system) / 1000,
       postgres: processCpuMs(pids.postgres),
       temporal: processCpuMs(pids.temporal),
+      s3: processCpuMs(pids.s3),
     };
   };
   const start = sample();
@@ -96,19 +102,26 @@ function cpuMeter(pids: { postgres?: number; temporal?: number }): () => CpuSamp
       process: end.process - start.process,
       postgres: end.postgres - start.postgres,
       temporal: end.temporal - start.temporal,
+      s3: end.s3 - start.s3,
     };
   };
 }
 
+/** CPU of every process a run used: the S3 server's only when the source is S3. */
+function cpuTotal(cpu: CpuSample, withTemporal: boolean, withS3: boolean): number {
+  return cpu.process + cpu.postgres + (withTemporal ? cpu.temporal : 0) + (withS3 ? cpu.s3 : 0);
+}
+
 /** "main 120 + threads 80 + PostgreSQL 60 + Temporal 10 = 270 µs CPU/object (2 CPUs: ≤ 7400 obj/s)". */
-function describeCpu(cpu: CpuSample, objects: number, withTemporal: boolean): string {
+function describeCpu(cpu: CpuSample, objects: number, withTemporal: boolean, withS3 = false): string {
   const us = (ms: number) => Math.round((ms * 1000) / objects);
-  const total = cpu.process + cpu.postgres + (withTemporal ? cpu.temporal : 0);
+  const total = cpuTotal(cpu, withTemporal, withS3);
   const parts = [
     `main thread ${us(cpu.main)}`,
     `other threads ${us(cpu.process - cpu.main)}`,
     `PostgreSQL ${us(cpu.postgres)}`,
     ...(withTemporal ? [`Temporal server ${us(cpu.temporal)}`] : []),
+    ...(withS3 ? [`SeaweedFS ${us(cpu.s3)}`] : []),
   ];
   const bound = Math.round((os.cpus().length * objects * 1000) / total);
   return `${parts.join(' + ')} = ${us(total)} µs CPU/object (${os.cpus().length} CPUs fully used: ≤ ${bound} obj/s)`;
@@ -359,7 +372,7 @@ async function main(): Promise<void> {
         ? await createLocalClassifier({ fingerprintKey: 'assay-bench-key' })
         : await createClassifier({ fingerprintKey: 'assay-bench-key' });
     stops.unshift(() => classifier.close());
-    const pids = { postgres: pg.process.pid, temporal: temporal.process.pid };
+    const pids = { postgres: pg.process.pid, temporal: temporal.process.pid, s3: s3.process.pid };
 
     // Corpus on disk and in a bucket.
     const dir = path.join(tmp, 'files');
@@ -487,8 +500,9 @@ async function main(): Promise<void> {
               process: total.process + run.cpu.process,
               postgres: total.postgres + run.cpu.postgres,
               temporal: total.temporal + run.cpu.temporal,
+              s3: total.s3 + run.cpu.s3,
             }),
-            { main: 0, process: 0, postgres: 0, temporal: 0 },
+            { main: 0, process: 0, postgres: 0, temporal: 0, s3: 0 },
           );
         const direct = sum(directRuns) / ROUNDS;
         const viaTemporal = sum(temporalRuns) / ROUNDS;
@@ -497,10 +511,11 @@ async function main(): Promise<void> {
         const same = [...directRuns, ...temporalRuns].every((run) => run.classified === FILES);
         const overhead = ((viaTemporal - direct) / viaTemporal) * 100;
         // The same in CPU (every process involved): steadier than wall time on a shared machine.
-        const cpuTotal = (cpu: CpuSample, withTemporal: boolean) =>
-          cpu.process + cpu.postgres + (withTemporal ? cpu.temporal : 0);
+        const withS3 = datasource.type === 's3';
         const cpuOverhead =
-          ((cpuTotal(temporalCpu, true) - cpuTotal(directCpu, false)) / cpuTotal(temporalCpu, true)) * 100;
+          ((cpuTotal(temporalCpu, true, withS3) - cpuTotal(directCpu, false, withS3)) /
+            cpuTotal(temporalCpu, true, withS3)) *
+          100;
         rows.push(
           `${name.padEnd(11)} direct ${direct.toFixed(2).padStart(6)} s ${String(Math.round(FILES / direct)).padStart(6)} obj/s | ` +
             `Temporal ${viaTemporal.toFixed(2).padStart(6)} s ${String(Math.round(FILES / viaTemporal)).padStart(6)} obj/s | ` +
@@ -508,8 +523,8 @@ async function main(): Promise<void> {
             `classified ${same ? `${FILES}/${FILES} every run` : 'MISMATCH'}${ROUNDS > 1 ? ` (mean of ${ROUNDS} rounds)` : ''}`,
         );
         console.log(rows[rows.length - 1]);
-        console.log(`  direct:   ${describeCpu(directCpu, FILES * ROUNDS, false)}`);
-        console.log(`  Temporal: ${describeCpu(temporalCpu, FILES * ROUNDS, true)}`);
+        console.log(`  direct:   ${describeCpu(directCpu, FILES * ROUNDS, false, withS3)}`);
+        console.log(`  Temporal: ${describeCpu(temporalCpu, FILES * ROUNDS, true, withS3)}`);
       }
       if (process.env.BENCH_STAGES !== '0' && only !== 's3') {
         await stages(sources['local disk'], store, classifier, logger, pids);

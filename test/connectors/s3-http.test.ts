@@ -5,6 +5,7 @@ import {
   S3HttpClient,
   S3RequestSigner,
   S3ResponseError,
+  type S3Credentials,
 } from '../../src/connectors/s3-http';
 import { decodeEntities } from '../../src/extraction/markup';
 
@@ -130,7 +131,7 @@ describe('SigV4 signing (S3RequestSigner)', () => {
   });
 
   test('temporary credentials sign their session token; a new day or secret derives a new key', async () => {
-    let current = { ...credentials, sessionToken: 'token/with+chars' };
+    let current: S3Credentials = { ...credentials, sessionToken: 'token/with+chars' };
     const signer = new S3RequestSigner('us-east-1', async () => current);
     const withToken = await signer.sign('HEAD', host, '/test.txt', {}, {}, at);
     expect(withToken['x-amz-security-token']).toBe('token/with+chars');
