@@ -40,7 +40,7 @@ export interface WorkPacket {
   payload: WorkPacketPayload;
 }
 
-/** A connector-defined resume point: small (< 4 KB) and JSON-serialisable. */
+/** A connector-defined resume point: small (a path or key, a few KB at most) and JSON-serialisable. */
 export type EnumerationCursor = { [key: string]: JsonValue };
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 

@@ -556,7 +556,7 @@ export class ContentExtractor {
       yield ctx.error(
         source.componentPath,
         ErrorType.CONTENT_UNSUPPORTED,
-        'encrypted PDF: text not extractable',
+        `encrypted PDF: text not extractable (${pdf.encrypted})`,
         data.length,
       );
       return;

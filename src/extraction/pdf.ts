@@ -6,10 +6,13 @@
  * operators (Tj, TJ, ', ") of page content streams. Fonts with a ToUnicode CMap (CID fonts from Word, browsers…)
  * are mapped through it; other strings are decoded as PDFDocEncoding / WinAnsi, or UTF-16BE with a BOM, so CID
  * fonts without ToUnicode come out as noise or nothing. Every decoded stream, object streams included, counts
- * against one decompression budget.
+ * against one decompression budget. Files encrypted with an owner password only are decrypted first
+ * (pdf-crypt.ts); one that needs a password to open is reported as encrypted.
  */
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
+import { pdfSecurity } from './pdf-crypt';
+import { readLiteralString } from './pdf-syntax';
 import { LoopYielder, decodeWindows1252 } from './text';
 
 const inflate = promisify(zlib.inflate);
@@ -19,7 +22,8 @@ export interface PdfText {
   texts: string[];
   /** Problems worth reporting (damaged streams, truncation). */
   problems: string[];
-  encrypted: boolean;
+  /** Why the text cannot be read without a password (or another security handler); unset when it can. */
+  encrypted?: string;
   /** Decoding stopped at the decompression budget: the text is what came before. */
   overLimit: boolean;
 }
@@ -39,16 +43,19 @@ interface PdfObject {
 }
 
 export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Promise<PdfText> {
-  const result: PdfText = { texts: [], problems: [], encrypted: false, overLimit: false };
+  const result: PdfText = { texts: [], problems: [], overLimit: false };
   const source = data.toString('latin1');
   if (!source.startsWith('%PDF-')) {
     result.problems.push('missing %PDF header');
     return result;
   }
-  if (/\/Encrypt\s+(\d+\s+\d+\s+R|<<)/.test(source)) {
-    result.encrypted = true;
+  // Encrypted with an owner password only (no password to open): decrypted like any reader would.
+  const security = pdfSecurity(source);
+  if (security.kind === 'locked') {
+    result.encrypted = security.reason;
     return result;
   }
+  const decryptor = security.kind === 'open' ? security.decryptor : undefined;
   const yielder = new LoopYielder();
   // The last definition of an object number in file order wins, whether top-level or inside an object stream:
   // an incremental update appends its objects (loose or packed), so a later definition is the newer one.
@@ -89,11 +96,24 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
     objectStart.lastIndex = endStream + 9;
     const isObjectStream = OBJECT_STREAM.test(dictionary);
     if (!isObjectStream && NON_TEXT_STREAM.test(dictionary)) continue;
-    const decoded = await decodeStream(
-      data.subarray(dataStart, endStream),
-      dictionary,
-      maxInflatedBytes - inflatedTotal,
-    );
+    let raw: Buffer | undefined = data.subarray(dataStart, endStream);
+    if (decryptor) {
+      // Ciphertext must be exact: its /Length when given directly, else without the EOL before endstream.
+      const length = /\/Length\s+(\d+)(?!\s+\d+\s+R)/.exec(dictionary);
+      raw =
+        length && Number(length[1]) <= raw.length
+          ? raw.subarray(0, Number(length[1]))
+          : raw.subarray(
+              0,
+              raw.length - (/\r?\n$/.exec(raw.subarray(-2).toString('latin1'))?.[0].length ?? 0),
+            );
+      raw = decryptor.decrypt(Number(match[1]), Number(match[2]), raw);
+      if (!raw) {
+        result.problems.push(`object ${match[1]}: stream does not decrypt`);
+        continue;
+      }
+    }
+    const decoded = await decodeStream(raw, dictionary, maxInflatedBytes - inflatedTotal);
     if (decoded.status === 'over-limit') {
       result.overLimit = true;
       break;
@@ -597,46 +617,6 @@ export function contentStreamText(
   }
   newline();
   return out;
-}
-
-/** Reads a literal string `( … )` with escapes and balanced parentheses; returns raw bytes (latin1) and next index. */
-function readLiteralString(content: string, start: number): [string, number] {
-  let depth = 0;
-  let out = '';
-  let i = start + 1;
-  for (; i < content.length; i++) {
-    const ch = content[i];
-    if (ch === '\\') {
-      const next = content[++i];
-      if (next === undefined) break;
-      const escapes: Record<string, string> = {
-        n: '\n',
-        r: '\r',
-        t: '\t',
-        b: '\b',
-        f: '\f',
-        '(': '(',
-        ')': ')',
-        '\\': '\\',
-      };
-      if (escapes[next] !== undefined) out += escapes[next];
-      else if (/[0-7]/.test(next)) {
-        let octal = next;
-        while (octal.length < 3 && /[0-7]/.test(content[i + 1] ?? '')) octal += content[++i];
-        out += String.fromCharCode(parseInt(octal, 8) & 0xff);
-      } else if (next === '\r') {
-        if (content[i + 1] === '\n') i++;
-      } else if (next !== '\n') out += next;
-    } else if (ch === '(') {
-      depth++;
-      out += ch;
-    } else if (ch === ')') {
-      if (depth === 0) return [out, i + 1];
-      depth--;
-      out += ch;
-    } else out += ch;
-  }
-  return [out, i];
 }
 
 function decodePdfString(bytes: string): string {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { deflateSync } from 'node:zlib';
 import { ContentExtractor } from '../../src/extraction';
@@ -580,7 +582,7 @@ describe('PDF', () => {
     });
   });
 
-  test('encrypted PDF → CONTENT_UNSUPPORTED', async () => {
+  test('encrypted PDF without its encryption dictionary → CONTENT_UNSUPPORTED', async () => {
     const pdf = Buffer.from(
       '%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< /Root 1 0 R /Encrypt 5 0 R >>\n%%EOF\n',
     );
@@ -588,8 +590,54 @@ describe('PDF', () => {
       {
         componentPath: 'locked.pdf',
         type: ErrorType.CONTENT_UNSUPPORTED,
-        message: 'encrypted PDF: text not extractable',
+        message: 'encrypted PDF: text not extractable (its encryption dictionary is missing)',
       },
     ]);
+  });
+
+  describe('PDFs encrypted with an owner password only open like in any reader (fixtures made by qpdf)', () => {
+    const fixture = (name: string) => readFileSync(path.join(__dirname, '..', 'fixtures', 'pdf', name));
+    const text =
+      'Statement for jane.doe@example.com\nCard 4111 1111 1111 1111, IBAN GB82 WEST 1234 5698 7654 32\n';
+
+    test.each([
+      ['rc4-40.pdf', 'revision 2, RC4 40-bit'],
+      ['rc4-128.pdf', 'revision 3, RC4 128-bit'],
+      ['rc4-128-objstm.pdf', 'revision 4, RC4 crypt filter, metadata in clear, pages in an object stream'],
+      ['aes-128-objstm.pdf', 'revision 4, AES-128, pages in an object stream'],
+      ['aes-256-r5.pdf', 'revision 5, AES-256'],
+      ['aes-256.pdf', 'revision 6, AES-256, pages in an object stream'],
+    ])('%s (%s)', async (name) => {
+      const components = await run(fixture(name), name);
+      expect(errorsOf(components)).toEqual([]);
+      expect(textOf(components, name)).toBe(text);
+    });
+
+    test('one that needs a password to open → CONTENT_UNSUPPORTED, saying so', async () => {
+      expect(errorsOf(await run(fixture('user-password.pdf'), 'user.pdf'))).toEqual([
+        {
+          componentPath: 'user.pdf',
+          type: ErrorType.CONTENT_UNSUPPORTED,
+          message: 'encrypted PDF: text not extractable (it needs a password to open)',
+        },
+      ]);
+    });
+
+    test('a stream whose ciphertext is damaged → CONTENT_CORRUPT for that stream', async () => {
+      const pdf = fixture('aes-256.pdf');
+      // Object 6 is the page's content stream: 16 bytes of IV and 128 of ciphertext; its last byte flipped
+      // breaks the padding.
+      const streamStart = pdf.indexOf('stream', pdf.indexOf('6 0 obj')) + 'stream\n'.length;
+      pdf[streamStart + 143] ^= 0xff;
+      const components = await run(pdf, 'damaged.pdf');
+      expect(textOf(components, 'damaged.pdf')).toBe('');
+      expect(errorsOf(components)).toEqual([
+        {
+          componentPath: 'damaged.pdf',
+          type: ErrorType.CONTENT_CORRUPT,
+          message: 'damaged PDF: object 6: stream does not decrypt',
+        },
+      ]);
+    });
   });
 });
