@@ -6,12 +6,19 @@
  */
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import { readLiteralString } from './pdf-syntax';
+import { LoopYielder } from './text';
 
 /** Decrypts the streams of an encrypted PDF. */
 export interface PdfDecryptor {
-  /** The decrypted bytes of a stream of object `objectNumber` `generation`; undefined when damaged. */
-  decrypt(objectNumber: number, generation: number, data: Buffer): Buffer | undefined;
+  /**
+   * The decrypted bytes of a stream of object `objectNumber` `generation`; undefined when damaged. Long streams
+   * are decrypted a slice at a time, letting the event loop run between slices.
+   */
+  decrypt(objectNumber: number, generation: number, data: Buffer): Promise<Buffer | undefined>;
 }
+
+/** Bytes decrypted between two chances for the event loop to run. */
+const DECRYPT_SLICE_BYTES = 1024 * 1024;
 
 export type PdfSecurity =
   { kind: 'none' } | { kind: 'open'; decryptor: PdfDecryptor } | { kind: 'locked'; reason: string };
@@ -68,7 +75,7 @@ export function pdfSecurity(source: string): PdfSecurity {
     const decipher = createDecipheriv('aes-256-cbc', hash(user.subarray(40, 48)), Buffer.alloc(16));
     decipher.setAutoPadding(false);
     const fileKey = Buffer.concat([decipher.update(userKey.subarray(0, 32)), decipher.final()]);
-    return { kind: 'open', decryptor: aesDecryptor(() => fileKey, 'aes-256-cbc') };
+    return { kind: 'open', decryptor: aesDecryptor(() => fileKey, 'aes-256-cbc', new LoopYielder()) };
   }
   if (revision < 2 || revision > 4)
     return { kind: 'locked', reason: `revision ${revision} is not supported` };
@@ -96,9 +103,23 @@ export function pdfSecurity(source: string): PdfSecurity {
     const aesSalt = method === 'aes' ? Buffer.from('sAlT', 'latin1') : Buffer.alloc(0);
     return md5(Buffer.concat([key, salt, aesSalt])).subarray(0, Math.min(keyLength + 5, 16));
   };
-  if (method === 'identity') return { kind: 'open', decryptor: { decrypt: (_n, _g, data) => data } };
-  if (method === 'aes') return { kind: 'open', decryptor: aesDecryptor(objectKey, 'aes-128-cbc') };
-  return { kind: 'open', decryptor: { decrypt: (n, g, data) => rc4(objectKey(n, g), data) } };
+  const yielder = new LoopYielder();
+  if (method === 'identity') return { kind: 'open', decryptor: { decrypt: async (_n, _g, data) => data } };
+  if (method === 'aes') return { kind: 'open', decryptor: aesDecryptor(objectKey, 'aes-128-cbc', yielder) };
+  return {
+    kind: 'open',
+    decryptor: {
+      async decrypt(objectNumber, generation, data) {
+        const cipher = new Rc4(objectKey(objectNumber, generation));
+        const out = Buffer.allocUnsafe(data.length);
+        for (let at = 0; at < data.length; at += DECRYPT_SLICE_BYTES) {
+          cipher.apply(data, out, at, Math.min(data.length, at + DECRYPT_SLICE_BYTES));
+          await yielder.maybeYield();
+        }
+        return out;
+      },
+    },
+  };
 }
 
 /** How streams are encrypted: V1–V2 use RC4; V4–V5 name a crypt filter for streams (/StmF). */
@@ -117,6 +138,11 @@ function cryptMethod(dictionary: string, version: number): 'rc4' | 'aes' | 'iden
 
 /** Algorithms 4 and 5: the key derived from the empty password decrypts /U to what it should be. */
 function userPasswordMatches(key: Buffer, revision: number, user: Buffer, id: Buffer): boolean {
+  const rc4 = (cipherKey: Buffer, data: Buffer) => {
+    const out = Buffer.allocUnsafe(data.length);
+    new Rc4(cipherKey).apply(data, out, 0, data.length);
+    return out;
+  };
   if (revision === 2) return rc4(key, PASSWORD_PAD).equals(user.subarray(0, 32));
   let check = rc4(key, md5(Buffer.concat([PASSWORD_PAD, id])));
   for (let i = 1; i <= 19; i++) check = rc4(Buffer.from(key.map((byte) => byte ^ i)), check);
@@ -142,13 +168,20 @@ function hardenedHash(salt: Buffer): Buffer {
 function aesDecryptor(
   keyFor: (objectNumber: number, generation: number) => Buffer,
   algorithm: 'aes-128-cbc' | 'aes-256-cbc',
+  yielder: LoopYielder,
 ): PdfDecryptor {
   return {
-    decrypt(objectNumber, generation, data) {
+    async decrypt(objectNumber, generation, data) {
       if (data.length < 16) return data.length === 0 ? data : undefined;
       try {
         const decipher = createDecipheriv(algorithm, keyFor(objectNumber, generation), data.subarray(0, 16));
-        return Buffer.concat([decipher.update(data.subarray(16)), decipher.final()]);
+        const parts: Buffer[] = [];
+        for (let at = 16; at < data.length; at += DECRYPT_SLICE_BYTES) {
+          parts.push(decipher.update(data.subarray(at, Math.min(data.length, at + DECRYPT_SLICE_BYTES))));
+          await yielder.maybeYield();
+        }
+        parts.push(decipher.final());
+        return Buffer.concat(parts);
       } catch {
         return undefined;
       }
@@ -156,22 +189,38 @@ function aesDecryptor(
   };
 }
 
-/** RC4 (also ARCFOUR): OpenSSL 3 keeps it in its legacy provider, which Node does not load. */
-function rc4(key: Buffer, data: Buffer): Buffer {
-  const s = new Uint8Array(256);
-  for (let i = 0; i < 256; i++) s[i] = i;
-  for (let i = 0, j = 0; i < 256; i++) {
-    j = (j + s[i] + key[i % key.length]) & 255;
-    [s[i], s[j]] = [s[j], s[i]];
+/** RC4 (also ARCFOUR), resumable: OpenSSL 3 keeps it in its legacy provider, which Node does not load. */
+export class Rc4 {
+  private readonly s = new Uint8Array(256);
+  private i = 0;
+  private j = 0;
+
+  constructor(key: Buffer) {
+    const s = this.s;
+    for (let i = 0; i < 256; i++) s[i] = i;
+    for (let i = 0, j = 0; i < 256; i++) {
+      j = (j + s[i] + key[i % key.length]) & 255;
+      const swap = s[i];
+      s[i] = s[j];
+      s[j] = swap;
+    }
   }
-  const out = Buffer.allocUnsafe(data.length);
-  for (let n = 0, i = 0, j = 0; n < data.length; n++) {
-    i = (i + 1) & 255;
-    j = (j + s[i]) & 255;
-    [s[i], s[j]] = [s[j], s[i]];
-    out[n] = data[n] ^ s[(s[i] + s[j]) & 255];
+
+  /** XORs the key stream into input[from, to), written at the same positions of `output`. */
+  apply(input: Buffer, output: Buffer, from: number, to: number): void {
+    const s = this.s;
+    let { i, j } = this;
+    for (let n = from; n < to; n++) {
+      i = (i + 1) & 255;
+      j = (j + s[i]) & 255;
+      const swap = s[i];
+      s[i] = s[j];
+      s[j] = swap;
+      output[n] = input[n] ^ s[(s[i] + s[j]) & 255];
+    }
+    this.i = i;
+    this.j = j;
   }
-  return out;
 }
 
 function md5(data: Buffer): Buffer {

@@ -107,7 +107,7 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
               0,
               raw.length - (/\r?\n$/.exec(raw.subarray(-2).toString('latin1'))?.[0].length ?? 0),
             );
-      raw = decryptor.decrypt(Number(match[1]), Number(match[2]), raw);
+      raw = await decryptor.decrypt(Number(match[1]), Number(match[2]), raw);
       if (!raw) {
         result.problems.push(`object ${match[1]}: stream does not decrypt`);
         continue;

@@ -6,6 +6,7 @@ import { CsvParser, sniffDelimiter } from '../../src/extraction/csv';
 import { JsonFlattener } from '../../src/extraction/json';
 import { HtmlToText } from '../../src/extraction/markup';
 import { looksLikeText } from '../../src/extraction/sniff';
+import { Rc4 } from '../../src/extraction/pdf-crypt';
 import { contentStreamText, decodeAscii85, decodeLzw } from '../../src/extraction/pdf';
 import { decodeEncodedWords, parseHeaderValue } from '../../src/extraction/mime';
 import { ConfigurationError, ErrorType } from '../../src/core/errors';
@@ -249,4 +250,30 @@ describe('mail and PDF details', () => {
 test('invalid limits are a configuration error', () => {
   expect(() => new ContentExtractor({ maxArchiveDepth: 0 })).toThrow(ConfigurationError);
   expect(ErrorType.CONFIGURATION_INVALID).toBe('CONFIGURATION_INVALID');
+});
+
+describe('RC4 (encrypted PDFs)', () => {
+  const encrypt = (key: string, text: string) => {
+    const input = Buffer.from(text, 'latin1');
+    const output = Buffer.alloc(input.length);
+    new Rc4(Buffer.from(key, 'latin1')).apply(input, output, 0, input.length);
+    return output.toString('hex').toUpperCase();
+  };
+
+  test('the published test vectors', () => {
+    expect(encrypt('Key', 'Plaintext')).toBe('BBF316E8D940AF0AD3');
+    expect(encrypt('Wiki', 'pedia')).toBe('1021BF0420');
+    expect(encrypt('Secret', 'Attack at dawn')).toBe('45A01F645FC35B383552544B9BF5');
+  });
+
+  test('resumes across slices exactly (long streams are decrypted a slice at a time)', () => {
+    const input = randomBytes(3 * 1024 * 1024 + 17);
+    const whole = Buffer.alloc(input.length);
+    new Rc4(Buffer.from('0123456789abcdef')).apply(input, whole, 0, input.length);
+    const sliced = Buffer.alloc(input.length);
+    const cipher = new Rc4(Buffer.from('0123456789abcdef'));
+    for (let at = 0, size = 1; at < input.length; at += size, size = size * 3 + 1)
+      cipher.apply(input, sliced, at, Math.min(input.length, at + size));
+    expect(sliced.equals(whole)).toBe(true);
+  });
 });
