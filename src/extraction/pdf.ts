@@ -4,9 +4,10 @@
  * dictionaries often live), decodes streams through their filter chain (FlateDecode, LZWDecode, ASCII85Decode,
  * ASCIIHexDecode; image filters, other filters and PNG/TIFF predictors are skipped), and reads the text-showing
  * operators (Tj, TJ, ', ") of page content streams. Fonts with a ToUnicode CMap (CID fonts from Word, browsers…)
- * are mapped through it; other strings are decoded as PDFDocEncoding / WinAnsi, or UTF-16BE with a BOM, so CID
- * fonts without ToUnicode come out as noise or nothing. Every decoded stream, object streams included, counts
- * against one decompression budget. Files encrypted with an owner password only are decrypted first
+ * are mapped through it; CID fonts without one through the cmap of their embedded TrueType program (truetype.ts),
+ * when there is one (CFF programs are not read, and their text is not guessed at); other strings are decoded as
+ * PDFDocEncoding / WinAnsi, or UTF-16BE with a BOM. Every decoded stream, object streams and font programs
+ * included, counts against one decompression budget. Files encrypted with an owner password only are decrypted first
  * (pdf-crypt.ts); one that needs a password to open is reported as encrypted.
  */
 import zlib from 'node:zlib';
@@ -14,6 +15,7 @@ import { promisify } from 'node:util';
 import { pdfSecurity } from './pdf-crypt';
 import { readLiteralString } from './pdf-syntax';
 import { LoopYielder, decodeWindows1252 } from './text';
+import { glyphCharacters } from './truetype';
 
 const inflate = promisify(zlib.inflate);
 
@@ -62,6 +64,8 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
   const objects = new Map<number, PdfObject>();
   /** Object ids in file order (a later revision of an id replaces the earlier one). */
   const order: number[] = [];
+  /** Where the streams skipped on the way lie (font programs among them), should one be needed later. */
+  const skippedStreams = new Map<number, { start: number; end: number; generation: number }>();
   let inflatedTotal = 0;
   // A regex of its own: the loop awaits, and a shared global regex's lastIndex would be moved by another PDF.
   const objectStart = new RegExp(OBJECT_START.source, 'g');
@@ -95,7 +99,11 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
     }
     objectStart.lastIndex = endStream + 9;
     const isObjectStream = OBJECT_STREAM.test(dictionary);
-    if (!isObjectStream && NON_TEXT_STREAM.test(dictionary)) continue;
+    if (!isObjectStream && NON_TEXT_STREAM.test(dictionary)) {
+      skippedStreams.set(id, { start: dataStart, end: endStream, generation: Number(match[2]) });
+      continue;
+    }
+    skippedStreams.delete(id);
     let raw: Buffer | undefined = data.subarray(dataStart, endStream);
     if (decryptor) {
       // Ciphertext must be exact: its /Length when given directly, else without the EOL before endstream.
@@ -144,7 +152,23 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
   }
   if (!/%%EOF\s*$/.test(source.slice(-1024))) result.problems.push('missing %%EOF (truncated file)');
 
-  // Fonts with a ToUnicode CMap (CID fonts from Word, browsers…), and the font names each page uses.
+  /** A stream passed over in the scan (a font program), decrypted and decoded now, within the same budget. */
+  const skippedStream = async (id: number): Promise<Buffer | undefined> => {
+    const at = skippedStreams.get(id);
+    const dictionary = objects.get(id)?.dictionary;
+    if (!at || dictionary === undefined || result.overLimit) return undefined;
+    let raw: Buffer | undefined = data.subarray(at.start, at.end);
+    if (decryptor) raw = await decryptor.decrypt(id, at.generation, exactCiphertext(raw, dictionary));
+    if (!raw) return undefined;
+    const decoded = await decodeStream(raw, dictionary, maxInflatedBytes - inflatedTotal);
+    if (decoded.status === 'over-limit') result.overLimit = true;
+    if (decoded.status !== 'decoded') return undefined;
+    inflatedTotal += decoded.data.length;
+    return decoded.data;
+  };
+
+  // Fonts with a ToUnicode CMap (CID fonts from Word, browsers…), and the font names each page uses. A CID font
+  // without one is read through the character map of its embedded TrueType program, when it has one.
   const fonts = new Map<number, PdfFont>();
   for (const [id, object] of objects) {
     if (!/\/Type\s*\/Font\b/.test(object.dictionary)) continue;
@@ -152,7 +176,7 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
     const cmap = toUnicode ? objects.get(Number(toUnicode[1]))?.content : undefined;
     const twoByte = /\/Subtype\s*\/Type0\b/.test(object.dictionary);
     if (cmap) fonts.set(id, parseToUnicode(cmap, twoByte ? 2 : 1));
-    else if (twoByte) fonts.set(id, { codeBytes: 2, map: new Map() });
+    else if (twoByte) fonts.set(id, await embeddedCidFont(object.dictionary, objects, skippedStream));
   }
   const allFontNames = new Map<string, PdfFont>();
   const streamFonts = new Map<number, Map<string, PdfFont>>();
@@ -174,6 +198,58 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
     await yielder.maybeYield();
   }
   return result;
+}
+
+/** Ciphertext must be exact: a stream's /Length bytes when given directly, else without the EOL before endstream. */
+function exactCiphertext(raw: Buffer, dictionary: string): Buffer {
+  const length = /\/Length\s+(\d+)(?!\s+\d+\s+R)/.exec(dictionary);
+  if (length && Number(length[1]) <= raw.length) return raw.subarray(0, Number(length[1]));
+  return raw.subarray(0, raw.length - (/\r?\n$/.exec(raw.subarray(-2).toString('latin1'))?.[0].length ?? 0));
+}
+
+/**
+ * A Type0 font without ToUnicode (Identity-H or -V encoding, so codes are CIDs): its CIDFontType2 descendant's
+ * embedded TrueType program maps glyphs to characters, and /CIDToGIDMap (Identity, or a stream of glyph ids)
+ * CIDs to glyphs. Anything missing leaves the font without a map: its text is then not guessed at.
+ */
+async function embeddedCidFont(
+  type0: string,
+  objects: Map<number, PdfObject>,
+  skippedStream: (id: number) => Promise<Buffer | undefined>,
+): Promise<PdfFont> {
+  const font: PdfFont = { codeBytes: 2, map: new Map() };
+  if (!/\/Encoding\s*\/Identity-[HV]\b/.test(type0)) return font;
+  const reference = (dictionary: string | undefined, key: string) => {
+    const match = new RegExp(`/${key}\\s*\\[?\\s*(\\d+)\\s+\\d+\\s+R`).exec(dictionary ?? '');
+    return match ? Number(match[1]) : undefined;
+  };
+  let descendantId = reference(type0, 'DescendantFonts');
+  // /DescendantFonts may be an indirect array: `[8 0 R]` as an object of its own.
+  const indirect = descendantId === undefined ? undefined : objects.get(descendantId)?.dictionary;
+  if (indirect && !/\/Type\s*\/Font\b/.test(indirect)) {
+    const inArray = /(\d+)\s+\d+\s+R/.exec(indirect);
+    descendantId = inArray ? Number(inArray[1]) : undefined;
+  }
+  const descendant = descendantId === undefined ? undefined : objects.get(descendantId)?.dictionary;
+  if (!descendant || !/\/Subtype\s*\/CIDFontType2\b/.test(descendant)) return font;
+  const fontFileId = reference(
+    objects.get(reference(descendant, 'FontDescriptor') ?? -1)?.dictionary,
+    'FontFile2',
+  );
+  const program = fontFileId === undefined ? undefined : await skippedStream(fontFileId);
+  if (!program) return font;
+  const characters = glyphCharacters(program);
+  const cidToGidId = reference(descendant, 'CIDToGIDMap');
+  if (cidToGidId === undefined) {
+    for (const [glyph, text] of characters) font.map.set(glyph, text);
+    return font;
+  }
+  const cidToGid = objects.get(cidToGidId)?.content ?? (await skippedStream(cidToGidId))?.toString('latin1');
+  for (let cid = 0; cidToGid && cid * 2 + 1 < cidToGid.length; cid++) {
+    const text = characters.get(cidToGid.charCodeAt(cid * 2) * 256 + cidToGid.charCodeAt(cid * 2 + 1));
+    if (text !== undefined) font.map.set(cid, text);
+  }
+  return font;
 }
 
 /** Most objects read from one object stream; a larger /N is damage or an attack, and only this many are read. */

@@ -12,6 +12,7 @@ import {
   pdfEncodings,
   tableOf,
   textOf,
+  trueTypeWithCmap,
   writePdf,
   type PdfObjectSpec,
   type PdfStreamEncoding,
@@ -512,6 +513,80 @@ describe('PDF', () => {
       const components = await run(pdf, 'packed.pdf');
       expect(errorsOf(components)).toEqual([]);
       expect(textOf(components, 'packed.pdf')).toBe(`${sentence}\n`);
+    });
+
+    test.each([
+      ['format4-delta', 'Identity'],
+      ['format4-array', 'Identity'],
+      ['format12', 'stream'],
+    ] as const)(
+      'CID font without ToUnicode: glyphs read back through the embedded TrueType cmap (%s, CIDToGIDMap %s)',
+      async (layout, cidToGid) => {
+        // CIDs are code point + 0x100 (cidHex); glyphs are the CIDs, or CID + 7 through a CIDToGIDMap stream.
+        const shift = cidToGid === 'stream' ? 7 : 0;
+        const glyphs = new Map(
+          [...new Set(sentence)].map((c) => [c.charCodeAt(0), c.charCodeAt(0) + 0x100 + shift]),
+        );
+        const gidMap = Buffer.alloc(0x200 * 2);
+        for (let cid = 0; cid < 0x200; cid++) gidMap.writeUInt16BE(cid + shift, cid * 2);
+        const pdf = writePdf([
+          [
+            packObjects(9, [
+              catalog,
+              pages,
+              page,
+              {
+                id: 5,
+                value:
+                  '<< /Type /Font /Subtype /Type0 /BaseFont /Calibri /Encoding /Identity-H /DescendantFonts [7 0 R] >>',
+              },
+              cidFont.value.includes('/CIDToGIDMap /Identity') && cidToGid === 'stream'
+                ? { id: 7, value: cidFont.value.replace('/CIDToGIDMap /Identity', '/CIDToGIDMap 12 0 R') }
+                : cidFont,
+              { id: 8, value: descriptor.value.replace('>>', '/FontFile2 11 0 R >>') },
+            ]),
+            content,
+            {
+              id: 11,
+              value: '<< /Filter /FlateDecode /Length1 1000 >>',
+              stream: deflateSync(trueTypeWithCmap(glyphs, layout)),
+            },
+            { id: 12, value: '<< /Filter /FlateDecode >>', stream: deflateSync(gidMap) },
+          ],
+        ]);
+        const components = await run(pdf, 'no-tounicode.pdf');
+        expect(errorsOf(components)).toEqual([]);
+        expect(textOf(components, 'no-tounicode.pdf')).toBe(`${sentence}\n`);
+      },
+    );
+
+    test('CID font without ToUnicode and without an embedded program: no text is guessed, and that is said', async () => {
+      const pdf = writePdf([
+        [
+          packObjects(9, [
+            catalog,
+            pages,
+            page,
+            {
+              id: 5,
+              value:
+                '<< /Type /Font /Subtype /Type0 /BaseFont /Calibri /Encoding /Identity-H /DescendantFonts [7 0 R] >>',
+            },
+            cidFont,
+            descriptor,
+          ]),
+          content,
+        ],
+      ]);
+      const components = await run(pdf, 'bare.pdf');
+      expect(textOf(components, 'bare.pdf')).toBe('');
+      expect(errorsOf(components)).toEqual([
+        {
+          componentPath: 'bare.pdf',
+          type: ErrorType.CONTENT_UNSUPPORTED,
+          message: 'PDF has no text layer (scanned or image-only?)',
+        },
+      ]);
     });
 
     test('the later definition wins: an object stream over an earlier top-level object, and the reverse', async () => {

@@ -231,6 +231,76 @@ export function writePdf(revisions: PdfObjectSpec[][]): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * A font program holding only what text extraction reads: the table directory and a `cmap` table (OpenType spec)
+ * mapping each code point to its glyph. Format 4 as one segment per code point (idDelta), or as one segment over
+ * the whole range through glyphIdArray; format 12 as one group per code point.
+ */
+export function trueTypeWithCmap(
+  glyphs: Map<number, number>,
+  layout: 'format4-delta' | 'format4-array' | 'format12',
+): Buffer {
+  const codes = [...glyphs.keys()].sort((a, b) => a - b);
+  let subtable: Buffer;
+  if (layout === 'format12') {
+    subtable = Buffer.alloc(16 + codes.length * 12);
+    subtable.writeUInt16BE(12, 0);
+    subtable.writeUInt32BE(subtable.length, 4);
+    subtable.writeUInt32BE(codes.length, 12);
+    codes.forEach((code, i) => {
+      subtable.writeUInt32BE(code, 16 + i * 12);
+      subtable.writeUInt32BE(code, 20 + i * 12);
+      subtable.writeUInt32BE(glyphs.get(code)!, 24 + i * 12);
+    });
+  } else {
+    // Segments [start, end, idDelta, glyph ids or undefined], then the required 0xFFFF segment.
+    const segments: Array<[number, number, number, number[] | undefined]> =
+      layout === 'format4-delta'
+        ? codes.map((code) => [code, code, (glyphs.get(code)! - code) & 0xffff, undefined])
+        : [
+            [
+              codes[0],
+              codes[codes.length - 1],
+              0,
+              Array.from(
+                { length: codes[codes.length - 1] - codes[0] + 1 },
+                (_, i) => glyphs.get(codes[0] + i) ?? 0,
+              ),
+            ],
+          ];
+    segments.push([0xffff, 0xffff, 1, undefined]);
+    const n = segments.length;
+    const arrays = segments.flatMap(([, , , ids]) => ids ?? []);
+    subtable = Buffer.alloc(16 + n * 8 + arrays.length * 2);
+    subtable.writeUInt16BE(4, 0);
+    subtable.writeUInt16BE(subtable.length, 2);
+    subtable.writeUInt16BE(n * 2, 6);
+    let arrayIndex = 0;
+    segments.forEach(([start, end, delta, ids], i) => {
+      subtable.writeUInt16BE(end, 14 + i * 2);
+      subtable.writeUInt16BE(start, 16 + n * 2 + i * 2);
+      subtable.writeUInt16BE(delta, 16 + n * 4 + i * 2);
+      const rangeOffsetAt = 16 + n * 6 + i * 2;
+      if (ids) {
+        subtable.writeUInt16BE(16 + n * 8 + arrayIndex * 2 - rangeOffsetAt, rangeOffsetAt);
+        ids.forEach((id, k) => subtable.writeUInt16BE(id, 16 + n * 8 + (arrayIndex + k) * 2));
+        arrayIndex += ids.length;
+      }
+    });
+  }
+  const cmap = Buffer.concat([
+    Buffer.from([0, 0, 0, 1, 0, 3, 0, layout === 'format12' ? 10 : 1, 0, 0, 0, 12]),
+    subtable,
+  ]);
+  const directory = Buffer.alloc(12 + 16);
+  directory.writeUInt32BE(0x00010000, 0);
+  directory.writeUInt16BE(1, 4);
+  directory.write('cmap', 12, 'latin1');
+  directory.writeUInt32BE(directory.length, 20);
+  directory.writeUInt32BE(cmap.length, 24);
+  return Buffer.concat([directory, cmap]);
+}
+
 function indirectObject(object: PdfObjectSpec): Buffer {
   if (!object.stream) return Buffer.from(`${object.id} 0 obj\n${object.value}\nendobj\n`, 'latin1');
   const dictionary = object.value.replace(/>>\s*$/, `/Length ${object.stream.length} >>`);
