@@ -12,6 +12,9 @@ const PREFERRED_SUBTABLES: Array<[number, number]> = [
   [0, 3], // Unicode, BMP
 ];
 
+/** Code points read from one font at most: twice Unicode's, so a hostile table cannot loop for billions. */
+const MAX_CODE_POINTS_READ = 2 * 0x110000;
+
 /**
  * Glyph id → the character it draws (the lowest code point, when several map to one glyph). Empty when the font
  * has no Unicode cmap or is damaged: a font never fails the extraction.
@@ -34,7 +37,9 @@ export function glyphCharacters(font: Buffer): Map<number, string> {
       const at = subtables.get(`${platform}/${encoding}`);
       if (at === undefined) continue;
       const format = font.readUInt16BE(at);
+      let budget = MAX_CODE_POINTS_READ;
       const add = (codePoint: number, glyph: number) => {
+        if (--budget < 0) throw new RangeError('cmap table too large');
         if (glyph !== 0 && codePoint <= 0x10ffff && !glyphs.has(glyph))
           glyphs.set(glyph, String.fromCodePoint(codePoint));
       };
@@ -44,7 +49,7 @@ export function glyphCharacters(font: Buffer): Map<number, string> {
       if (glyphs.size > 0) return glyphs;
     }
   } catch {
-    // A read past the end: damaged font, whatever was read is kept.
+    // A read past the end or a table too large: damaged (or hostile) font, whatever was read is kept.
   }
   return glyphs;
 }

@@ -7,6 +7,7 @@ import { JsonFlattener } from '../../src/extraction/json';
 import { HtmlToText } from '../../src/extraction/markup';
 import { looksLikeText } from '../../src/extraction/sniff';
 import { Rc4 } from '../../src/extraction/pdf-crypt';
+import { glyphCharacters } from '../../src/extraction/truetype';
 import { contentStreamText, decodeAscii85, decodeLzw } from '../../src/extraction/pdf';
 import { decodeEncodedWords, parseHeaderValue } from '../../src/extraction/mime';
 import { ConfigurationError, ErrorType } from '../../src/core/errors';
@@ -275,5 +276,35 @@ describe('RC4 (encrypted PDFs)', () => {
     for (let at = 0, size = 1; at < input.length; at += size, size = size * 3 + 1)
       cipher.apply(input, sliced, at, Math.min(input.length, at + size));
     expect(sliced.equals(whole)).toBe(true);
+  });
+});
+
+describe('TrueType cmap (CID fonts without ToUnicode)', () => {
+  test('a hostile table (2,000,000 groups of 65,536 code points) is read only so far, and what was read is kept', () => {
+    const groups = 2_000_000;
+    const font = Buffer.alloc(12 + 16 + 12 + 16 + groups * 12);
+    font.writeUInt32BE(0x00010000, 0);
+    font.writeUInt16BE(1, 4);
+    font.write('cmap', 12, 'latin1');
+    font.writeUInt32BE(28, 20);
+    const cmap = 28;
+    font.writeUInt16BE(1, cmap + 2);
+    font.writeUInt16BE(3, cmap + 4);
+    font.writeUInt16BE(10, cmap + 6);
+    font.writeUInt32BE(12, cmap + 8);
+    const table = cmap + 12;
+    font.writeUInt16BE(12, table);
+    font.writeUInt32BE(groups, table + 12);
+    for (let g = 0; g < groups; g++) {
+      font.writeUInt32BE((g % 0x10000) * 0x10000, table + 16 + g * 12);
+      font.writeUInt32BE((g % 0x10000) * 0x10000 + 0xffff, table + 20 + g * 12);
+      font.writeUInt32BE(1, table + 24 + g * 12);
+    }
+    // Unbounded, this would visit 131 billion code points: far beyond the test's time limit.
+    const glyphs = glyphCharacters(font);
+    // Glyphs 1…65,536 drawn first by the code points of the first group.
+    expect(glyphs.size).toBe(65_536);
+    expect(glyphs.get(1)).toBe('\u0000');
+    expect(glyphs.get(0x42)).toBe('A');
   });
 });
