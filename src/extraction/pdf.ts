@@ -106,16 +106,7 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
     skippedStreams.delete(id);
     let raw: Buffer | undefined = data.subarray(dataStart, endStream);
     if (decryptor) {
-      // Ciphertext must be exact: its /Length when given directly, else without the EOL before endstream.
-      const length = /\/Length\s+(\d+)(?!\s+\d+\s+R)/.exec(dictionary);
-      raw =
-        length && Number(length[1]) <= raw.length
-          ? raw.subarray(0, Number(length[1]))
-          : raw.subarray(
-              0,
-              raw.length - (/\r?\n$/.exec(raw.subarray(-2).toString('latin1'))?.[0].length ?? 0),
-            );
-      raw = await decryptor.decrypt(Number(match[1]), Number(match[2]), raw);
+      raw = await decryptor.decrypt(Number(match[1]), Number(match[2]), exactCiphertext(raw, dictionary));
       if (!raw) {
         result.problems.push(`object ${match[1]}: stream does not decrypt`);
         continue;
@@ -202,7 +193,8 @@ export async function extractPdfText(data: Buffer, maxInflatedBytes: number): Pr
 
 /** Ciphertext must be exact: a stream's /Length bytes when given directly, else without the EOL before endstream. */
 function exactCiphertext(raw: Buffer, dictionary: string): Buffer {
-  const length = /\/Length\s+(\d+)(?!\s+\d+\s+R)/.exec(dictionary);
+  // A direct number only: not the object number of `/Length 12 0 R` (nor a prefix of it).
+  const length = /\/Length\s+(\d+)(?!\d|\s+\d+\s+R)/.exec(dictionary);
   if (length && Number(length[1]) <= raw.length) return raw.subarray(0, Number(length[1]));
   return raw.subarray(0, raw.length - (/\r?\n$/.exec(raw.subarray(-2).toString('latin1'))?.[0].length ?? 0));
 }

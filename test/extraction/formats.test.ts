@@ -515,6 +515,31 @@ describe('PDF', () => {
       expect(textOf(components, 'packed.pdf')).toBe(`${sentence}\n`);
     });
 
+    /** The page with font 5: a Type0 font without ToUnicode over CID font `cid` and `fontDescriptor`. */
+    const withoutToUnicode = (
+      cid: { id: number; value: string },
+      fontDescriptor: { id: number; value: string },
+      streams: PdfObjectSpec[] = [],
+    ) =>
+      writePdf([
+        [
+          packObjects(9, [
+            catalog,
+            pages,
+            page,
+            {
+              id: 5,
+              value:
+                '<< /Type /Font /Subtype /Type0 /BaseFont /Calibri /Encoding /Identity-H /DescendantFonts [7 0 R] >>',
+            },
+            cid,
+            fontDescriptor,
+          ]),
+          content,
+          ...streams,
+        ],
+      ]);
+
     test.each([
       ['format4-delta', 'Identity'],
       ['format4-array', 'Identity'],
@@ -529,23 +554,12 @@ describe('PDF', () => {
         );
         const gidMap = Buffer.alloc(0x200 * 2);
         for (let cid = 0; cid < 0x200; cid++) gidMap.writeUInt16BE(cid + shift, cid * 2);
-        const pdf = writePdf([
+        const pdf = withoutToUnicode(
+          cidToGid === 'stream'
+            ? { id: 7, value: cidFont.value.replace('/CIDToGIDMap /Identity', '/CIDToGIDMap 12 0 R') }
+            : cidFont,
+          { id: 8, value: descriptor.value.replace('>>', '/FontFile2 11 0 R >>') },
           [
-            packObjects(9, [
-              catalog,
-              pages,
-              page,
-              {
-                id: 5,
-                value:
-                  '<< /Type /Font /Subtype /Type0 /BaseFont /Calibri /Encoding /Identity-H /DescendantFonts [7 0 R] >>',
-              },
-              cidFont.value.includes('/CIDToGIDMap /Identity') && cidToGid === 'stream'
-                ? { id: 7, value: cidFont.value.replace('/CIDToGIDMap /Identity', '/CIDToGIDMap 12 0 R') }
-                : cidFont,
-              { id: 8, value: descriptor.value.replace('>>', '/FontFile2 11 0 R >>') },
-            ]),
-            content,
             {
               id: 11,
               value: '<< /Filter /FlateDecode /Length1 1000 >>',
@@ -553,7 +567,7 @@ describe('PDF', () => {
             },
             { id: 12, value: '<< /Filter /FlateDecode >>', stream: deflateSync(gidMap) },
           ],
-        ]);
+        );
         const components = await run(pdf, 'no-tounicode.pdf');
         expect(errorsOf(components)).toEqual([]);
         expect(textOf(components, 'no-tounicode.pdf')).toBe(`${sentence}\n`);
@@ -561,24 +575,7 @@ describe('PDF', () => {
     );
 
     test('CID font without ToUnicode and without an embedded program: no text is guessed, and that is said', async () => {
-      const pdf = writePdf([
-        [
-          packObjects(9, [
-            catalog,
-            pages,
-            page,
-            {
-              id: 5,
-              value:
-                '<< /Type /Font /Subtype /Type0 /BaseFont /Calibri /Encoding /Identity-H /DescendantFonts [7 0 R] >>',
-            },
-            cidFont,
-            descriptor,
-          ]),
-          content,
-        ],
-      ]);
-      const components = await run(pdf, 'bare.pdf');
+      const components = await run(withoutToUnicode(cidFont, descriptor), 'bare.pdf');
       expect(textOf(components, 'bare.pdf')).toBe('');
       expect(errorsOf(components)).toEqual([
         {
@@ -696,6 +693,18 @@ describe('PDF', () => {
           message: 'encrypted PDF: text not extractable (it needs a password to open)',
         },
       ]);
+    });
+
+    test('a stream whose /Length is an indirect reference: the ciphertext runs to the EOL before endstream', async () => {
+      const pdf = Buffer.from(
+        fixture('aes-256.pdf')
+          .toString('latin1')
+          .replace('<< /Length 144 /Filter /FlateDecode >>', '<< /Length 12 0 R /Filter /FlateDecode >>'),
+        'latin1',
+      );
+      const components = await run(pdf, 'indirect.pdf');
+      expect(errorsOf(components)).toEqual([]);
+      expect(textOf(components, 'indirect.pdf')).toBe(text);
     });
 
     test('a stream whose ciphertext is damaged → CONTENT_CORRUPT for that stream', async () => {
