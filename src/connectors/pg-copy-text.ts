@@ -65,16 +65,6 @@ export class CopyTextWriter {
   }
 }
 
-/** Rows as COPY text (`COPY … FROM STDIN`): tab-separated escaped fields, one row per line. */
-export function copyText(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
-  const writer = new CopyTextWriter();
-  for (const row of rows) {
-    for (const value of row) writer.field(value);
-    writer.endRow();
-  }
-  return writer.toString();
-}
-
 const NEWLINE = 10;
 const LETTER_N = 78;
 

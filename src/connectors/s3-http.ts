@@ -105,7 +105,7 @@ export type SignedHeaders = Record<string, string>;
  * AWS Signature Version 4 for S3 requests without a body (GET, HEAD), as specified in "Authenticating
  * Requests: Using the Authorization Header". The signing key is derived once per day and secret, so a
  * request costs one hash and one HMAC; the AWS SDK's signer derived a cache key with an HMAC per request and
- * cost about 50 µs of CPU a request, this about 5.
+ * cost about 50 µs of CPU a request, this about 10.
  */
 export class S3RequestSigner {
   private signingKey: { day: string; secret: string; key: Buffer } | undefined;
@@ -178,7 +178,6 @@ function escapeUri(value: string): string {
 export class S3HttpClient {
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
-  private readonly protocol: string;
   private readonly hostname: string;
   private readonly port: number | undefined;
   private readonly host: string;
@@ -190,7 +189,6 @@ export class S3HttpClient {
 
   constructor(private readonly options: S3HttpOptions) {
     const endpoint = new URL(options.endpoint ?? `https://s3.${options.region}.amazonaws.com`);
-    this.protocol = endpoint.protocol;
     this.transport = endpoint.protocol === 'https:' ? https : http;
     this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: options.maxSockets });
     // Virtual-hosted style needs a DNS name for the bucket: not with dots (TLS names) or IP hosts.

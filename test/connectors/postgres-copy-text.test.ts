@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ErrorHandler } from '../../src/core/error-handler';
 import { SystemLogger } from '../../src/core/logger';
-import { CopyTextParser, copyText, type CopyField } from '../../src/connectors/pg-copy-text';
+import { CopyTextParser, CopyTextWriter, type CopyField } from '../../src/connectors/pg-copy-text';
 import { PostgresConnector, postgresConnector } from '../../src/connectors/postgres';
 import { testServices } from '../harness/services-info';
 import { collect, objectIdFactory, packetFactory } from './sql-test-helpers';
@@ -121,7 +121,17 @@ describe('CopyTextParser', () => {
   });
 });
 
-describe('copyText', () => {
+/** Rows as COPY text, written field by field as the results store writes them. */
+function copyText(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
+  const writer = new CopyTextWriter();
+  for (const row of rows) {
+    for (const value of row) writer.field(value);
+    writer.endRow();
+  }
+  return writer.toString();
+}
+
+describe('CopyTextWriter', () => {
   test('COPY FROM reads back every hostile value exactly (NUL aside, which text cannot hold)', async () => {
     await admin.query('CREATE TABLE copy_in (n int, a text, b text, c text)');
     const rows = HOSTILE_ROWS.map((row, i) => [i, ...row]);
