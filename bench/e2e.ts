@@ -469,18 +469,27 @@ async function main(): Promise<void> {
         const timeTemporal = async (round: number) => {
           const started = Date.now();
           const cpu = cpuMeter(pids);
+          const workflowId = `temporal-${datasource.id}-${round}-${Date.now()}`;
           const progress = (await client.workflow.execute(SCAN_WORKFLOW_TYPE, {
             taskQueue: 'bench',
-            workflowId: `temporal-${datasource.id}-${round}-${Date.now()}`,
+            workflowId,
             args: [input],
           })) as ScanProgress;
-          return { seconds: (Date.now() - started) / 1000, cpu: cpu(), classified: progress.classified };
+          const seconds = (Date.now() - started) / 1000;
+          const used = cpu();
+          const history = await client.workflow.getHandle(workflowId).fetchHistory();
+          return {
+            seconds,
+            cpu: used,
+            classified: progress.classified,
+            historyEvents: history.events?.length ?? 0,
+          };
         };
         // Rounds in ABBA order (BENCH_TEMPORAL_FIRST=1 starts with Temporal): a machine that speeds up or slows
         // down during the bench, and warm caches and JIT, then favour neither side.
         type Run = Awaited<ReturnType<typeof timeDirect>>;
         const directRuns: Run[] = [];
-        const temporalRuns: Run[] = [];
+        const temporalRuns: Array<Awaited<ReturnType<typeof timeTemporal>>> = [];
         for (let round = 0; round < ROUNDS; round++) {
           const temporalFirst = (round % 2 === 1) !== Boolean(process.env.BENCH_TEMPORAL_FIRST);
           if (temporalFirst) temporalRuns.push(await timeTemporal(round));
@@ -525,6 +534,10 @@ async function main(): Promise<void> {
         console.log(rows[rows.length - 1]);
         console.log(`  direct:   ${describeCpu(directCpu, FILES * ROUNDS, false, withS3)}`);
         console.log(`  Temporal: ${describeCpu(temporalCpu, FILES * ROUNDS, true, withS3)}`);
+        // Events per scan: what bounds a workflow's history (continue-as-new carries on past Temporal's limits).
+        console.log(
+          `  history:  ${temporalRuns.map((run) => run.historyEvents).join(', ')} events per ${FILES}-object scan`,
+        );
       }
       if (process.env.BENCH_STAGES !== '0' && only !== 's3') {
         await stages(sources['local disk'], store, classifier, logger, pids);
