@@ -29,6 +29,7 @@ import type {
   ScanPlan,
   ScanRunOptions,
 } from '../workflows/types';
+import { scanMetrics } from './metrics';
 import { SCAN_DEFAULTS, validateScanOptions } from './options';
 
 export { SCAN_DEFAULTS, validateScanOptions } from './options';
@@ -336,6 +337,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       });
       if (nextBatchNo - input.firstBatchNo >= maxBatches) return result(false);
     }
+    const metrics = scanMetrics(input.datasource);
     const connector = openConnector(input.datasource);
     try {
       const batches = connector.enumerateObjects(
@@ -344,6 +346,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       for await (const batch of batches) {
         if (batch.length > 0) {
           await store.upsertObjects(input.scanId, [...batch], nextBatchNo);
+          metrics.enumerated(batch.length);
           enumerated += batch.length;
           nextBatchNo++;
         }
@@ -377,6 +380,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       });
     const finishedIds = new Set<string>();
     let detailsCounted = checkpoint?.detailsCounted ?? false;
+    const metrics = scanMetrics(datasource);
 
     // Results are buffered and written in chunks; the checkpoint only ever covers written objects.
     let pendingResults: ObjectClassification[] = [];
@@ -429,16 +433,24 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
         else for (const f of failures) await store.recordFailure(scanId, f.objectId, f.errorType, f.message);
       }
       // Counted only once written, so a checkpoint's counts match what a retry will skip.
+      const written: Pick<BatchCounts, 'bytesScanned' | 'findingsByInfoType'> = {
+        bytesScanned: 0,
+        findingsByInfoType: {},
+      };
       for (const result of results) {
         finishedIds.add(result.objectId);
-        counts.classified++;
-        counts.bytesScanned += result.bytesScanned;
+        written.bytesScanned += result.bytesScanned;
         for (const [infoType, count] of Object.entries(result.findingCounts)) {
+          written.findingsByInfoType[infoType] = (written.findingsByInfoType[infoType] ?? 0) + count;
           counts.findingsByInfoType[infoType] = (counts.findingsByInfoType[infoType] ?? 0) + count;
         }
       }
+      counts.classified += results.length;
+      counts.bytesScanned += written.bytesScanned;
+      metrics.classified(results.length, written.bytesScanned, written.findingsByInfoType);
       for (const failure of failures) finishedIds.add(failure.objectId);
       counts.failed += failures.length;
+      metrics.failed(failures.map((f) => f.errorType));
       // Checkpoint: the longest prefix of the batch that is finished.
       let index = startIndex;
       while (
@@ -533,6 +545,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
             unchanged.map((r) => r.objectId),
           );
           counts.skipped += unchanged.length;
+          metrics.skipped(unchanged.length);
           for (const record of unchanged) finishedIds.add(record.objectId);
           const skippedIds = new Set(unchanged.map((r) => r.objectId));
           candidates = candidates.filter((record) => !skippedIds.has(record.objectId));

@@ -62,6 +62,12 @@ export interface AssayWorkerOptions {
   classifierFor?: ActivityDependencies['classifierFor'];
   /** Install the SDK runtime with the log adapter (once per process). Default true. */
   installRuntime?: boolean;
+  /**
+   * `host:port` where the worker serves Prometheus metrics (`/metrics`): Temporal's worker metrics
+   * (`temporal_*`: task slots, poll and activity latencies) and Assay's scan counters (`assay_*`, see
+   * activities/metrics.ts). Needs the runtime installed here. Default: `ASSAY_METRICS_ADDRESS`, else none.
+   */
+  metricsAddress?: string;
   /** Worker identity shown in the Temporal UI. Default: SDK's `pid@host`. */
   identity?: string;
   env?: NodeJS.ProcessEnv;
@@ -123,19 +129,44 @@ function positiveInt(value: string | undefined, name: string): number | undefine
   return n;
 }
 
+/** `host:port` with a numeric port (what the metrics exporter binds), or a configuration error. */
+function metricsBindAddress(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const match = /^(.+):(\d{1,5})$/.exec(value.trim());
+  if (!match || Number(match[2]) > 65535) {
+    throw new ConfigurationError(
+      `ASSAY_METRICS_ADDRESS must be host:port (e.g. 0.0.0.0:9464), got "${value}"`,
+      {
+        field: 'ASSAY_METRICS_ADDRESS',
+      },
+    );
+  }
+  return `${match[1]}:${match[2]}`;
+}
+
 let runtimeInstalled = false;
 
 /** Creates (but does not run) a worker on the scan task queue. */
 export async function createWorker(options: AssayWorkerOptions = {}): Promise<AssayWorker> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? new SystemLogger({ base: { component: 'worker' } });
+  const metricsAddress = metricsBindAddress(options.metricsAddress ?? env.ASSAY_METRICS_ADDRESS);
   if (options.installRuntime !== false && !runtimeInstalled) {
     try {
-      Runtime.install({ logger: new TemporalLoggerAdapter(logger) });
+      Runtime.install({
+        logger: new TemporalLoggerAdapter(logger),
+        ...(metricsAddress
+          ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } }
+          : {}),
+      });
+      if (metricsAddress) logger.info('worker metrics served', { url: `http://${metricsAddress}/metrics` });
     } catch (err) {
       logger.debug('Temporal runtime already installed', { error: String(err) });
+      if (metricsAddress) logger.warn('metrics not served: the Temporal runtime was installed before', {});
     }
     runtimeInstalled = true;
+  } else if (metricsAddress) {
+    logger.warn('metrics not served: this worker does not install the Temporal runtime', {});
   }
   const address = options.address ?? env.TEMPORAL_ADDRESS ?? 'localhost:7233';
   const namespace = options.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default';

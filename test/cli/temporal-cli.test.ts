@@ -1,13 +1,15 @@
 /**
  * Interoperability: a scan started with the `temporal` CLI (no assay involved) runs on `assay worker`
  * (a child process configured only through the environment), and `temporal workflow query --name
- * progress` answers. SIGINT stops the worker cleanly.
+ * progress` answers. The worker's Prometheus endpoint counts the scan. SIGINT stops the worker cleanly.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { SCAN_METRICS } from '../../activities/metrics';
+import { getFreePort } from '../../src/services/managed-process';
 import { temporalCliPath } from '../../src/services/tools';
 import { testServices } from '../harness/services-info';
 import { ASSAY_BIN, childEnv, createTestDatabase, REPO_ROOT } from './helpers';
@@ -33,7 +35,9 @@ test('temporal workflow start → assay worker → temporal workflow query progr
   const taskQueue = `assay-cli-tctl-${process.pid}`;
   const folder = path.join(tmp, 'docs');
   await mkdir(folder);
-  await writeFile(path.join(folder, 'a.txt'), 'Write to dana.kim@example.org or lee.park@example.org\n');
+  const content = 'Write to dana.kim@example.org or lee.park@example.org\n';
+  await writeFile(path.join(folder, 'a.txt'), content);
+  const metricsAddress = `127.0.0.1:${await getFreePort()}`;
 
   const worker = spawn(process.execPath, [ASSAY_BIN, 'worker'], {
     cwd: tmp,
@@ -42,6 +46,7 @@ test('temporal workflow start → assay worker → temporal workflow query progr
       TEMPORAL_NAMESPACE: temporal.namespace,
       ASSAY_TASK_QUEUE: taskQueue,
       ASSAY_DATABASE_URL: db.url,
+      ASSAY_METRICS_ADDRESS: metricsAddress,
       LOG_LEVEL: 'warn',
     }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -108,6 +113,29 @@ test('temporal workflow start → assay worker → temporal workflow query progr
       failed: 0,
       findingsByInfoType: { EMAIL_ADDRESS: 2 },
     });
+
+    const metrics = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    const sample = (name: string, labels: Record<string, string> = {}): number[] =>
+      metrics
+        .split('\n')
+        .filter(
+          (line) =>
+            line.startsWith(`${name}{`) &&
+            Object.entries({ datasource: 'docs', datasource_type: 'filesystem', ...labels }).every(([k, v]) =>
+              line.includes(`${k}="${v}"`),
+            ),
+        )
+        .map((line) => Number(line.slice(line.lastIndexOf(' ') + 1)));
+    expect(sample(SCAN_METRICS.enumerated)).toEqual([1]);
+    expect(sample(SCAN_METRICS.classified)).toEqual([1]);
+    expect(sample(SCAN_METRICS.findings, { info_type: 'EMAIL_ADDRESS' })).toEqual([2]);
+    expect(sample(SCAN_METRICS.bytesScanned)).toEqual([Buffer.byteLength(content)]);
+    expect(sample(SCAN_METRICS.failed)).toEqual([]);
+    // Temporal's own worker metrics are served alongside.
+    expect(metrics).toMatch(/^temporal_activity_execution_latency_bucket\{/m);
+    // Labels never carry paths or values.
+    expect(metrics).not.toContain('example.org');
+    expect(metrics).not.toContain(folder);
   } finally {
     worker.kill('SIGINT');
   }

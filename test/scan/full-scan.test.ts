@@ -14,13 +14,19 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  type MetricCounter,
+  type MetricMeter,
+  type MetricTags,
+} from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import mysql from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
+import { SCAN_METRICS } from '../../activities/metrics';
 import { createLocalClassifier } from '../../src/classification';
 import { PROJECT_ROOT } from '../../src/services/tools';
 import { progressQuery } from '../../workflows/definitions';
@@ -181,6 +187,111 @@ test('filesystem: details come with the content, in the same write; files withou
     );
     expect(rows).toEqual(expected);
     expect(await findingCounts(env.store, workflowId)).toEqual({ EMAIL_ADDRESS: 1 });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** A metric meter that sums counter values per name and label set, as a Prometheus scrape would show them. */
+function recordingMeter(): { meter: MetricMeter; totals: Map<string, number> } {
+  const totals = new Map<string, number>();
+  const counter = (name: string, base: MetricTags): MetricCounter => ({
+    name,
+    kind: 'counter',
+    valueType: 'int',
+    add: (value, extra = {}) => {
+      const k = metricKey(name, { ...base, ...extra });
+      totals.set(k, (totals.get(k) ?? 0) + value);
+    },
+    withTags: (tags) => counter(name, { ...base, ...tags }),
+  });
+  const meterWith = (base: MetricTags): MetricMeter => ({
+    createCounter: (name) => counter(name, base),
+    createHistogram: () => {
+      throw new Error('no histograms expected');
+    },
+    createGauge: () => {
+      throw new Error('no gauges expected');
+    },
+    withTags: (tags) => meterWith({ ...base, ...tags }),
+  });
+  return { meter: meterWith({}), totals };
+}
+
+function metricKey(name: string, tags: MetricTags): string {
+  const labels = Object.entries(tags)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${String(v)}`);
+  return `${name}{${labels.join(',')}}`;
+}
+
+test('scan metrics count what each activity wrote: enumerated, classified, failed by error type, skipped, findings by infoType', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'assay-metrics-'));
+  try {
+    const content = 'mail me: erin@example.com or frank@example.org\n';
+    await writeFile(path.join(dir, 'a.txt'), content);
+    await writeFile(path.join(dir, 'gone.txt'), 'soon deleted\n');
+    const activities = createActivities({ store: env.store, classifier: env.classifier, logger: testLogger });
+    const datasource = { id: 'metered', type: 'filesystem', config: { roots: [dir] } };
+    // The SDK's own tags on an activity's meter (a mock environment's values), then ours.
+    const labels = (extra: MetricTags = {}) => ({
+      activityType: 'unknown',
+      namespace: 'test',
+      taskQueue: 'test',
+      datasource: 'metered',
+      datasource_type: 'filesystem',
+      ...extra,
+    });
+    const scan = async (options: { incremental?: boolean }) => {
+      const { meter, totals } = recordingMeter();
+      const scanId = unique('metrics');
+      const environment = () => new MockActivityEnvironment({}, { metricMeter: meter });
+      const plan = (await environment().run(activities.prepareScan, {
+        scanId,
+        datasource,
+        options,
+        startedAt: new Date().toISOString(),
+      })) as ScanPlan;
+      await environment().run(activities.enumerate, {
+        scanId,
+        datasource,
+        options,
+        firstBatchNo: 0,
+        enumeratedBefore: 0,
+      });
+      return { scanId, plan, options, totals, environment };
+    };
+    const classify = (run: Awaited<ReturnType<typeof scan>>) =>
+      run.environment().run(activities.classifyBatch, {
+        scanId: run.scanId,
+        batchNo: 0,
+        datasource,
+        options: run.options,
+        rulesetVersion: run.plan.rulesetVersion,
+      });
+
+    const first = await scan({});
+    await rm(path.join(dir, 'gone.txt'));
+    expect(await classify(first)).toMatchObject({ classified: 1, failed: 1 });
+    await first.environment().run(activities.finishScan, {
+      scanId: first.scanId,
+      phase: 'completed' as const,
+    });
+    expect(Object.fromEntries(first.totals)).toEqual({
+      [metricKey(SCAN_METRICS.enumerated, labels())]: 2,
+      [metricKey(SCAN_METRICS.classified, labels())]: 1,
+      [metricKey(SCAN_METRICS.bytesScanned, labels())]: Buffer.byteLength(content),
+      [metricKey(SCAN_METRICS.findings, labels({ info_type: 'EMAIL_ADDRESS' }))]: 2,
+      [metricKey(SCAN_METRICS.failed, labels({ error_type: 'OBJECT_NOT_FOUND' }))]: 1,
+    });
+
+    // Incremental: the unchanged file is skipped (the vanished one is no longer enumerated).
+    const second = await scan({ incremental: true });
+    expect(await classify(second)).toMatchObject({ classified: 0, skipped: 1 });
+    expect(Object.fromEntries(second.totals)).toEqual({
+      [metricKey(SCAN_METRICS.enumerated, labels())]: 1,
+      [metricKey(SCAN_METRICS.skipped, labels())]: 1,
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

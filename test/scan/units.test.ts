@@ -1,10 +1,22 @@
 import { NON_RETRYABLE_ERROR_TYPES } from '../../src/core/errors';
 import { SCAN_NON_RETRYABLE_ERROR_TYPES } from '../../workflows/retry-policy';
 import { splitByObject, unchangedSince, validateScanOptions } from '../../activities';
+import { ConfigurationError } from '../../src/core/errors';
+import { createWorker } from '../../src/worker';
 
 describe('scan building blocks', () => {
   test("the workflow's non-retryable list equals the core error table's", () => {
     expect([...SCAN_NON_RETRYABLE_ERROR_TYPES].sort()).toEqual([...NON_RETRYABLE_ERROR_TYPES].sort());
+  });
+
+  test('ASSAY_METRICS_ADDRESS must be host:port, or the worker does not start', async () => {
+    for (const value of ['9464', 'localhost', 'localhost:99999', ':']) {
+      const started = createWorker({ env: { ASSAY_METRICS_ADDRESS: value }, installRuntime: false });
+      await expect(started).rejects.toThrow(ConfigurationError);
+      await expect(started).rejects.toThrow(
+        `ASSAY_METRICS_ADDRESS must be host:port (e.g. 0.0.0.0:9464), got "${value}"`,
+      );
+    }
   });
 
   test('scan options are bounded, naming the bad field', () => {
