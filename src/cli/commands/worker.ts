@@ -58,7 +58,13 @@ export function registerWorkerCommand(program: Command, ctx: CommandContext): vo
       `
 The worker runs the scanDataSource workflow and its activities. Data-source secrets are read here, from
 this process's environment: PGPASSWORD, MYSQL_PWD, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or the variable a
-datasource spec names in passwordEnv.`,
+datasource spec names in passwordEnv.
+
+Worker settings:
+  ASSAY_MAX_CONCURRENT_ACTIVITIES  activities run at once (default 8)
+  ASSAY_CLASSIFIER_THREADS         classifier threads (default cores - 1; 0 = main thread)
+  ASSAY_FINGERPRINT_KEY            fingerprint key (default: the file .assay/fingerprint.key)
+  ASSAY_METRICS_ADDRESS            host:port serving Prometheus metrics at /metrics (default: none)`,
     )
     .action((_opts: unknown, cmd: Command) => workerAction(cmd, ctx));
 }
