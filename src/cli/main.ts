@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerDevCommand } from './commands/dev';
 import { registerScanCommands, type CommandContext } from './commands/scan';
+import { registerScheduleCommands } from './commands/schedule';
 import { registerWorkerCommand } from './commands/worker';
 import { describeChain, toCliError } from './errors';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes';
@@ -54,6 +55,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerDevCommand(program, ctx);
   registerWorkerCommand(program, ctx);
   registerScanCommands(program, ctx);
+  registerScheduleCommands(program, ctx);
   registerClassify(program, { stdout: ctx.io.stdout, stderr: ctx.io.stderr, setExitCode: ctx.setExitCode });
 
   // Every (sub)command: usage errors exit 2, output through ctx.io, exit codes listed in help.

@@ -83,7 +83,10 @@ function parseDetectors(value: string): string[] {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-async function withTemporal<T>(settings: Settings, fn: (session: TemporalSession) => Promise<T>): Promise<T> {
+export async function withTemporal<T>(
+  settings: Settings,
+  fn: (session: TemporalSession) => Promise<T>,
+): Promise<T> {
   const session = await connectTemporal(settings);
   try {
     return await fn(session);
@@ -269,10 +272,10 @@ function phaseExitCode(
 // ---------------------------------------------------------------------------------------------
 // Commands
 
-interface StartOptions {
+/** What a scan reads and how: shared by `scan start` and `schedule create`. */
+export interface ScanSpecOptions {
   config?: string;
   name?: string;
-  id?: string;
   batchSize?: number;
   concurrency?: number;
   sampling?: SamplingOptions;
@@ -282,19 +285,64 @@ interface StartOptions {
   maxObjectBytes?: number;
   s3Endpoint?: string;
   s3Region?: string;
+}
+
+interface StartOptions extends ScanSpecOptions {
+  id?: string;
   wait?: boolean;
   json?: boolean;
   failOnFindings?: boolean;
   interval: number;
 }
 
-async function startAction(
+/** Adds the source and scan options (`ScanSpecOptions`) to a command. */
+export function withScanSpecOptions(command: Command): Command {
+  return command
+    .argument(
+      '[source]',
+      'folder path | s3://bucket/prefix | postgres://user@host:port/db | mysql://user@host:port/db',
+    )
+    .option('--config <file>', 'datasource spec file (JSON/YAML: {id, type, config}) instead of a source URI')
+    .option('--name <id>', 'datasource id (default: folder name, bucket or database)')
+    .option(
+      '--batch-size <n>',
+      'objects per batch (default 1000)',
+      parseIntOption('--batch-size', 1, 100_000),
+    )
+    .option(
+      '--concurrency <n>',
+      'batches in flight at once, 1-64 (default 4)',
+      parseIntOption('--concurrency', 1, 64),
+    )
+    .option(
+      '--sampling <mode>',
+      'database row sampling: full | limit:N | percent:P (default limit:1000)',
+      parseSampling,
+    )
+    .option('--detectors <list>', 'comma-separated infoTypes to run (default: all)', parseDetectors)
+    .addOption(
+      new Option('--min-likelihood <level>', 'reporting threshold (default POSSIBLE)').choices([
+        ...LIKELIHOODS,
+      ]),
+    )
+    .option('--incremental', 'skip objects unchanged since the last completed scan of this source')
+    .option(
+      '--max-object-bytes <size>',
+      'larger objects are recorded as CONTENT_TOO_LARGE (default 100M)',
+      parseBytes,
+    )
+    .option(
+      '--s3-endpoint <url>',
+      'S3-compatible endpoint, e.g. http://localhost:9000 (default AWS_ENDPOINT_URL)',
+    )
+    .option('--s3-region <region>', 'S3 region (default AWS_REGION)');
+}
+
+/** The datasource and scan options a source URI (or datasource file) and the scan flags describe. */
+export async function scanSpecFrom(
   source: string | undefined,
-  opts: StartOptions,
-  cmd: Command,
-  ctx: CommandContext,
-) {
-  const settings = await resolveSettings(globalOptions(cmd));
+  opts: ScanSpecOptions,
+): Promise<Pick<ScanInput, 'datasource' | 'options'> & { options: ScanOptions }> {
   if (source && opts.config) throw usageError('give either a source or --config <datasource file>, not both');
   if (!source && !opts.config)
     throw usageError('missing source: a folder, s3://…, postgres://… or mysql://… (or --config FILE)');
@@ -316,6 +364,17 @@ async function startAction(
   if (opts.minLikelihood) options.minLikelihood = opts.minLikelihood;
   if (opts.incremental) options.incremental = true;
   if (opts.maxObjectBytes !== undefined) options.maxObjectBytes = opts.maxObjectBytes;
+  return { datasource, options };
+}
+
+async function startAction(
+  source: string | undefined,
+  opts: StartOptions,
+  cmd: Command,
+  ctx: CommandContext,
+) {
+  const settings = await resolveSettings(globalOptions(cmd));
+  const { datasource, options } = await scanSpecFrom(source, opts);
 
   const scanId = opts.id ?? `scan-${datasource.id}-${timestamp()}`;
   if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/.test(scanId)) {
@@ -601,48 +660,12 @@ export function registerScanCommands(program: Command, ctx: CommandContext): voi
       .default(1000)
       .argParser(parseIntOption('--interval', 100, 60_000));
 
-  scan
-    .command('start')
-    .description('start a scan of a folder, S3 bucket/prefix, PostgreSQL or MySQL database')
-    .argument(
-      '[source]',
-      'folder path | s3://bucket/prefix | postgres://user@host:port/db | mysql://user@host:port/db',
-    )
-    .option('--config <file>', 'datasource spec file (JSON/YAML: {id, type, config}) instead of a source URI')
-    .option('--name <id>', 'datasource id (default: folder name, bucket or database)')
+  withScanSpecOptions(
+    scan
+      .command('start')
+      .description('start a scan of a folder, S3 bucket/prefix, PostgreSQL or MySQL database'),
+  )
     .option('--id <scanId>', 'scan id = workflow id (default: scan-<datasource>-<timestamp>)')
-    .option(
-      '--batch-size <n>',
-      'objects per batch (default 1000)',
-      parseIntOption('--batch-size', 1, 100_000),
-    )
-    .option(
-      '--concurrency <n>',
-      'batches in flight at once, 1-64 (default 4)',
-      parseIntOption('--concurrency', 1, 64),
-    )
-    .option(
-      '--sampling <mode>',
-      'database row sampling: full | limit:N | percent:P (default limit:1000)',
-      parseSampling,
-    )
-    .option('--detectors <list>', 'comma-separated infoTypes to run (default: all)', parseDetectors)
-    .addOption(
-      new Option('--min-likelihood <level>', 'reporting threshold (default POSSIBLE)').choices([
-        ...LIKELIHOODS,
-      ]),
-    )
-    .option('--incremental', 'skip objects unchanged since the last completed scan of this source')
-    .option(
-      '--max-object-bytes <size>',
-      'larger objects are recorded as CONTENT_TOO_LARGE (default 100M)',
-      parseBytes,
-    )
-    .option(
-      '--s3-endpoint <url>',
-      'S3-compatible endpoint, e.g. http://localhost:9000 (default AWS_ENDPOINT_URL)',
-    )
-    .option('--s3-region <region>', 'S3 region (default AWS_REGION)')
     .option('--wait', 'follow the scan to its end with a live progress line (on stderr)')
     .option('--json', 'print one JSON document (scanId, phase, counters, findingsByInfoType)')
     .option('--fail-on-findings', 'with --wait: exit 1 when anything sensitive was found')
