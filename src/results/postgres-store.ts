@@ -307,8 +307,12 @@ export class PostgresResultsStore implements ResultsStore {
     return rows.map(scanFromRow);
   }
 
-  /** Deletes a scan and everything recorded for it (retention, tests). Idempotent. */
-  async deleteScan(scanId: string): Promise<void> {
+  /**
+   * Deletes a scan and everything recorded for it (retention, tests). Idempotent. Returns how many objects
+   * and findings went with it.
+   */
+  async deleteScan(scanId: string): Promise<{ objects: number; findings: number }> {
+    const deleted = { objects: 0, findings: 0 };
     await this.transaction('delete scan', { scanId }, async (client) => {
       for (const table of [
         'findings',
@@ -318,9 +322,35 @@ export class PostgresResultsStore implements ResultsStore {
         'objects',
         'scans',
       ]) {
-        await client.query(`DELETE FROM assay.${table} WHERE scan_id = $1`, [scanId]);
+        const result = await client.query(`DELETE FROM assay.${table} WHERE scan_id = $1`, [scanId]);
+        if (table === 'findings') deleted.findings = result.rowCount ?? 0;
+        if (table === 'objects') deleted.objects = result.rowCount ?? 0;
       }
     });
+    return deleted;
+  }
+
+  /**
+   * Finished scans (completed, failed or cancelled) that ended before `cutoff`, oldest first, except each
+   * datasource's latest completed scan per ruleset: the one incremental rescans compare with and carry
+   * findings from, so a source's current picture survives retention.
+   */
+  async scansEndedBefore(cutoff: Date): Promise<ScanRecord[]> {
+    const rows = await this.query(
+      'list scans to prune',
+      {},
+      `SELECT s.* FROM assay.scans s
+       WHERE s.phase = ANY($2::text[]) AND COALESCE(s.finished_at, s.updated_at) < $1
+         AND s.scan_id IS DISTINCT FROM (
+           SELECT p.scan_id FROM assay.scans p
+           WHERE p.datasource_id = s.datasource_id AND p.ruleset_version = s.ruleset_version
+             AND p.phase = 'completed'
+           ORDER BY p.started_at DESC, p.finished_at DESC NULLS LAST, p.scan_id DESC
+           LIMIT 1)
+       ORDER BY COALESCE(s.finished_at, s.updated_at), s.scan_id`,
+      [cutoff.toISOString(), TERMINAL_PHASES],
+    );
+    return rows.map(scanFromRow);
   }
 
   // ---------------------------------------------------------------- inventory

@@ -87,6 +87,10 @@ export interface ResultsStore {
   ): Promise<Map<string, ObjectVersion>>;
   getScan(scanId: string): Promise<ScanRecord | undefined>;
   listScans(limit?: number): Promise<ScanRecord[]>;
+  /** Deletes a scan's records (idempotent); returns the objects and findings deleted. */
+  deleteScan(scanId: string): Promise<{ objects: number; findings: number }>;
+  /** Finished scans that ended before `cutoff`, except each source's latest completed one (per ruleset). */
+  scansEndedBefore(cutoff: Date): Promise<ScanRecord[]>;
   findings(
     scanId: string,
     options?: { objectId?: string; limit?: number },

@@ -10,6 +10,7 @@ import type { Browser } from 'playwright-core';
 import { startWorker, type RunningWorker } from '../../src/cli/integrations';
 import { testServices } from '../harness/services-info';
 import { launchBrowser, openReport } from './browser';
+import { Client } from 'pg';
 import { createTestDatabase, REPO_ROOT, runAssay } from './helpers';
 
 jest.setTimeout(120_000);
@@ -300,6 +301,13 @@ test('pause, resume, concurrency and cancel steer a running scan', async () => {
   expect(still.classified).toBe((await statusJson(scanId)).classified);
   expect(Number(pausedStatus.classified)).toBeLessThan(1000);
 
+  // A running scan's results cannot be deleted.
+  expect(await runAssay([...global, 'scan', 'delete', scanId])).toEqual({
+    code: 2,
+    stdout: '',
+    stderr: `assay: scan ${scanId} is still running: cancel it first (assay scan cancel ${scanId})\n`,
+  });
+
   const concurrency = await runAssay([...global, 'scan', 'concurrency', scanId, '3']);
   expect(concurrency).toEqual({ code: 0, stdout: `scan ${scanId}: concurrent batches 1 -> 3\n`, stderr: '' });
 
@@ -366,4 +374,49 @@ test('a wrong database password fails the scan with one line and exit 1', async 
   } finally {
     delete process.env.PGPASSWORD;
   }
+});
+
+test("scan delete removes a finished scan's results; prune deletes old finished scans but each source's latest", async () => {
+  const ids = ['one', 'two', 'three'].map((n) => `scan-retention-${n}-${suffix}`);
+  for (const id of ids) {
+    const started = await runAssay([...global, 'scan', 'start', folder, '--id', id, '--wait', '--json']);
+    expect(JSON.parse(started.stdout)).toMatchObject({ scanId: id, phase: 'completed' });
+  }
+  expect(await runAssay([...global, 'scan', 'delete', ids[0]])).toEqual({
+    code: 0,
+    stdout: `deleted scan ${ids[0]}: 3 objects, 4 findings\n`,
+    stderr: '',
+  });
+  expect((await runAssay([...global, 'scan', 'results', ids[0]])).code).toBe(4);
+  expect(await runAssay([...global, 'scan', 'delete', ids[0]])).toMatchObject({
+    code: 4,
+    stderr: `assay: scan not found in the results store: ${ids[0]}\n`,
+  });
+
+  // Both remaining scans ended 100 days ago: only the older one goes, the source's latest stays.
+  const sql = new Client({ connectionString: db.url });
+  await sql.connect();
+  try {
+    await sql.query(
+      `UPDATE assay.scans SET finished_at = now() - interval '100 days' WHERE scan_id = ANY($1::text[])`,
+      [ids.slice(1)],
+    );
+  } finally {
+    await sql.end();
+  }
+  const dry = await runAssay([...global, 'scan', 'prune', '--older-than', '90d', '--dry-run', '--json']);
+  expect(dry.code).toBe(0);
+  expect((JSON.parse(dry.stdout) as Array<{ scanId: string }>).map((p) => p.scanId)).toEqual([ids[1]]);
+  expect((await runAssay([...global, 'scan', 'results', ids[1], '--json'])).code).toBe(0);
+  expect(await runAssay([...global, 'scan', 'prune', '--older-than', '90d'])).toEqual({
+    code: 0,
+    stdout: `deleted scan ${ids[1]}: 3 objects, 4 findings\n`,
+    stderr: '',
+  });
+  expect((await runAssay([...global, 'scan', 'results', ids[1]])).code).toBe(4);
+  expect((await runAssay([...global, 'scan', 'results', ids[2], '--json'])).code).toBe(0);
+  expect((await runAssay([...global, 'scan', 'prune', '--older-than', '90d'])).stdout).toBe(
+    'nothing to prune\n',
+  );
+  expect((await runAssay([...global, 'scan', 'prune', '--older-than', '30m'])).code).toBe(2);
 });

@@ -786,9 +786,41 @@ describe('PostgresResultsStore', () => {
     expect(await count('objects', id)).toBe(1000);
     expect(await count('findings', id)).toBe(2000);
     expect((await store.report(id)).coverage.classified).toBe(1000);
-    await store.deleteScan(id);
+    expect(await store.deleteScan(id)).toEqual({ objects: 1000, findings: 2000 });
     expect(await count('objects', id)).toBe(0);
     expect(await count('findings', id)).toBe(0);
+    expect(await store.deleteScan(id)).toEqual({ objects: 0, findings: 0 });
+  });
+
+  test("retention picks finished scans ended before the cutoff, never a source's latest completed scan per ruleset", async () => {
+    const ended = (day: number) => `2031-01-${String(day).padStart(2, '0')}T00:00:00.000Z`;
+    const add = async (
+      id: string,
+      datasourceId: string,
+      phase: ScanRecord['phase'],
+      day: number,
+      ruleset = 'r1',
+    ) => {
+      await store.upsertScan(scan(id, { datasourceId, rulesetVersion: ruleset, startedAt: ended(day) }));
+      if (phase !== 'enumerating') await store.setScanPhase(id, phase, ended(day));
+      else await store.setScanPhase(id, phase);
+    };
+    await add('ret-a1', 'retention-a', 'completed', 1);
+    await add('ret-a2', 'retention-a', 'failed', 2);
+    await add('ret-a3', 'retention-a', 'completed', 3); // latest completed of a/r1: kept
+    await add('ret-a4', 'retention-a', 'cancelled', 4);
+    await add('ret-a5', 'retention-a', 'completed', 5, 'r2'); // latest completed of a/r2: kept
+    await add('ret-b1', 'retention-b', 'completed', 2); // b's only completed scan: kept
+    await add('ret-b2', 'retention-b', 'enumerating', 1); // not finished: kept
+    await add('ret-c1', 'retention-c', 'completed', 20); // ended after the cutoff
+    await add('ret-c2', 'retention-c', 'completed', 21);
+    const picked = async (day: number) =>
+      (await store.scansEndedBefore(new Date(ended(day))))
+        .filter((s) => s.datasourceId.startsWith('retention-'))
+        .map((s) => s.scanId);
+    expect(await picked(10)).toEqual(['ret-a1', 'ret-a2', 'ret-a4']);
+    expect(await picked(3)).toEqual(['ret-a1', 'ret-a2']);
+    expect(await picked(30)).toEqual(['ret-a1', 'ret-a2', 'ret-a4', 'ret-c1']);
   });
 
   test('no table can hold a raw matched value: findings keep only a masked preview and a fingerprint', async () => {

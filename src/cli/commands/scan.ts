@@ -1,4 +1,4 @@
-/** `assay scan …`: start, status, list, pause, resume, cancel, concurrency, results. */
+/** `assay scan …`: start, status, list, pause, resume, cancel, concurrency, results, delete, prune. */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -69,6 +69,15 @@ export function parseBytes(value: string): number {
   const bytes = Math.floor(Number(match[1]) * factor);
   if (bytes < 1) throw new InvalidArgumentError('size must be at least 1 byte');
   return bytes;
+}
+
+/** An age like `12h`, `90d` or `8w`, in milliseconds (at least an hour). */
+export function parseAge(value: string): number {
+  const match = /^(\d+)\s*([hdw])$/.exec(value.trim());
+  const hours = match ? Number(match[1]) * { h: 1, d: 24, w: 168 }[match[2] as 'h' | 'd' | 'w'] : 0;
+  if (!match || hours < 1)
+    throw new InvalidArgumentError('expected an age of at least 1h, like 12h, 90d or 8w');
+  return hours * 3_600_000;
 }
 
 function parseDetectors(value: string): string[] {
@@ -554,6 +563,78 @@ async function listAction(opts: { limit: number; json?: boolean }, cmd: Command,
   ctx.setExitCode(EXIT.OK);
 }
 
+/** Deletes finished scans' records from the results store; a scan Temporal still runs is refused. */
+async function deleteAction(scanIds: string[], opts: { json?: boolean }, cmd: Command, ctx: CommandContext) {
+  const settings = await resolveSettings(globalOptions(cmd));
+  await withTemporal(settings, async (session) => {
+    for (const scanId of scanIds) {
+      try {
+        const { description } = await existingScan(session, scanId);
+        if (description.status.name === 'RUNNING')
+          throw usageError(`scan ${scanId} is still running: cancel it first (assay scan cancel ${scanId})`);
+      } catch (err) {
+        // Temporal may have dropped a finished scan's history already (namespace retention): the store decides.
+        if (!(err instanceof CliError && err.exitCode === EXIT.NOT_FOUND)) throw err;
+      }
+    }
+  });
+  const store = await openStore(settings.databaseUrl);
+  const deleted: Array<{ scanId: string; objects: number; findings: number }> = [];
+  try {
+    for (const scanId of scanIds) {
+      if (!(await store.getScan(scanId)))
+        throw notFoundError(`scan not found in the results store: ${scanId}`);
+    }
+    for (const scanId of scanIds) deleted.push({ scanId, ...(await store.deleteScan(scanId)) });
+  } finally {
+    await store.close();
+  }
+  if (opts.json) ctx.io.stdout.write(`${JSON.stringify(deleted, null, 2)}\n`);
+  else
+    for (const d of deleted)
+      ctx.io.stdout.write(`deleted scan ${d.scanId}: ${d.objects} objects, ${d.findings} findings\n`);
+  ctx.setExitCode(EXIT.OK);
+}
+
+/** Retention: deletes finished scans older than an age, keeping each source's latest completed scan. */
+async function pruneAction(
+  opts: { olderThan: number; dryRun?: boolean; json?: boolean },
+  cmd: Command,
+  ctx: CommandContext,
+) {
+  const settings = await resolveSettings(globalOptions(cmd));
+  const store = await openStore(settings.databaseUrl);
+  const pruned: Array<
+    { scanId: string; datasourceId: string; phase: string; finishedAt?: string } & Partial<
+      Record<'objects' | 'findings', number>
+    >
+  > = [];
+  try {
+    for (const scan of await store.scansEndedBefore(new Date(Date.now() - opts.olderThan))) {
+      const row = {
+        scanId: scan.scanId,
+        datasourceId: scan.datasourceId,
+        phase: scan.phase,
+        finishedAt: scan.finishedAt,
+      };
+      pruned.push(opts.dryRun ? row : { ...row, ...(await store.deleteScan(scan.scanId)) });
+    }
+  } finally {
+    await store.close();
+  }
+  if (opts.json) ctx.io.stdout.write(`${JSON.stringify(pruned, null, 2)}\n`);
+  else {
+    for (const p of pruned)
+      ctx.io.stdout.write(
+        opts.dryRun
+          ? `would delete scan ${p.scanId} (${p.datasourceId}, ${p.phase}, ended ${p.finishedAt ?? '-'})\n`
+          : `deleted scan ${p.scanId}: ${p.objects} objects, ${p.findings} findings\n`,
+      );
+    if (pruned.length === 0) ctx.io.stdout.write('nothing to prune\n');
+  }
+  ctx.setExitCode(EXIT.OK);
+}
+
 async function signalAction(
   kind: 'pause' | 'resume' | 'cancel',
   scanId: string,
@@ -746,4 +827,25 @@ Examples:
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--fail-on-findings', 'exit 1 when the scan found anything sensitive')
     .action((scanId: string, opts: ResultsOptions, cmd: Command) => resultsAction(scanId, opts, cmd, ctx));
+
+  scan
+    .command('delete')
+    .description("delete finished scans' results (objects, findings, columns) from the results store")
+    .argument('<scanId...>')
+    .option('--json', 'print JSON')
+    .action((scanIds: string[], opts: { json?: boolean }, cmd: Command) =>
+      deleteAction(scanIds, opts, cmd, ctx),
+    );
+
+  scan
+    .command('prune')
+    .description(
+      "retention: delete finished scans older than an age (each source's latest completed scan stays)",
+    )
+    .requiredOption('--older-than <age>', 'age since the scan ended: 12h, 90d, 8w', parseAge)
+    .option('--dry-run', 'list what would be deleted')
+    .option('--json', 'print JSON')
+    .action((opts: { olderThan: number; dryRun?: boolean; json?: boolean }, cmd: Command) =>
+      pruneAction(opts, cmd, ctx),
+    );
 }
