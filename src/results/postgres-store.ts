@@ -21,6 +21,7 @@ import type {
   ObjectStatus,
   ObjectVersion,
   ResultsStore,
+  ScanDiff,
   ScanRecord,
   ScanReport,
 } from './types';
@@ -781,6 +782,84 @@ export class PostgresResultsStore implements ResultsStore {
       [scanId, options.objectId ?? null, options.limit ?? 1000],
     );
     return rows.map(findingFromRow);
+  }
+
+  /** The last completed scan of the same datasource and ruleset started before `scanId`, if any. */
+  async previousCompletedScan(scanId: string): Promise<ScanRecord | undefined> {
+    const rows = await this.query(
+      'read previous scan',
+      { scanId },
+      `SELECT p.* FROM assay.scans c
+       JOIN assay.scans p ON p.datasource_id = c.datasource_id AND p.ruleset_version = c.ruleset_version
+         AND p.phase = 'completed' AND p.scan_id <> c.scan_id AND p.started_at <= c.started_at
+       WHERE c.scan_id = $1
+       ORDER BY p.started_at DESC, p.finished_at DESC NULLS LAST, p.scan_id DESC
+       LIMIT 1`,
+      [scanId],
+    );
+    return rows[0] ? scanFromRow(rows[0]) : undefined;
+  }
+
+  /**
+   * What changed between two scans of a source: findings present in `scanId` and not in `baseScanId` (added)
+   * and the reverse (removed). A finding is identified by its object, component, column, infoType and
+   * fingerprint, not its offset, so a value that moved inside a file is no change; a value found more often
+   * than before counts the difference. Stored findings are capped per object (the classifier's maxFindings).
+   */
+  async diffScans(baseScanId: string, scanId: string, limit = 1000): Promise<ScanDiff> {
+    for (const id of [baseScanId, scanId]) {
+      if (!(await this.getScan(id)))
+        throw new ObjectNotFoundError(`scan ${id} not found in the results store`, { scanId: id });
+    }
+    const diff: ScanDiff = {
+      baseScanId,
+      scanId,
+      added: [],
+      removed: [],
+      addedByInfoType: {},
+      removedByInfoType: {},
+    };
+    // A scan against itself: nothing changed (the query below would count its findings as added).
+    if (baseScanId === scanId) return diff;
+    const rows = await this.query(
+      'diff scans',
+      { scanId },
+      `WITH counted AS (
+         SELECT f.scan_id, f.object_id, f.component_path, COALESCE(f.column_name, '') AS column_name, f.info_type,
+                f.fingerprint, min(f.masked) AS masked, min(f.category) AS category, count(*) AS n
+         FROM assay.findings f WHERE f.scan_id = ANY($1::text[])
+         GROUP BY 1, 2, 3, 4, 5, 6),
+       delta AS (
+         SELECT object_id, component_path, column_name, info_type, fingerprint, min(masked) AS masked,
+                min(category) AS category,
+                sum(CASE WHEN scan_id = $3 THEN n ELSE -n END) AS change
+         FROM counted GROUP BY 1, 2, 3, 4, 5)
+       SELECT d.*, o.path
+       FROM delta d
+       LEFT JOIN assay.objects o ON o.scan_id = (CASE WHEN d.change > 0 THEN $3 ELSE $2 END) AND o.object_id = d.object_id
+       WHERE d.change <> 0
+       ORDER BY sign(d.change) DESC, o.path, d.component_path, d.column_name, d.info_type, d.fingerprint`,
+      [[baseScanId, scanId], baseScanId, scanId],
+    );
+    for (const row of rows) {
+      const change = Number(row.change);
+      const side = change > 0 ? 'added' : 'removed';
+      const byInfoType = change > 0 ? diff.addedByInfoType : diff.removedByInfoType;
+      byInfoType[row.info_type] = (byInfoType[row.info_type] ?? 0) + Math.abs(change);
+      if (diff[side].length >= limit) continue;
+      diff[side].push({
+        objectId: row.object_id,
+        path: row.path ?? pathFromObjectId(row.object_id),
+        componentPath: row.component_path,
+        ...(row.column_name ? { column: row.column_name } : {}),
+        infoType: row.info_type,
+        category: row.category,
+        masked: row.masked,
+        fingerprint: row.fingerprint,
+        count: Math.abs(change),
+      });
+    }
+    return diff;
   }
 
   async report(scanId: string, options: ReportOptions = {}): Promise<ScanReport> {

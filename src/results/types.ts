@@ -96,5 +96,33 @@ export interface ResultsStore {
     options?: { objectId?: string; limit?: number },
   ): Promise<Array<Finding & { objectId: string }>>;
   report(scanId: string): Promise<ScanReport>;
+  /** The last completed scan of the same datasource and ruleset started before this one. */
+  previousCompletedScan(scanId: string): Promise<ScanRecord | undefined>;
+  /** Findings added and removed between two scans (see PostgresResultsStore.diffScans). */
+  diffScans(baseScanId: string, scanId: string, limit?: number): Promise<ScanDiff>;
   close(): Promise<void>;
+}
+
+/** One finding identity (object, component, column, infoType, fingerprint) that changed between two scans. */
+export interface ScanDiffEntry {
+  objectId: string;
+  path: string;
+  componentPath: string;
+  column?: string;
+  infoType: string;
+  category: string;
+  masked: string;
+  fingerprint: string;
+  /** How many more (added) or fewer (removed) times the value was found there. */
+  count: number;
+}
+
+export interface ScanDiff {
+  baseScanId: string;
+  scanId: string;
+  /** Up to the limit each, by path; the ByInfoType totals count every change. */
+  added: ScanDiffEntry[];
+  removed: ScanDiffEntry[];
+  addedByInfoType: Record<string, number>;
+  removedByInfoType: Record<string, number>;
 }

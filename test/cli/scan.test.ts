@@ -420,3 +420,62 @@ test("scan delete removes a finished scan's results; prune deletes old finished 
   );
   expect((await runAssay([...global, 'scan', 'prune', '--older-than', '30m'])).code).toBe(2);
 });
+
+test('scan diff lists findings added and removed since the previous scan of the source, by fingerprint', async () => {
+  const share = path.join(tmp, 'diffshare');
+  await mkdir(share);
+  await writeFile(path.join(share, 'a.txt'), 'Contacts: ann@example.org and ben@example.org\n');
+  await writeFile(path.join(share, 'b.txt'), 'Card: 4111 1111 1111 1111\n');
+  const scan = async (id: string) => {
+    const started = await runAssay([...global, 'scan', 'start', share, '--id', id, '--wait', '--json']);
+    expect(JSON.parse(started.stdout)).toMatchObject({ scanId: id, phase: 'completed' });
+  };
+  const before = `scan-diff-before-${suffix}`;
+  const after = `scan-diff-after-${suffix}`;
+  await scan(before);
+  // ben moves (no change), cal is new, the card is gone.
+  await writeFile(
+    path.join(share, 'a.txt'),
+    'New list. Contacts: ben@example.org, ann@example.org, cal@example.org\n',
+  );
+  await writeFile(path.join(share, 'b.txt'), 'No card any more.\n');
+  await scan(after);
+
+  const diff = await runAssay([...global, 'scan', 'diff', after, '--json']);
+  expect(diff).toMatchObject({ code: 0, stderr: '' });
+  const json = JSON.parse(diff.stdout);
+  expect(json).toMatchObject({
+    baseScanId: before,
+    scanId: after,
+    addedByInfoType: { EMAIL_ADDRESS: 1 },
+    removedByInfoType: { CREDIT_CARD_NUMBER: 1 },
+  });
+  expect(json.added).toEqual([
+    expect.objectContaining({
+      path: path.join(share, 'a.txt'),
+      infoType: 'EMAIL_ADDRESS',
+      masked: 'c***@example.org',
+      count: 1,
+    }),
+  ]);
+  expect(json.removed).toEqual([
+    expect.objectContaining({
+      path: path.join(share, 'b.txt'),
+      infoType: 'CREDIT_CARD_NUMBER',
+      masked: '**** **** **** 1111',
+      count: 1,
+    }),
+  ]);
+  expect(json.added[0].fingerprint).toMatch(/^[0-9a-f]{64}$/);
+
+  const text = await runAssay([...global, 'scan', 'diff', after, '--base', before]);
+  expect(text.stdout.split('\n')[0]).toBe(`scan ${after} against ${before}: 1 findings added, 1 removed`);
+  expect(text.stdout).not.toContain('cal@example.org');
+  expect((await runAssay([...global, 'scan', 'diff', after, '--fail-on-new'])).code).toBe(1);
+  // Against itself nothing changed; the first scan of a source has nothing to compare with.
+  expect((await runAssay([...global, 'scan', 'diff', after, '--base', after, '--fail-on-new'])).code).toBe(0);
+  expect(await runAssay([...global, 'scan', 'diff', before])).toMatchObject({
+    code: 4,
+    stderr: expect.stringContaining('has no earlier completed scan of its source'),
+  });
+});

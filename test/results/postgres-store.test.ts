@@ -792,6 +792,53 @@ describe('PostgresResultsStore', () => {
     expect(await store.deleteScan(id)).toEqual({ objects: 0, findings: 0 });
   });
 
+  test('diffScans compares findings by place and fingerprint: moved rows are no change, repeats count', async () => {
+    const table = object('crm.public.customers', { objectType: 'table' });
+    const cell = (column: string, row: number, fingerprint: string, start = 0) =>
+      finding('public.customers', start, { column, row, fingerprint, masked: `m-${fingerprint}` });
+    const record = async (scanId: string, findings: Finding[]) => {
+      await store.upsertScan(scan(scanId, { datasourceId: 'diff-db' }));
+      await store.upsertObjects(scanId, [table], 0);
+      await store.recordClassifications(scanId, [classification(table.objectId, findings)], 'r1');
+    };
+    await record('diff-1', [cell('email', 1, 'A'), cell('email', 2, 'B'), cell('notes', 3, 'D')]);
+    // A moved to row 5, B gone, C new in notes, D now twice.
+    await record('diff-2', [
+      cell('email', 5, 'A'),
+      cell('notes', 4, 'C'),
+      cell('notes', 3, 'D'),
+      cell('notes', 7, 'D', 40),
+    ]);
+    const diff = await store.diffScans('diff-1', 'diff-2');
+    const entry = (column: string, fingerprint: string, count: number) => ({
+      objectId: table.objectId,
+      path: 'crm.public.customers',
+      componentPath: 'public.customers',
+      column,
+      infoType: 'EMAIL_ADDRESS',
+      category: 'PII',
+      masked: `m-${fingerprint}`,
+      fingerprint,
+      count,
+    });
+    expect(diff).toEqual({
+      baseScanId: 'diff-1',
+      scanId: 'diff-2',
+      added: [entry('notes', 'C', 1), entry('notes', 'D', 1)],
+      removed: [entry('email', 'B', 1)],
+      addedByInfoType: { EMAIL_ADDRESS: 2 },
+      removedByInfoType: { EMAIL_ADDRESS: 1 },
+    });
+    expect((await store.diffScans('diff-1', 'diff-2', 1)).added).toEqual([entry('notes', 'C', 1)]);
+    expect((await store.diffScans('diff-1', 'diff-2', 1)).addedByInfoType).toEqual({ EMAIL_ADDRESS: 2 });
+    expect(await store.previousCompletedScan('diff-2')).toBeUndefined();
+    await store.setScanPhase('diff-1', 'completed');
+    expect((await store.previousCompletedScan('diff-2'))?.scanId).toBe('diff-1');
+    await expect(store.diffScans('nope', 'diff-2')).rejects.toMatchObject({
+      type: ErrorType.OBJECT_NOT_FOUND,
+    });
+  });
+
   test("retention picks finished scans ended before the cutoff, never a source's latest completed scan per ruleset", async () => {
     const ended = (day: number) => `2031-01-${String(day).padStart(2, '0')}T00:00:00.000Z`;
     const add = async (

@@ -1,4 +1,4 @@
-/** `assay scan …`: start, status, list, pause, resume, cancel, concurrency, results, delete, prune. */
+/** `assay scan …`: start, status, list, pause, resume, cancel, concurrency, results, diff, delete, prune. */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -14,7 +14,7 @@ import {
 import type { SamplingOptions } from '../../core/models';
 import { LIKELIHOODS, type Likelihood } from '../../classification/types';
 import type { ScanInput, ScanOptions, ScanProgress } from '../../scan/types';
-import type { ScanRecord, ScanReport } from '../../results/types';
+import type { ScanDiff, ScanRecord, ScanReport } from '../../results/types';
 import { renderCsvReport } from '../../report/csv';
 import { renderHtmlReport } from '../../report/html';
 import { renderTable, renderTextReport, totalReportFindings } from '../../report/text';
@@ -563,6 +563,66 @@ async function listAction(opts: { limit: number; json?: boolean }, cmd: Command,
   ctx.setExitCode(EXIT.OK);
 }
 
+interface DiffOptions {
+  base?: string;
+  limit: number;
+  json?: boolean;
+  failOnNew?: boolean;
+}
+
+/** Findings added and removed since a base scan (default: the previous completed scan of the source). */
+async function diffAction(scanId: string, opts: DiffOptions, cmd: Command, ctx: CommandContext) {
+  const settings = await resolveSettings(globalOptions(cmd));
+  const store = await openStore(settings.databaseUrl);
+  let diff: ScanDiff;
+  try {
+    if (!(await store.getScan(scanId))) throw notFoundError(`scan not found in the results store: ${scanId}`);
+    const base = opts.base ?? (await store.previousCompletedScan(scanId))?.scanId;
+    if (!base) {
+      throw notFoundError(
+        `scan ${scanId} has no earlier completed scan of its source with the same ruleset: give one with --base`,
+      );
+    }
+    if (!(await store.getScan(base))) throw notFoundError(`scan not found in the results store: ${base}`);
+    diff = await store.diffScans(base, scanId, opts.limit);
+  } finally {
+    await store.close();
+  }
+  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+  const added = total(diff.addedByInfoType);
+  const removed = total(diff.removedByInfoType);
+  if (opts.json) ctx.io.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
+  else {
+    const lines = [`scan ${scanId} against ${diff.baseScanId}: ${added} findings added, ${removed} removed`];
+    for (const [title, entries, byInfoType] of [
+      ['added', diff.added, diff.addedByInfoType],
+      ['removed', diff.removed, diff.removedByInfoType],
+    ] as const) {
+      if (entries.length === 0) continue;
+      lines.push(
+        '',
+        `${title}: ${Object.entries(byInfoType)
+          .map(([t, n]) => `${t} ${n}`)
+          .join(', ')}`,
+      );
+      lines.push(
+        renderTable(
+          ['WHERE', 'INFOTYPE', 'MASKED', 'COUNT'],
+          entries.map((e) => {
+            // A component's path names its object's (an archive member's `a.zip!/x.csv`), a table's does not.
+            const where = e.componentPath.startsWith(e.path)
+              ? e.componentPath
+              : `${e.path} ${e.componentPath}`;
+            return [e.column ? `${where} [${e.column}]` : where, e.infoType, e.masked, e.count];
+          }),
+        ),
+      );
+    }
+    ctx.io.stdout.write(`${lines.join('\n')}\n`);
+  }
+  ctx.setExitCode(opts.failOnNew && added > 0 ? EXIT.FINDINGS_OR_FAILED : EXIT.OK);
+}
+
 /** Deletes finished scans' records from the results store; a scan Temporal still runs is refused. */
 async function deleteAction(scanIds: string[], opts: { json?: boolean }, cmd: Command, ctx: CommandContext) {
   const settings = await resolveSettings(globalOptions(cmd));
@@ -827,6 +887,22 @@ Examples:
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--fail-on-findings', 'exit 1 when the scan found anything sensitive')
     .action((scanId: string, opts: ResultsOptions, cmd: Command) => resultsAction(scanId, opts, cmd, ctx));
+
+  scan
+    .command('diff')
+    .description('findings added and removed since an earlier scan of the same source')
+    .argument('<scanId>')
+    .option('--base <scanId>', 'compare with this scan (default: the previous completed scan of the source)')
+    .option('--limit <n>', 'findings listed per side', parseIntOption('--limit', 1, 100_000), 1000)
+    .option('--json', 'print JSON')
+    .option('--fail-on-new', 'exit 1 when the scan found anything the base scan did not')
+    .addHelpText(
+      'after',
+      `
+A finding is the same when its object, component, column, infoType and fingerprint are: a value that moved
+inside a file is no change. Values are never shown, only masked previews and fingerprints.`,
+    )
+    .action((scanId: string, opts: DiffOptions, cmd: Command) => diffAction(scanId, opts, cmd, ctx));
 
   scan
     .command('delete')

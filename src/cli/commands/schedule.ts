@@ -150,8 +150,8 @@ async function listAction(opts: { json?: boolean }, cmd: Command, ctx: CommandCo
   else if (rows.length === 0) ctx.io.stdout.write('no scan schedules\n');
   else
     ctx.io.stdout.write(
-      renderTable(
-        ['schedule', 'datasource', 'when', 'state', 'next run', 'last scan'],
+      `${renderTable(
+        ['SCHEDULE', 'DATASOURCE', 'WHEN', 'STATE', 'NEXT RUN', 'LAST SCAN'],
         rows.map((r) => [
           r.scheduleId,
           r.datasourceId ?? '-',
@@ -160,7 +160,7 @@ async function listAction(opts: { json?: boolean }, cmd: Command, ctx: CommandCo
           r.nextRunAt ?? '-',
           r.lastScanId ?? '-',
         ]),
-      ),
+      )}\n`,
     );
   ctx.setExitCode(EXIT.OK);
 }
