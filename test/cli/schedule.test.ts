@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { ScheduleRow } from '../../src/cli/commands/schedule';
 import { startWorker, type RunningWorker } from '../../src/cli/integrations';
 import { testServices } from '../harness/services-info';
 import { createTestDatabase, runAssay } from './helpers';
@@ -19,15 +20,6 @@ let worker: RunningWorker;
 let global: string[];
 const taskQueue = `assay-cli-schedule-${process.pid}`;
 const scheduleId = `nightly-share-${Date.now().toString(36)}`;
-
-interface ScheduleRow {
-  scheduleId: string;
-  datasourceId?: string;
-  spec: string;
-  paused: boolean;
-  nextRunAt?: string;
-  lastScanId?: string;
-}
 
 /** The schedule's `list` row once `ready` holds: list reads Temporal's visibility, which follows changes late. */
 async function listed(ready: (row: ScheduleRow | undefined) => boolean): Promise<ScheduleRow | undefined> {

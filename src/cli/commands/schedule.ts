@@ -111,7 +111,8 @@ async function createAction(
   ctx.setExitCode(EXIT.OK);
 }
 
-interface ScheduleRow {
+/** A row of `schedule list --json`. */
+export interface ScheduleRow {
   scheduleId: string;
   datasourceId?: string;
   spec: string;
