@@ -122,6 +122,13 @@ test('create, list, trigger twice (incremental), pause, resume and delete a scan
   expect(next).toBeGreaterThan(Date.now() - 1000);
   expect(next).toBeLessThanOrEqual(Date.now() + 86_400_000);
 
+  expect(
+    await runAssay([...global, 'schedule', 'create', folder, '--every', '1h', '--id', scheduleId]),
+  ).toMatchObject({
+    code: 2,
+    stderr: `assay: schedule ${scheduleId} already exists: delete it first, or give another --id\n`,
+  });
+
   expect(await listed((row) => row !== undefined)).toEqual({
     scheduleId,
     datasourceId: 'share',
@@ -188,4 +195,18 @@ test('usage errors: an interval under a minute, both or neither of --every and -
   }
   const result = await runAssay([...global, 'schedule', 'create', folder, '--every', '30s']);
   expect(result.stderr).toContain('expected an interval of at least 1m, like 30m, 6h or 1d');
+  const cron = await runAssay([
+    ...global,
+    'schedule',
+    'create',
+    folder,
+    '--cron',
+    'nonsense',
+    '--id',
+    'never',
+  ]);
+  expect(cron).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('assay: invalid --cron expression:'),
+  });
 });

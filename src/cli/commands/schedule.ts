@@ -1,11 +1,16 @@
 /**
  * `assay schedule …`: recurring scans as Temporal Schedules. Each run is an ordinary scan workflow (id
- * `scan-<datasource>-<time>`); a run never overlaps the previous one of the same schedule (a scan still going
+ * `<scheduleId>-<time>`); a run never overlaps the previous one of the same schedule (a scan still going
  * when the next is due makes that one skipped), and after an outage at most one missed run is made up.
  * With `--incremental` each run reads only what changed since the last completed scan.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleSummary } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type ScheduleSummary,
+} from '@temporalio/client';
 import { SCAN_WORKFLOW_TYPE } from '../../../workflows/definitions';
 import type { ScanInput } from '../../scan/types';
 import { EXIT, notFoundError, usageError } from '../exit-codes';
@@ -62,6 +67,19 @@ async function existingSchedule(session: TemporalSession, scheduleId: string) {
   }
 }
 
+/** Creates a schedule, turning Temporal's refusals (a taken id, a cron expression it cannot read) into usage errors. */
+async function createSchedule(create: () => Promise<unknown>, scheduleId: string): Promise<void> {
+  try {
+    await create();
+  } catch (err) {
+    if (err instanceof ScheduleAlreadyRunning)
+      throw usageError(`schedule ${scheduleId} already exists: delete it first, or give another --id`);
+    const message = err instanceof Error ? err.message : String(err);
+    if (/cron/i.test(message)) throw usageError(`invalid --cron expression: ${message}`);
+    throw err;
+  }
+}
+
 async function createAction(
   source: string | undefined,
   opts: CreateOptions,
@@ -76,24 +94,30 @@ async function createAction(
   if (!SCHEDULE_ID.test(scheduleId)) {
     throw usageError(`invalid schedule id "${scheduleId}": letters, digits, '.', '_' and '-' only`);
   }
-  // No scanId: each run's scan id is its workflow id, which Temporal makes unique per run.
+  // No scanId: each run's scan id is its workflow id, the schedule id plus the run's time (to the second).
   const input: ScanInput = { datasource, options };
   const when = opts.every ? `every ${everyText(opts.every)}` : `cron ${opts.cron}`;
   await withTemporal(settings, async (session) => {
-    await session.client.schedule.create({
+    await createSchedule(
+      () =>
+        session.client.schedule.create({
+          scheduleId,
+          spec: opts.every
+            ? { intervals: [{ every: opts.every }] }
+            : { cronExpressions: [opts.cron as string] },
+          action: {
+            type: 'startWorkflow',
+            workflowType: SCAN_WORKFLOW_TYPE,
+            workflowId: scheduleId,
+            taskQueue: settings.taskQueue,
+            args: [input],
+          },
+          policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: SCHEDULE_CATCHUP_WINDOW },
+          memo: { datasourceId: datasource.id, datasourceType: datasource.type, when },
+          state: opts.paused ? { paused: true, note: 'created paused' } : {},
+        }),
       scheduleId,
-      spec: opts.every ? { intervals: [{ every: opts.every }] } : { cronExpressions: [opts.cron as string] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: SCAN_WORKFLOW_TYPE,
-        workflowId: scheduleId,
-        taskQueue: settings.taskQueue,
-        args: [input],
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: SCHEDULE_CATCHUP_WINDOW },
-      memo: { datasourceId: datasource.id, datasourceType: datasource.type, when },
-      state: opts.paused ? { paused: true, note: 'created paused' } : {},
-    });
+    );
     const description = await session.client.schedule.getHandle(scheduleId).describe();
     const next = description.info.nextActionTimes[0]?.toISOString();
     if (opts.json) {
