@@ -15,7 +15,7 @@ import type { ContentComponent, DatabaseRow, ObjectMetadata, WorkPacket } from '
 import { toApplicationFailure } from '../src/core/temporal-errors';
 import type { ObjectClassification } from '../src/classification/types';
 import type { ObjectRecord, ObjectVersion, ResultsStore, ScanReport } from '../src/results/types';
-import type { DatasourceSpec } from '../src/scan/types';
+import { TERMINAL_SCAN_PHASES, type DatasourceSpec } from '../src/scan/types';
 import type {
   BatchCounts,
   ClassifyBatchInput,
@@ -263,6 +263,16 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       throw platformError(ErrorType.CONFIGURATION_INVALID, 'datasource.id: must not contain ":"', {
         field: 'datasource.id',
       });
+    }
+    // A new run under the id of a scan that ended (a workflow id reused from the UI or CLI, two schedule runs in
+    // one second) would find every object finished and report the old scan as its own: refuse it instead.
+    const existing = await store.getScan(input.scanId);
+    if (existing && TERMINAL_SCAN_PHASES.includes(existing.phase)) {
+      throw platformError(
+        ErrorType.CONFIGURATION_INVALID,
+        `scanId: "${input.scanId}" already names a scan that ended (${existing.phase}${existing.finishedAt ? ` at ${existing.finishedAt}` : ''}); start the new scan under another workflow id or scanId`,
+        { field: 'scanId' },
+      );
     }
     // Validates the config (naming bad fields) and proves the source answers and accepts our credentials.
     const connector = openConnector(datasource);

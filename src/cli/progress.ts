@@ -1,8 +1,6 @@
 /** Renders ScanProgress as a one-line live status (TTY: redrawn with \r; otherwise one line per update). */
-import type { ScanPhase, ScanProgress } from '../scan/types';
+import type { ScanProgress } from '../scan/types';
 import type { OutputStream } from './io';
-
-export const TERMINAL_PHASES: ReadonlySet<ScanPhase> = new Set(['completed', 'cancelled', 'failed']);
 
 export function totalFindings(progress: Pick<ScanProgress, 'findingsByInfoType'>): number {
   return Object.values(progress.findingsByInfoType ?? {}).reduce((sum, n) => sum + n, 0);

@@ -14,7 +14,7 @@ import type {
   Likelihood,
   ObjectClassification,
 } from '../classification/types';
-import type { ScanPhase } from '../scan/types';
+import { TERMINAL_SCAN_PHASES, type ScanPhase } from '../scan/types';
 import { MIGRATION_LOCK_KEY, MIGRATIONS, type Migration } from './migrations';
 import type {
   ObjectRecord,
@@ -56,7 +56,6 @@ export interface FailureInput {
   message: string;
 }
 
-const TERMINAL_PHASES: readonly ScanPhase[] = ['completed', 'cancelled', 'failed'];
 const MAX_MESSAGE_CHARS = 4000;
 
 /** PostgreSQL text cannot hold NUL; strip it rather than fail a whole batch. */
@@ -272,7 +271,7 @@ export class PostgresResultsStore implements ResultsStore {
         scan.phase,
         scan.startedAt,
         scan.finishedAt ?? null,
-        TERMINAL_PHASES,
+        TERMINAL_SCAN_PHASES,
       ],
     );
   }
@@ -286,7 +285,7 @@ export class PostgresResultsStore implements ResultsStore {
          finished_at = COALESCE($3, finished_at, CASE WHEN $2 = ANY($4::text[]) THEN now() END),
          updated_at = now()
        WHERE scan_id = $1`,
-      [scanId, phase, finishedAt ?? null, TERMINAL_PHASES],
+      [scanId, phase, finishedAt ?? null, TERMINAL_SCAN_PHASES],
     );
   }
 
@@ -349,7 +348,7 @@ export class PostgresResultsStore implements ResultsStore {
            ORDER BY p.started_at DESC, p.finished_at DESC NULLS LAST, p.scan_id DESC
            LIMIT 1)
        ORDER BY COALESCE(s.finished_at, s.updated_at), s.scan_id`,
-      [cutoff.toISOString(), TERMINAL_PHASES],
+      [cutoff.toISOString(), TERMINAL_SCAN_PHASES],
     );
     return rows.map(scanFromRow);
   }

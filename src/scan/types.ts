@@ -38,6 +38,9 @@ export interface ScanInput {
 export type ScanPhase =
   'starting' | 'enumerating' | 'classifying' | 'paused' | 'cancelling' | 'completed' | 'cancelled' | 'failed';
 
+/** Phases a scan ends in. */
+export const TERMINAL_SCAN_PHASES: readonly ScanPhase[] = ['completed', 'cancelled', 'failed'];
+
 export interface ScanProgress {
   scanId: string;
   datasourceId: string;

@@ -595,6 +595,23 @@ test('options.detectors narrows the ruleset for that scan only; an unknown detec
   }
 });
 
+test("a new run under a finished scan's workflow id fails at once and leaves that scan's results alone", async () => {
+  const datasource = { id: 'docs', type: 'filesystem', config: { roots: [docsDir] } };
+  const workflowId = unique('scan-reused');
+  await withWorker(env, taskQueue, async () => {
+    expect(await runScan(env, taskQueue, { datasource }, workflowId)).toMatchObject({ phase: 'completed' });
+    const again = await startScan(env, taskQueue, { datasource }, workflowId);
+    const failure = (await again.result().catch((err: unknown) => err)) as WorkflowFailedError;
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure.cause as ApplicationFailure).type).toBe('CONFIGURATION_INVALID');
+    expect(failure.cause?.message).toMatch(
+      new RegExp(`scanId: "${workflowId}" already names a scan that ended \\(completed at `),
+    );
+  });
+  expect(await env.store.getScan(workflowId)).toMatchObject({ phase: 'completed' });
+  expect(await findingCounts(env.store, workflowId)).toEqual(EXPECTED_DOCUMENT_FINDINGS);
+});
+
 test('an invalid config fails the scan at once with CONFIGURATION_INVALID naming the field', async () => {
   await withWorker(env, taskQueue, async () => {
     const handle = await startScan(env, taskQueue, {
