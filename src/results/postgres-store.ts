@@ -120,6 +120,14 @@ function dedupeBy<T>(items: readonly T[], key: (item: T) => string): T[] {
   return [...byKey.values()];
 }
 
+/**
+ * Which completed scan counts as a source's last one: newest start first. One rule for incremental comparison,
+ * carrying findings forward, diffs and retention, which must all agree on it.
+ */
+function latestScanFirst(alias: string): string {
+  return `${alias}.started_at DESC, ${alias}.finished_at DESC NULLS LAST, ${alias}.scan_id DESC`;
+}
+
 function scanFromRow(row: QueryResultRow): ScanRecord {
   return {
     scanId: row.scan_id,
@@ -345,7 +353,7 @@ export class PostgresResultsStore implements ResultsStore {
            SELECT p.scan_id FROM assay.scans p
            WHERE p.datasource_id = s.datasource_id AND p.ruleset_version = s.ruleset_version
              AND p.phase = 'completed'
-           ORDER BY p.started_at DESC, p.finished_at DESC NULLS LAST, p.scan_id DESC
+           ORDER BY ${latestScanFirst('p')}
            LIMIT 1)
        ORDER BY COALESCE(s.finished_at, s.updated_at), s.scan_id`,
       [cutoff.toISOString(), TERMINAL_SCAN_PHASES],
@@ -680,7 +688,7 @@ export class PostgresResultsStore implements ResultsStore {
          JOIN assay.scans p ON p.datasource_id = c.datasource_id AND p.ruleset_version = c.ruleset_version
            AND p.phase = 'completed' AND p.scan_id <> c.scan_id
          WHERE c.scan_id = $1
-         ORDER BY p.started_at DESC, p.finished_at DESC NULLS LAST, p.scan_id DESC
+         ORDER BY ${latestScanFirst('p')}
          LIMIT 1`,
         [scanId],
       );
@@ -735,7 +743,7 @@ export class PostgresResultsStore implements ResultsStore {
       `WITH last_scan AS (
          SELECT scan_id FROM assay.scans
          WHERE datasource_id = $1 AND ruleset_version = $2 AND phase = 'completed'
-         ORDER BY started_at DESC, finished_at DESC NULLS LAST, scan_id DESC
+         ORDER BY ${latestScanFirst('scans')}
          LIMIT 1)
        SELECT o.object_id, o.etag, o.size, o.last_modified
        FROM assay.objects o JOIN last_scan USING (scan_id)
@@ -792,7 +800,7 @@ export class PostgresResultsStore implements ResultsStore {
        JOIN assay.scans p ON p.datasource_id = c.datasource_id AND p.ruleset_version = c.ruleset_version
          AND p.phase = 'completed' AND p.scan_id <> c.scan_id AND p.started_at <= c.started_at
        WHERE c.scan_id = $1
-       ORDER BY p.started_at DESC, p.finished_at DESC NULLS LAST, p.scan_id DESC
+       ORDER BY ${latestScanFirst('p')}
        LIMIT 1`,
       [scanId],
     );

@@ -583,7 +583,7 @@ async function diffAction(scanId: string, opts: DiffOptions, cmd: Command, ctx: 
         `scan ${scanId} has no earlier completed scan of its source with the same ruleset: give one with --base`,
       );
     }
-    if (!(await store.getScan(base))) throw notFoundError(`scan not found in the results store: ${base}`);
+    // diffScans answers an unknown base with OBJECT_NOT_FOUND (exit 4).
     diff = await store.diffScans(base, scanId, opts.limit);
   } finally {
     await store.close();
@@ -623,6 +623,10 @@ async function diffAction(scanId: string, opts: DiffOptions, cmd: Command, ctx: 
   ctx.setExitCode(opts.failOnNew && added > 0 ? EXIT.FINDINGS_OR_FAILED : EXIT.OK);
 }
 
+function deletedLine(d: { scanId: string; objects?: number; findings?: number }): string {
+  return `deleted scan ${d.scanId}: ${d.objects} objects, ${d.findings} findings\n`;
+}
+
 /** Deletes finished scans' records from the results store; a scan Temporal still runs is refused. */
 async function deleteAction(scanIds: string[], opts: { json?: boolean }, cmd: Command, ctx: CommandContext) {
   const settings = await resolveSettings(globalOptions(cmd));
@@ -650,9 +654,7 @@ async function deleteAction(scanIds: string[], opts: { json?: boolean }, cmd: Co
     await store.close();
   }
   if (opts.json) ctx.io.stdout.write(`${JSON.stringify(deleted, null, 2)}\n`);
-  else
-    for (const d of deleted)
-      ctx.io.stdout.write(`deleted scan ${d.scanId}: ${d.objects} objects, ${d.findings} findings\n`);
+  else for (const d of deleted) ctx.io.stdout.write(deletedLine(d));
   ctx.setExitCode(EXIT.OK);
 }
 
@@ -688,7 +690,7 @@ async function pruneAction(
       ctx.io.stdout.write(
         opts.dryRun
           ? `would delete scan ${p.scanId} (${p.datasourceId}, ${p.phase}, ended ${p.finishedAt ?? '-'})\n`
-          : `deleted scan ${p.scanId}: ${p.objects} objects, ${p.findings} findings\n`,
+          : deletedLine(p),
       );
     if (pruned.length === 0) ctx.io.stdout.write('nothing to prune\n');
   }

@@ -145,12 +145,12 @@ export interface ScheduleRow {
   lastScanId?: string;
 }
 
+/** When a schedule made elsewhere (no `when` memo) runs; Temporal describes cron expressions as calendars. */
 function specText(summary: ScheduleSummary): string {
   const spec = summary.spec;
   const every = spec?.intervals?.map((i) => `every ${everyText(Number(i.every))}`) ?? [];
-  const cron = (spec as { cronExpressions?: string[] } | undefined)?.cronExpressions ?? [];
   const calendars = spec?.calendars?.length ? [`${spec.calendars.length} calendar(s)`] : [];
-  return [...every, ...cron.map((c) => `cron ${c}`), ...calendars].join(', ') || '-';
+  return [...every, ...calendars].join(', ') || '-';
 }
 
 async function listAction(opts: { json?: boolean }, cmd: Command, ctx: CommandContext) {
