@@ -6,9 +6,11 @@
  *   becomes ' ', anything else 0x80 (no word, digit or space class contains it). Offsets are then string
  *   indices, and every match the detectors' JavaScript regexes (ASCII classes, no `u` flag) can make is
  *   also a match here, so the positions are a superset of theirs; JavaScript confirms each one.
- * - One RE2 alternation of all patterns finds the leftmost match start at or after a position (a DFA
- *   pass); an anchored RE2::Set names the patterns matching from that start. The search then resumes one
- *   character later, so starts inside another pattern's match are found too.
+ * - StartDfa (start_dfa.h) finds every (pattern, start) pair in one backward DFA pass over the text.
+ * - For patterns outside its syntax (custom detectors may use any RE2 syntax), RE2 does it start by start:
+ *   one alternation of all patterns finds the leftmost match start at or after a position; an anchored
+ *   RE2::Set names the patterns matching from that start. The search then resumes one character later,
+ *   so starts inside another pattern's match are found too. Same answer, one restart per candidate.
  * - It also counts the text's newlines up to a position, for line numbers, and tells one-byte strings.
  * - Findings' fingerprints (HMAC-SHA256) are computed here in batches, with Node's own OpenSSL: the key's pad
  *   blocks are hashed once, and a value then costs two compressions instead of a crypto.createHmac object.
@@ -17,6 +19,8 @@
 #include <v8.h>
 #include <re2/re2.h>
 #include <re2/set.h>
+
+#include "start_dfa.h"
 
 #include <algorithm>
 #include <openssl/crypto.h>
@@ -34,11 +38,13 @@ namespace {
 constexpr int64_t kMaxMem = int64_t{256} << 20;
 
 struct Scanner {
+  std::unique_ptr<startdfa::StartDfa> dfa;
   std::unique_ptr<re2::RE2> first;
   std::unique_ptr<re2::RE2::Set> at;
   std::vector<uint8_t> bytes;
   std::vector<uint16_t> units;
   std::vector<int32_t> out;
+  std::vector<int32_t> runs;
   std::vector<int> ids;
 };
 
@@ -66,21 +72,26 @@ std::string GetString(napi_env env, napi_value value) {
 
 void Finalize(napi_env, void *data, void *) { delete static_cast<Scanner *>(data); }
 
-// compile(patterns: string[]): Scanner. Patterns carry their own flags, e.g. "(?i:...)".
+// compile(patterns: string[], re2Only = false): Scanner. Patterns carry their own flags, e.g. "(?i:...)".
+// RE2 compiles every pattern (it is the judge of what is valid); StartDfa scans when it can.
 napi_value Compile(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   uint32_t count = 0;
   if (argc < 1 || napi_get_array_length(env, argv[0], &count) != napi_ok)
     return Throw(env, "compile(patterns): patterns must be an array of strings");
   auto scanner = std::make_unique<Scanner>();
   scanner->at = std::make_unique<re2::RE2::Set>(options(), re2::RE2::ANCHOR_START);
+  bool re2Only = false;
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &re2Only);
   std::string alternation;
+  std::vector<std::string> patterns;
   for (uint32_t i = 0; i < count; i++) {
     napi_value item;
     napi_get_element(env, argv[0], i, &item);
     std::string pattern = GetString(env, item);
+    patterns.push_back(pattern);
     std::string error;
     if (scanner->at->Add(pattern, &error) != static_cast<int>(i))
       return Throw(env, "pattern " + std::to_string(i) + ": " + error);
@@ -90,6 +101,13 @@ napi_value Compile(napi_env env, napi_callback_info info) {
   if (!scanner->at->Compile()) return Throw(env, "cannot compile the pattern set (out of memory)");
   scanner->first = std::make_unique<re2::RE2>(alternation, options());
   if (!scanner->first->ok()) return Throw(env, "cannot compile the alternation: " + scanner->first->error());
+  if (!re2Only) {
+    try {
+      scanner->dfa = std::make_unique<startdfa::StartDfa>(patterns);
+    } catch (const startdfa::Unsupported &) {
+      scanner->dfa.reset();
+    }
+  }
   napi_value result;
   napi_create_object(env, &result);
   napi_wrap(env, result, scanner.release(), Finalize, nullptr, nullptr);
@@ -138,20 +156,39 @@ napi_value Scan(napi_env env, napi_callback_info info) {
                   v8::String::NO_NULL_TERMINATION);
     for (size_t i = 0; i < length; i++) bytes[i] = MapUnit(s->units[i]);
   }
-  const char *data = reinterpret_cast<const char *>(s->bytes.data());
-  const re2::StringPiece text(data, length);
   s->out.clear();
-  re2::StringPiece match;
-  size_t pos = 0;
-  while (pos <= length && s->first->Match(text, pos, length, re2::RE2::UNANCHORED, &match, 1)) {
-    const size_t start = match.data() - data;
+  if (s->dfa) {
+    // Found backwards: (start, first pattern, count) runs, emitted in ascending start order.
+    std::vector<int32_t> &runs = s->runs;
+    runs.clear();
     s->ids.clear();
-    s->at->Match(re2::StringPiece(data + start, length - start), &s->ids);
-    for (int id : s->ids) {
-      s->out.push_back(id);
-      s->out.push_back(static_cast<int32_t>(start));
+    s->dfa->Scan(bytes, length, [&](size_t start, const int *patterns, size_t count) {
+      runs.push_back(static_cast<int32_t>(start));
+      runs.push_back(static_cast<int32_t>(s->ids.size()));
+      runs.push_back(static_cast<int32_t>(count));
+      s->ids.insert(s->ids.end(), patterns, patterns + count);
+    });
+    for (size_t r = runs.size(); r >= 3; r -= 3)
+      for (int32_t k = 0; k < runs[r - 1]; k++) {
+        s->out.push_back(s->ids[runs[r - 2] + k]);
+        s->out.push_back(runs[r - 3]);
+      }
+  } else {
+    const char *data = reinterpret_cast<const char *>(s->bytes.data());
+    const re2::StringPiece text(data, length);
+    re2::StringPiece match;
+    size_t pos = 0;
+    while (pos <= length && s->first->Match(text, pos, length, re2::RE2::UNANCHORED, &match, 1)) {
+      const size_t start = match.data() - data;
+      s->ids.clear();
+      s->at->Match(re2::StringPiece(data + start, length - start), &s->ids);
+      std::sort(s->ids.begin(), s->ids.end());
+      for (int id : s->ids) {
+        s->out.push_back(id);
+        s->out.push_back(static_cast<int32_t>(start));
+      }
+      pos = start + 1;
     }
-    pos = start + 1;
   }
   int32_t newlinesTo = -1;
   if (argc >= 3) napi_get_value_int32(env, argv[2], &newlinesTo);
@@ -168,6 +205,19 @@ napi_value Scan(napi_env env, napi_callback_info info) {
   if (!s->out.empty()) std::memcpy(result, s->out.data(), s->out.size() * sizeof(int32_t));
   napi_create_typedarray(env, napi_int32_array, s->out.size(), buffer, 0, &array);
   return array;
+}
+
+// engine(scanner): "dfa" or "re2", whichever scans.
+napi_value Engine(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Scanner *s = nullptr;
+  if (argc < 1 || napi_unwrap(env, argv[0], reinterpret_cast<void **>(&s)) != napi_ok)
+    return Throw(env, "engine(scanner): not a scanner");
+  napi_value result;
+  napi_create_string_utf8(env, s->dfa ? "dfa" : "re2", NAPI_AUTO_LENGTH, &result);
+  return result;
 }
 
 // isOneByte(text: string): whether V8 holds the string at one byte a character (Latin-1 only).
@@ -272,6 +322,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"compile", nullptr, Compile, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scan", nullptr, Scan, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"engine", nullptr, Engine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isOneByte", nullptr, IsOneByte, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"hmacKey", nullptr, NewHmacKey, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"hmacHex", nullptr, HmacHex, nullptr, nullptr, nullptr, napi_default, nullptr},

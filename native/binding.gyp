@@ -4,6 +4,7 @@
       "target_name": "assay_scan",
       "sources": ["assay_scan.cc"],
       "libraries": ["-lre2"],
+      "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-O3", "-std=c++17", "-Wall", "-Wno-deprecated-declarations"]
     },
     {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { ConfigurationError } from '../core/errors';
 import type { MaskStyle, Normalisation } from './detectors';
 import { hmacSha256Hex } from './native-scan';
+import { compact, digitsOf } from './validators';
 
 export const FINGERPRINT_KEY_ENV = 'ASSAY_FINGERPRINT_KEY';
 export const DEFAULT_FINGERPRINT_KEY_FILE = path.join('.assay', 'fingerprint.key');
@@ -65,9 +66,9 @@ function keyFileError(file: string, cause: unknown): ConfigurationError {
 export function normaliseValue(value: string, how: Normalisation): string {
   switch (how) {
     case 'digits':
-      return value.replace(/\D+/g, '');
+      return digitsOf(value);
     case 'compact':
-      return value.replace(/[^0-9A-Za-z]+/g, '').toUpperCase();
+      return compact(value);
     case 'lower':
       return value.trim().toLowerCase();
     default:

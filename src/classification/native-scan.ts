@@ -20,10 +20,16 @@ export interface NativeScan {
 /** A compiled set of patterns. */
 export interface NativeScanner {
   scan(text: string, newlinesTo?: number): NativeScan;
+  /**
+   * What finds the candidates: "dfa", one backward pass over the text for all patterns; or "re2", one
+   * RE2 search per candidate, for patterns using syntax the DFA's parser does not take (same answer).
+   */
+  readonly engine: 'dfa' | 're2';
 }
 
 interface Binding {
-  compile(patterns: string[]): object;
+  compile(patterns: string[], re2Only: boolean): object;
+  engine(handle: object): 'dfa' | 're2';
   scan(handle: object, text: string, newlinesTo: number): Int32Array;
   isOneByte(text: string): boolean;
   hmacKey(key: Buffer): object;
@@ -32,12 +38,15 @@ interface Binding {
 
 const load = (): Binding => loadAddon<Binding>('assay_scan');
 
-/** Compiles patterns (RE2 syntax, flags inline); `owners[i]` names pattern i's detector in errors. */
-export function compileScanner(patterns: string[], owners: string[]): NativeScanner {
+/**
+ * Compiles patterns (RE2 syntax, flags inline); `owners[i]` names pattern i's detector in errors.
+ * `re2Only` (default false) skips the DFA, so tests can compare the two engines.
+ */
+export function compileScanner(patterns: string[], owners: string[], re2Only = false): NativeScanner {
   const native = load();
   let handle: object;
   try {
-    handle = native.compile(patterns);
+    handle = native.compile(patterns, re2Only);
   } catch (error) {
     const message = (error as Error).message;
     const index = /^pattern (\d+): /.exec(message);
@@ -48,6 +57,7 @@ export function compileScanner(patterns: string[], owners: string[]): NativeScan
     );
   }
   return {
+    engine: native.engine(handle),
     scan: (text, newlinesTo = -1) => {
       const out = native.scan(handle, text, newlinesTo);
       if (newlinesTo < 0) return { candidates: out, newlines: 0 };
@@ -64,7 +74,7 @@ export function isOneByteString(text: string): boolean {
 /** Why RE2 (as the scanner compiles it) rejects `source`, or undefined when it accepts it. */
 export function patternError(source: string): string | undefined {
   try {
-    load().compile([source]);
+    load().compile([source], true);
     return undefined;
   } catch (error) {
     if (error instanceof ConfigurationError) throw error;

@@ -6,6 +6,8 @@
 import { BUILTIN_DETECTORS, createLocalClassifier, type Classifier } from '../../src/classification';
 import { ConfigurationError } from '../../src/core/errors';
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fingerprinter } from '../../src/classification/fingerprint';
 import {
   compileScanner,
@@ -101,6 +103,174 @@ describe('native scanner', () => {
     );
     expect(patternError('EMP-\\d{6}')).toBeUndefined();
     expect(patternError('(a')).toBe('missing ): (a');
+  });
+});
+
+describe('native scanner engines', () => {
+  const builtins = BUILTIN_DETECTORS.map((d) => (d.ignoreCase ? `(?i:${d.pattern})` : `(?:${d.pattern})`));
+  const owners = BUILTIN_DETECTORS.map((d) => d.id);
+  // RE2's path names the patterns matching at a start on the text from there on, blind to the character
+  // before: an extra pair where a pattern opens with \b (or ^) that does not hold in context. The DFA
+  // reads the context; so its pairs are RE2's minus exactly those, and JavaScript confirms the same ones.
+  const sticky = BUILTIN_DETECTORS.map((d) => new RegExp(d.pattern, d.ignoreCase ? 'iy' : 'y'));
+  const confirmed = (text: string, found: Array<[number, number]>): string[] =>
+    found
+      .filter(([pattern, start]) => {
+        sticky[pattern].lastIndex = start;
+        return sticky[pattern].test(text);
+      })
+      .map((pair) => pair.join(':'));
+  const agree = (texts: string[]): number => {
+    const dfa = compileScanner(builtins, owners);
+    const re2 = compileScanner(builtins, owners, true);
+    expect([dfa.engine, re2.engine]).toEqual(['dfa', 're2']);
+    let total = 0;
+    for (const text of texts) {
+      const fromDfa = pairs(dfa.scan(text));
+      const fromRe2 = pairs(re2.scan(text));
+      const re2Keys = new Set(fromRe2.map((pair) => pair.join(':')));
+      expect(fromDfa.filter((pair) => !re2Keys.has(pair.join(':')))).toEqual([]);
+      expect(confirmed(text, fromDfa)).toEqual(confirmed(text, fromRe2));
+      total += fromDfa.length;
+    }
+    return total;
+  };
+
+  // Seeded text in which every built-in fires: the accuracy corpus's positives and look-alikes, shuffled
+  // into long runs, with non-ASCII, tokens longer than the DFA's seam overlap, and line breaks.
+  const corpusText = (): string => {
+    const lines = readFileSync(path.join(__dirname, '../fixtures/accuracy/corpus.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { text: string }).text);
+    let seed = 11;
+    const random = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
+    const extras = [
+      'é',
+      '€',
+      '😀',
+      '\u00a0',
+      '\t',
+      ' ',
+      '\n',
+      'A'.repeat(3000),
+      'ab1-'.repeat(400),
+      '@',
+      '.',
+    ];
+    const parts: string[] = [];
+    for (let i = 0; i < 6000; i++)
+      parts.push(random(4) === 0 ? extras[random(extras.length)] : lines[random(lines.length)], ' ');
+    return parts.join('');
+  };
+
+  it('the DFA finds exactly the pairs RE2 finds, for the built-in catalogue', () => {
+    const text = corpusText();
+    expect(text.length).toBeGreaterThan(200_000);
+    // Whole (two streams meeting in the middle), windows of classifier size, and short texts (one stream).
+    const texts = [text];
+    for (let at = 0; at < text.length; at += 50_000) texts.push(text.slice(at, at + 60_000));
+    for (let at = 0; at < 40_000; at += 997) texts.push(text.slice(at, at + 300));
+    expect(agree(texts)).toBeGreaterThan(10_000);
+  });
+
+  it('reads the first half again when a match runs across the middle of a long text', () => {
+    // The first half's stream starts 1 KiB past the middle knowing nothing; this e-mail address's local
+    // part starts well before the middle and its '@' lies past that point, so only a second reading of the
+    // first half, from the second half's state, finds where it starts.
+    const text = `${'x '.repeat(3000)}${'a'.repeat(6000)}@example.com${' y'.repeat(1000)}`;
+    const email = BUILTIN_DETECTORS.findIndex((d) => d.id === 'EMAIL_ADDRESS');
+    const starts = pairs(compileScanner(builtins, owners).scan(text))
+      .filter(([pattern]) => pattern === email)
+      .map(([, start]) => start);
+    expect(starts).toEqual([6000]);
+    expect(text.length / 2).toBeGreaterThan(6000);
+    expect(text.indexOf('@')).toBeGreaterThan(text.length / 2 + 1024);
+    agree([text]);
+  });
+
+  it('reads anchors, boundaries in context, flags, literal braces and empty matches as RE2 defines them', () => {
+    const patterns = [
+      '^ab',
+      'cd$',
+      '\\Bx\\d',
+      '\\Aq|z\\z',
+      '(?i:[^a-c]x)',
+      '(?i)k[a-z]{2}',
+      'a{,2}b{x}',
+      '(?P<name>\\d+)-(?:\\w)*',
+      'y?',
+      '[\\]\\-]+',
+      '(?s:r.s)',
+      'r.s',
+      '(?U:m+n)',
+    ];
+    const scanner = compileScanner(patterns, []);
+    expect(scanner.engine).toBe('dfa');
+    // Pattern 8 matches the empty string everywhere: left out here, checked once below.
+    const found = (text: string): Array<[number, number]> =>
+      pairs(scanner.scan(text)).filter(([pattern]) => pattern !== 8);
+    expect(found('abx1 x2 ax3')).toEqual([
+      [0, 0],
+      [2, 2],
+      [4, 4],
+      [2, 9],
+    ]);
+    expect(found('qAx bx Kab kZZ cd')).toEqual([
+      [3, 0],
+      [5, 7],
+      [5, 11],
+      [1, 15],
+    ]);
+    expect(found('a{,2}b{x} 12-a_b')).toEqual([
+      [6, 0],
+      [4, 6],
+      [7, 10],
+      [7, 11],
+      [9, 12],
+    ]);
+    expect(found('r\ns r s mmn ]-] q z')).toEqual([
+      [10, 0],
+      [10, 4],
+      [11, 4],
+      [12, 8],
+      [12, 9],
+      [9, 12],
+      [9, 13],
+      [9, 14],
+      [3, 18],
+    ]);
+    expect(pairs(scanner.scan('yx'))).toEqual([
+      [4, 0],
+      [8, 0],
+      [8, 1],
+      [8, 2],
+    ]);
+  });
+
+  it('stays exact when the DFA outgrows its state cache and starts again', () => {
+    // Read backwards, "[ab]{15}a" must remember the last 16 letters: 65,536 states, past the cache.
+    let seed = 3;
+    let text = '';
+    for (let i = 0; i < 100_000; i++)
+      text += (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) & 65536 ? 'a' : 'b';
+    const patterns = ['[ab]{15}a', 'b{3}'];
+    const dfa = compileScanner(patterns, []);
+    const re2 = compileScanner(patterns, [], true);
+    for (const sample of [text, text.slice(0, 5000), text]) {
+      const expected = re2.scan(sample).candidates;
+      expect(expected.length).toBeGreaterThan(sample.length / 2);
+      expect(Buffer.from(dfa.scan(sample).candidates.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+    }
+  });
+
+  it('falls back to RE2 for syntax outside the DFA parser, with the same answers', () => {
+    const scanner = compileScanner(['\\pL\\d', '\\d{2}'], []);
+    expect(scanner.engine).toBe('re2');
+    expect(pairs(scanner.scan('a1 22'))).toEqual([
+      [0, 0],
+      [1, 3],
+    ]);
   });
 });
 
