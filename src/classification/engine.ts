@@ -25,6 +25,12 @@ import { compileScanner, type NativeScanner } from './native-scan';
 
 /** Characters of context before a match searched for hotwords and exclusions. */
 export const HOTWORD_WINDOW = 50;
+/**
+ * Lower-case the whole text once when it has more than one candidate (a pattern, start pair, counted twice
+ * in the scanner's array) per this many characters: about where one call on the text costs what a call per
+ * candidate's context does.
+ */
+const LOWER_WHOLE_TEXT_EVERY = 128;
 /** Longest match the chunked scanner guarantees to find across a chunk boundary. */
 export const MAX_MATCH_CHARS = 4096;
 
@@ -85,6 +91,11 @@ interface TextScan {
   /** Lower-cased context before `contextStart`, built once for all the detectors evaluated there. */
   contextStart: number;
   context: string;
+  /**
+   * The whole text lower-cased, when candidates are dense enough that one call beats one per candidate and
+   * slicing it equals lower-casing the slice (same length, no capital sigma); else undefined.
+   */
+  lowerText: string | undefined;
 }
 
 interface Pass {
@@ -92,6 +103,8 @@ interface Pass {
   scanner: NativeScanner;
   /** Per pattern: its JavaScript regex, sticky (with indices when it has a value group). */
   sticky: RegExp[];
+  /** Per pattern: whether it has a value group (its matches are needed with indices). */
+  valueGroup: boolean[];
   /** Per pattern: the detectors sharing it. */
   byAlternative: CompiledDetector[][];
 }
@@ -193,6 +206,7 @@ function compilePass(detectors: CompiledDetector[]): Pass | undefined {
   if (detectors.length === 0) return undefined;
   const patterns: string[] = [];
   const sticky: RegExp[] = [];
+  const valueGroup: boolean[] = [];
   const byAlternative: CompiledDetector[][] = [];
   const owners: string[] = [];
   const index = new Map<string, number>();
@@ -212,11 +226,12 @@ function compilePass(detectors: CompiledDetector[]): Pass | undefined {
           `y${detector.hasValueGroup ? 'd' : ''}${detector.ignoreCase ? 'i' : ''}`,
         ),
       );
+      valueGroup.push(detector.hasValueGroup);
       byAlternative.push([]);
     }
     byAlternative[i].push(detector);
   }
-  return { scanner: compileScanner(patterns, owners), sticky, byAlternative };
+  return { scanner: compileScanner(patterns, owners), sticky, valueGroup, byAlternative };
 }
 
 function customDetectors(config: ClassificationConfig): Detector[] {
@@ -284,6 +299,15 @@ export function rulesetVersion(spec: RulesetSpec): string {
   return `rs1-${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
 }
 
+function inOrder(pending: Pending[]): boolean {
+  for (let i = 1; i < pending.length; i++) {
+    const a = pending[i - 1];
+    const b = pending[i];
+    if (a.start > b.start || (a.start === b.start && a.end > b.end)) return false;
+  }
+  return true;
+}
+
 /**
  * Overlapping findings: one per infoType and place; broad detectors (phone, password, generic secret)
  * yield to specific ones; a finding strictly inside a longer one of another type (a card-like run inside
@@ -324,8 +348,13 @@ export interface TableScanResult extends TextScanResult {
   tallies: Record<string, ColumnTally>;
 }
 
-const WORD_CHAR = /[A-Za-z0-9_]/;
-const HEXISH = /[0-9a-f]/;
+/** [A-Za-z0-9_] */
+const isWordCode = (code: number): boolean =>
+  (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+/** [0-9a-f] */
+const isHexishCode = (code: number): boolean => (code >= 48 && code <= 57) || (code >= 97 && code <= 102);
+/** . - : / */
+const isJoinerCode = (code: number): boolean => code === 46 || code === 45 || code === 58 || code === 47;
 
 export class ScanEngine {
   readonly detectors: readonly CompiledDetector[];
@@ -372,6 +401,7 @@ export class ScanEngine {
       pending,
       contextStart: -1,
       context: '',
+      lowerText: undefined,
     };
     for (let p = 0; p < this.passes.length; p++) {
       const pass = this.passes[p];
@@ -381,23 +411,42 @@ export class ScanEngine {
       const found = pass.scanner.scan(text, p === 0 ? (options.newlinesTo ?? -1) : -1);
       if (p === 0 && options.newlinesTo !== undefined) result.newlines = found.newlines;
       const candidates = found.candidates;
+      if (p === 0 && candidates.length > text.length / LOWER_WHOLE_TEXT_EVERY) {
+        const lower = text.toLowerCase();
+        // U+0130 lower-cases to two characters; a capital sigma's lower case depends on what follows it.
+        if (lower.length === text.length && !text.includes('\u03a3')) scan.lowerText = lower;
+      }
       for (let i = 0; i < candidates.length; i += 2) {
         const alternative = candidates[i];
         const start = candidates[i + 1];
         if (start < consumedTo[alternative]) continue;
         const regex = pass.sticky[alternative];
         regex.lastIndex = start;
-        const m = regex.exec(text);
-        if (m === null || m[0].length === 0) continue;
-        consumedTo[alternative] = start + m[0].length;
+        // Without a value group, test() and lastIndex give the match without making a match array.
+        let m: RegExpExecArray | null = null;
+        if (pass.valueGroup[alternative]) {
+          m = regex.exec(text);
+          if (m === null) continue;
+        } else if (!regex.test(text)) continue;
+        const end = regex.lastIndex;
+        if (end === start) continue;
+        consumedTo[alternative] = end;
         // Context before reportFrom is scanned so that a match reported by the previous window is
         // consumed rather than re-entered in the middle; only matches starting in the range count.
         if (start < reportFrom || start >= reportTo) continue;
-        for (const detector of pass.byAlternative[alternative]) this.evaluate(detector, scan, m);
+        let valueStart = start;
+        let valueEnd = end;
+        if (m !== null && m[1] !== undefined) {
+          valueStart = m.indices![1][0];
+          valueEnd = m.indices![1][1];
+        }
+        for (const detector of pass.byAlternative[alternative])
+          this.evaluate(detector, scan, start, valueStart, valueEnd);
       }
     }
     if (pending.length === 0) return result;
-    pending.sort((a, b) => a.start - b.start || a.end - b.end);
+    // Candidates arrive in start order, so the built-ins' pending findings mostly are already sorted.
+    if (!inOrder(pending)) pending.sort((a, b) => a.start - b.start || a.end - b.end);
     const kept = resolveOverlaps(pending);
     const baseOffset = options.baseOffset ?? 0;
     let budget = options.budget ?? Number.POSITIVE_INFINITY;
@@ -433,22 +482,25 @@ export class ScanEngine {
     return result;
   }
 
-  /** Evaluates one detector on a candidate match `m` of its pattern in `scan.text`. */
-  private evaluate(detector: CompiledDetector, scan: TextScan, m: RegExpExecArray): void {
+  /**
+   * Evaluates one detector on a candidate match of its pattern in `scan.text` starting at `start`, whose
+   * value (the value group, else the whole match) is text[valueStart, valueEnd).
+   */
+  private evaluate(
+    detector: CompiledDetector,
+    scan: TextScan,
+    start: number,
+    valueStart: number,
+    valueEnd: number,
+  ): void {
     const text = scan.text;
-    const start = m.index;
-    let value = m[0];
-    let valueStart = start;
-    if (detector.hasValueGroup && m[1] !== undefined) {
-      value = m[1];
-      valueStart = m.indices![1][0];
-    }
+    let value = text.slice(valueStart, valueEnd);
     if (detector.refine) {
       const refined = detector.refine(value);
       if (refined === undefined) return;
       value = refined;
+      valueEnd = valueStart + value.length;
     }
-    const valueEnd = valueStart + value.length;
     if (detector.validate && !detector.validate(value)) return;
     if (detector.numeric && this.embedded(text, valueStart, valueEnd)) return;
 
@@ -456,9 +508,17 @@ export class ScanEngine {
     if (detector.hotwords || detector.exclude) {
       if (scan.contextStart !== start) {
         scan.contextStart = start;
-        scan.context = (
-          (scan.contextPrefix ?? '') + text.slice(Math.max(0, start - HOTWORD_WINDOW), start)
-        ).toLowerCase();
+        const from = Math.max(0, start - HOTWORD_WINDOW);
+        if (scan.lowerText !== undefined) {
+          const before = scan.lowerText.slice(from, start);
+          scan.context =
+            scan.contextPrefix === undefined ? before : scan.contextPrefix.toLowerCase() + before;
+        } else {
+          const before = text.slice(from, start);
+          scan.context = (
+            scan.contextPrefix === undefined ? before : scan.contextPrefix + before
+          ).toLowerCase();
+        }
       }
       const before = scan.context;
       if (detector.hotwords && detector.hotwords.test(before)) level = detector.hotwordLevel ?? level + 1;
@@ -474,15 +534,12 @@ export class ScanEngine {
 
   /** A numeric value inside a longer token: UUID groups, dotted versions/OIDs, hex strings. */
   private embedded(text: string, start: number, end: number): boolean {
-    const before = text[start - 1] ?? '';
-    const before2 = text[start - 2] ?? '';
-    const after = text[end] ?? '';
-    const after2 = text[end + 1] ?? '';
-    if (WORD_CHAR.test(before) || WORD_CHAR.test(after)) return true;
-    if ((before === '.' || before === '-' || before === ':' || before === '/') && HEXISH.test(before2))
-      return true;
-    if ((after === '.' || after === '-' || after === ':' || after === '/') && HEXISH.test(after2))
-      return true;
+    // Char codes, not one-character strings and regex tests: this runs for every numeric candidate.
+    const before = start > 0 ? text.charCodeAt(start - 1) : -1;
+    const after = end < text.length ? text.charCodeAt(end) : -1;
+    if (isWordCode(before) || isWordCode(after)) return true;
+    if (isJoinerCode(before) && start > 1 && isHexishCode(text.charCodeAt(start - 2))) return true;
+    if (isJoinerCode(after) && end + 1 < text.length && isHexishCode(text.charCodeAt(end + 1))) return true;
     return false;
   }
 

@@ -59,8 +59,12 @@ export function luhn(value: string): boolean {
 
 /** ISO 7064 MOD 97-10 over an alphanumeric string (letters A=10 … Z=35), as `compact` gives. */
 export function mod97(value: string): number {
-  let remainder = 0;
-  for (let i = 0; i < value.length; i++) {
+  return mod97Of(value, 0, value.length, 0);
+}
+
+/** MOD 97-10 of value[from, to), continuing from `remainder`. */
+function mod97Of(value: string, from: number, to: number, remainder: number): number {
+  for (let i = from; i < to; i++) {
     const code = value.charCodeAt(i);
     if (code < 65) remainder = (remainder * 10 + code - 48) % 97;
     else {
@@ -87,7 +91,8 @@ export function iban(value: string): boolean {
   const code = compact(value);
   const length = IBAN_LENGTHS[code.slice(0, 2)];
   if (!length || code.length !== length || !/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(code)) return false;
-  return mod97(code.slice(4) + code.slice(0, 4)) === 1;
+  // The first four characters move to the end.
+  return mod97Of(code, 0, 4, mod97Of(code, 4, code.length, 0)) === 1;
 }
 
 const VERHOEFF_D = [
@@ -103,20 +108,28 @@ const VERHOEFF_P = [
 ]; // prettier-ignore
 
 export function verhoeff(value: string): boolean {
-  const digits = digitsOf(value);
-  if (!digits) return false;
+  // The value's digits from the right, skipping separators, making no strings.
   let c = 0;
-  for (let i = 0; i < digits.length; i++) {
-    const d = digits.charCodeAt(digits.length - 1 - i) - 48;
+  let i = 0;
+  for (let at = value.length - 1; at >= 0; at--) {
+    const d = value.charCodeAt(at) - 48;
+    if (d < 0 || d > 9) continue;
     c = VERHOEFF_D[c][VERHOEFF_P[i % 8][d]];
+    i++;
   }
-  return c === 0;
+  return i > 0 && c === 0;
 }
 
 /** Aadhaar: 12 digits, first 2-9, Verhoeff. */
 export function aadhaar(value: string): boolean {
-  const digits = digitsOf(value);
-  return digits.length === 12 && digits[0] >= '2' && verhoeff(digits);
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < value.length; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) continue;
+    if (count++ === 0) first = d;
+  }
+  return count === 12 && first >= 2 && verhoeff(value);
 }
 
 /** Weighted sum helper. */
@@ -336,21 +349,42 @@ export function swiftCode(value: string): boolean {
 
 /** Payment card: Luhn, 13-19 digits, known issuer prefix. */
 export function creditCard(value: string): boolean {
-  const digits = digitsOf(value);
-  if (digits.length < 13 || digits.length > 19 || !luhn(digits)) return false;
-  const p2 = Number(digits.slice(0, 2));
-  const p4 = Number(digits.slice(0, 4));
-  const p3 = Number(digits.slice(0, 3));
-  const p6 = Number(digits.slice(0, 6));
-  if (digits[0] === '4') return [13, 16, 19].includes(digits.length); // Visa
-  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return digits.length === 16; // Mastercard
-  if (p2 === 34 || p2 === 37) return digits.length === 15; // Amex
+  // One pass over the value's digits, making no strings (hot on dense text): count, then the Luhn sum
+  // (every second digit from the right doubled) and the first six digits together.
+  let count = 0;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code >= 48 && code <= 57) count++;
+  }
+  if (count < 13 || count > 19) return false;
+  let sum = 0;
+  let p6 = 0;
+  let seen = 0;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 48 || code > 57) continue;
+    let d = code - 48;
+    if (seen < 6) p6 = p6 * 10 + d;
+    if ((count - 1 - seen) % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    seen++;
+  }
+  if (sum % 10 !== 0) return false;
+  const p2 = Math.floor(p6 / 10000);
+  const p3 = Math.floor(p6 / 1000);
+  const p4 = Math.floor(p6 / 100);
+  if (p6 < 500000 && p6 >= 400000) return count === 13 || count === 16 || count === 19; // Visa
+  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return count === 16; // Mastercard
+  if (p2 === 34 || p2 === 37) return count === 15; // Amex
   if (p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925))
-    return digits.length >= 16; // Discover
-  if (p4 >= 3528 && p4 <= 3589) return digits.length >= 16; // JCB
-  if (p2 === 36 || p2 === 38 || (p3 >= 300 && p3 <= 305)) return digits.length >= 14; // Diners
-  if (p2 === 62) return digits.length >= 16; // UnionPay
-  if (p2 === 50 || (p2 >= 56 && p2 <= 69)) return digits.length >= 12; // Maestro
+    return count >= 16; // Discover
+  if (p4 >= 3528 && p4 <= 3589) return count >= 16; // JCB
+  if (p2 === 36 || p2 === 38 || (p3 >= 300 && p3 <= 305)) return count >= 14; // Diners
+  if (p2 === 62) return count >= 16; // UnionPay
+  if (p2 === 50 || (p2 >= 56 && p2 <= 69)) return count >= 12; // Maestro
   return false;
 }
 
