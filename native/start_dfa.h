@@ -381,26 +381,24 @@ class StartDfa {
   // descending start order, patterns ascending.
   //
   // A DFA step waits for the previous one (its row is the load's address), so one stream of bytes leaves
-  // the core mostly idle. Long texts are read as two interleaved streams: the second half from the end,
-  // and the first half from kOverlap bytes into the second, starting from the state "nothing read yet".
-  // That state holds a subset of the true state's threads, so once the two streams meet, the first half's
-  // result is exact if its state at the seam is the true one (the usual case: threads rarely outlive a few
-  // dozen bytes); if not, the first half is read again from the true state.
+  // the core mostly idle. Long texts are cut into kStreams parts read as interleaved streams: the last part
+  // from the text's end, every other part from kOverlap bytes into the next one, starting from the state
+  // "nothing read yet". That state holds a subset of the true state's threads, so a part's result is exact
+  // if its state at the seam equals the true one there (the usual case: threads rarely outlive a few dozen
+  // bytes); if not, the part is read again from the true state. Seams are checked from the end down.
   template <typename Found>
   void Scan(const uint8_t *text, size_t length, Found found) {
-    hitsHigh_.clear();
-    hitsLow_.clear();
+    for (std::vector<Hit> &hits : hits_) hits.clear();
     hitPatterns_.clear();
-    if (length < kTwoStreamsFrom || !ScanTwoStreams(text, length)) {
-      hitsHigh_.clear();
-      hitsLow_.clear();
+    if (length < kStreamsFrom || !ScanStreams(text, length)) {
+      for (std::vector<Hit> &hits : hits_) hits.clear();
       hitPatterns_.clear();
       int32_t row = initial_ * classes_;
-      Run(text, 0, length, row, length, hitsHigh_, true);
-      Record(hitsHigh_, 0, Final(row / classes_));
+      Run(text, 0, length, row, length, hits_[0], true);
+      Record(hits_[0], 0, Final(row / classes_));
     }
-    for (const std::vector<Hit> *hits : {&hitsHigh_, &hitsLow_})
-      for (const Hit &hit : *hits) found(hit.start, hitPatterns_.data() + hit.offset, hit.count);
+    for (size_t part = kStreams; part-- > 0;)
+      for (const Hit &hit : hits_[part]) found(hit.start, hitPatterns_.data() + hit.offset, hit.count);
   }
 
   size_t StateCount() const { return keys_.size(); }
@@ -414,14 +412,15 @@ class StartDfa {
     int pattern = -1;
   };
   static constexpr size_t kMaxStates = 20000;
-  static constexpr size_t kTwoStreamsFrom = 8192;
+  static constexpr size_t kStreams = 2;
   static constexpr size_t kOverlap = 1024;
+  static constexpr size_t kStreamsFrom = 8 * kOverlap * kStreams;
 
   struct Hit {
     size_t start;
     uint32_t offset, count;  // into hitPatterns_: copies, so that a cache reset cannot invalidate them
   };
-  std::vector<Hit> hitsHigh_, hitsLow_;
+  std::vector<Hit> hits_[kStreams];  // per part, descending starts
   std::vector<int> hitPatterns_;
   std::string restartKeys_[2];  // "nothing read yet" after a non-word / word byte
 
@@ -471,35 +470,58 @@ class StartDfa {
     return true;
   }
 
-  bool ScanTwoStreams(const uint8_t *text, size_t length) {
-    const size_t mid = length / 2;
-    const size_t lowTop = mid + kOverlap;
-    if (lowTop >= length) return false;
-    int32_t high = initial_ * classes_;
-    int32_t low = Intern(restartKeys_[IsWordByte(text[lowTop]) ? 1 : 0]) * classes_;
-    int32_t lowAtMid = -1;
-    size_t jHigh = length, jLow = lowTop;
-    int32_t list;
-    while (jHigh > mid) {
-      --jHigh;
-      --jLow;
-      if (!Advance(text, jHigh, high, list)) return false;
-      if (list) Record(hitsHigh_, jHigh + 1, list);
-      if (!Advance(text, jLow, low, list)) return false;
-      if (list && jLow < mid) Record(hitsLow_, jLow + 1, list);
-      if (jLow == mid) lowAtMid = low;
+  // False when the cache had to be emptied (the caller then reads the text as one stream).
+  bool ScanStreams(const uint8_t *text, size_t length) {
+    // Part k is text[from[k], from[k + 1]); its stream starts at top[k] and reads down to from[k].
+    size_t from[kStreams + 1], top[kStreams], j[kStreams];
+    int32_t row[kStreams], atSeam[kStreams];
+    for (size_t k = 0; k <= kStreams; k++) from[k] = length * k / kStreams;
+    for (size_t k = 0; k < kStreams; k++) {
+      top[k] = k + 1 == kStreams ? length : from[k + 1] + kOverlap;
+      j[k] = top[k];
+      row[k] = (k + 1 == kStreams ? initial_ : Intern(restartKeys_[IsWordByte(text[top[k]]) ? 1 : 0])) * classes_;
+      atSeam[k] = -1;
     }
-    if (jLow > mid) return false;  // (cannot happen: the low stream is the longer)
-    if (lowAtMid < 0) lowAtMid = low;
-    if (lowAtMid != high) {
-      hitsLow_.clear();
-      low = high;
-      jLow = mid;
+    // In step while the last (shortest) part lasts. For kOverlap steps the first stream reads the overlap
+    // (no hits recorded) and then stands at its seam; after that both record. Written out so that the rows
+    // stay in registers.
+    static_assert(kStreams == 2, "the lockstep below is written for two streams");
+    const size_t steps = length - from[kStreams - 1];
+    if (steps <= kOverlap) return false;
+    const int32_t *table = next_.data();
+    int32_t r0 = row[0], r1 = row[1];
+    for (size_t step = 0; step < steps; step++) {
+      if (step == kOverlap) atSeam[0] = r0;
+      const size_t j0 = --j[0], j1 = --j[1];
+      const int c0 = byteClass_[text[j0]], c1 = byteClass_[text[j1]];
+      int32_t e0 = table[r0 + c0], e1 = table[r1 + c1];
+      if ((e0 | e1) < 0) {
+        if ((e0 < 0 && !Fill(r0, c0, false)) || (e1 < 0 && !Fill(r1, c1, false))) return false;
+        table = next_.data();
+        e0 = table[r0 + c0], e1 = table[r1 + c1];
+      }
+      if ((e0 | e1) & 1) {
+        if ((e0 & 1) && step >= kOverlap) Record(hits_[0], j0 + 1, matchOf_[r0 + c0]);
+        if (e1 & 1) Record(hits_[1], j1 + 1, matchOf_[r1 + c1]);
+      }
+      r0 = e0 >> 1, r1 = e1 >> 1;
     }
-    if (!Run(text, 0, jLow, low, mid, hitsLow_, false)) return false;
-    Record(hitsLow_, 0, Final(low / classes_));
+    row[0] = r0, row[1] = r1;
+    // The last part is exact; each seam below is then checked against the true state there.
+    int32_t truth = row[kStreams - 1];
+    for (size_t k = kStreams - 1; k-- > 0;) {
+      if (atSeam[k] != truth) {
+        hits_[k].clear();
+        row[k] = truth;
+        j[k] = from[k + 1];
+      }
+      if (!Run(text, from[k], j[k], row[k], from[k + 1], hits_[k], false)) return false;
+      truth = row[k];
+    }
+    Record(hits_[0], 0, Final(truth / classes_));
     return true;
   }
+
   static constexpr size_t kMaxNfaStates = 250000;
 
   std::vector<State> states_;
