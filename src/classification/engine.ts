@@ -96,6 +96,8 @@ interface TextScan {
    * slicing it equals lower-casing the slice (same length, no capital sigma); else undefined.
    */
   lowerText: string | undefined;
+  /** Every finding of this scan goes over budget (counted, not detailed): only ≥ minLevel matters. */
+  countOnly: boolean;
 }
 
 interface Pass {
@@ -299,6 +301,11 @@ export function rulesetVersion(spec: RulesetSpec): string {
   return `rs1-${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
 }
 
+/** Whether a finding at `level` (before clamping to the five levels) is reported from `min`. */
+function counts(level: number, min: number): boolean {
+  return min <= 0 || level >= min;
+}
+
 function inOrder(pending: Pending[]): boolean {
   for (let i = 1; i < pending.length; i++) {
     const a = pending[i - 1];
@@ -402,6 +409,7 @@ export class ScanEngine {
       contextStart: -1,
       context: '',
       lowerText: undefined,
+      countOnly: (options.budget ?? Number.POSITIVE_INFINITY) <= 0,
     };
     for (let p = 0; p < this.passes.length; p++) {
       const pass = this.passes[p];
@@ -504,32 +512,58 @@ export class ScanEngine {
     if (detector.validate && !detector.validate(value)) return;
     if (detector.numeric && this.embedded(text, valueStart, valueEnd)) return;
 
-    let level = detector.baseLevel;
-    if (detector.hotwords || detector.exclude) {
-      if (scan.contextStart !== start) {
-        scan.contextStart = start;
-        const from = Math.max(0, start - HOTWORD_WINDOW);
-        if (scan.lowerText !== undefined) {
-          const before = scan.lowerText.slice(from, start);
-          scan.context =
-            scan.contextPrefix === undefined ? before : scan.contextPrefix.toLowerCase() + before;
-        } else {
-          const before = text.slice(from, start);
-          scan.context = (
-            scan.contextPrefix === undefined ? before : scan.contextPrefix + before
-          ).toLowerCase();
-        }
+    // Likelihood: the base level, or the hotword level with a hotword before the match, three levels less
+    // with an exclusion before it, plus the value's own adjustments; reported from scan.minLevel.
+    let delta = 0;
+    if (detector.adjust) delta += detector.adjust(value);
+    if (detector.excludeValue && detector.excludeValue(value)) delta -= 3;
+    const min = scan.minLevel;
+    let lo = detector.baseLevel + delta;
+    let hi = detector.hotwords ? (detector.hotwordLevel ?? detector.baseLevel + 1) + delta : lo;
+    let level: number;
+    if (scan.countOnly) {
+      // The findings will only be counted: a context test runs only when its answer decides whether this
+      // one counts (typically the exclusion does, and the hotword, which only raises, does not).
+      if (
+        detector.exclude &&
+        (counts(lo, min) !== counts(lo - 3, min) || counts(hi, min) !== counts(hi - 3, min)) &&
+        detector.exclude.test(this.context(scan, start))
+      ) {
+        lo -= 3;
+        hi -= 3;
       }
-      const before = scan.context;
-      if (detector.hotwords && detector.hotwords.test(before)) level = detector.hotwordLevel ?? level + 1;
-      if (detector.exclude && detector.exclude.test(before)) level -= 3;
+      if (counts(lo, min) === counts(hi, min)) level = lo;
+      else level = detector.hotwords!.test(this.context(scan, start)) ? hi : lo;
+    } else {
+      level = lo;
+      if (detector.hotwords || detector.exclude) {
+        const before = this.context(scan, start);
+        if (detector.hotwords && detector.hotwords.test(before)) level = hi;
+        if (detector.exclude && detector.exclude.test(before)) level -= 3;
+      }
     }
-    if (detector.adjust) level += detector.adjust(value);
-    if (detector.excludeValue && detector.excludeValue(value)) level -= 3;
     level = Math.max(0, Math.min(4, level));
-    if (level < scan.minLevel) return;
+    if (level < min) return;
     if (this.hasAllowList && this.allowed(value, normaliseValue(value, detector.normalise))) return;
     scan.pending.push({ detector, start: valueStart, end: valueEnd, value, level });
+  }
+
+  /** Lower-cased context before `start` (the table's column name first), made once per start. */
+  private context(scan: TextScan, start: number): string {
+    if (scan.contextStart !== start) {
+      scan.contextStart = start;
+      const from = Math.max(0, start - HOTWORD_WINDOW);
+      if (scan.lowerText !== undefined) {
+        const before = scan.lowerText.slice(from, start);
+        scan.context = scan.contextPrefix === undefined ? before : scan.contextPrefix.toLowerCase() + before;
+      } else {
+        const before = scan.text.slice(from, start);
+        scan.context = (
+          scan.contextPrefix === undefined ? before : scan.contextPrefix + before
+        ).toLowerCase();
+      }
+    }
+    return scan.context;
   }
 
   /** A numeric value inside a longer token: UUID groups, dotted versions/OIDs, hex strings. */

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLocalClassifier, type Classifier, type Finding } from '../../src/classification';
 import { ONE_BYTE_WINDOW_CHARS, WINDOW_CHARS } from '../../src/classification/classifier';
+import { ScanEngine } from '../../src/classification/engine';
+import { LIKELIHOODS } from '../../src/classification/types';
 
 let classifier: Classifier;
 beforeAll(async () => {
@@ -101,6 +103,45 @@ describe('scan engine cuts', () => {
     expect(offset).toBe(text.length + 1);
     expect(whole.map((f) => [f.infoType, text.slice(f.start, f.end), f.likelihood])).toEqual(expected);
     expect(new Set(whole.map((f) => f.infoType)).size).toBe(PII.length);
+  });
+
+  it('counts exactly the findings it would report when a window is only counted', () => {
+    // Count-only windows (over the findings budget) skip context tests that cannot change whether a
+    // finding counts: every mix of hotword, exclusion and value, at every threshold, must count the same.
+    const before = [
+      '',
+      'card ',
+      'phone ',
+      'order # ',
+      'ssn ',
+      'version ',
+      'card order no. ',
+      'ip address v',
+      'x ',
+    ];
+    const values = ['4111 1111 1111 1111', '(555) 123-4567', '536-22-8726', '10.0.12.34', '1.2.3.4',
+      'password: Tr0ub4dor&3', 'password: aaaaaaaa', 'john@example.com', '4111111111111111']; // prettier-ignore
+    const lines: string[] = [];
+    for (const prefix of before)
+      for (const value of values) lines.push(`lorem ipsum ${prefix}${value} dolor`);
+    const dense = lines.join('\n');
+    const sparse = lines.join(`\n${'lorem ipsum dolor sit amet '.repeat(8)}\n`);
+    const totals = new Set<string>();
+    for (const minLikelihood of LIKELIHOODS) {
+      const engine = new ScanEngine(
+        { minLikelihood, config: { detectors: [], denyList: [], allowList: [] } },
+        Buffer.from('k'),
+      );
+      for (const text of [dense, sparse]) {
+        const detailed: Record<string, number> = {};
+        for (const f of engine.scanText(text, { componentPath: 'x' }).findings)
+          detailed[f.infoType] = (detailed[f.infoType] ?? 0) + 1;
+        expect(engine.scanText(text, { componentPath: 'x', budget: 0 }).overflow).toEqual(detailed);
+        totals.add(JSON.stringify(detailed));
+      }
+    }
+    // The thresholds do cut differently here, so the shortcut's decisions were all exercised.
+    expect(totals.size).toBeGreaterThanOrEqual(4);
   });
 
   it('finds sparse items at any distance from each other (no item hidden by the next one)', async () => {
