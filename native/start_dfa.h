@@ -402,6 +402,7 @@ class StartDfa {
   }
 
   size_t StateCount() const { return keys_.size(); }
+  int Classes() const { return classes_; }
 
  private:
   struct State {

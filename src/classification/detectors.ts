@@ -2,7 +2,7 @@
  * The built-in detector catalogue. infoType names follow Google Cloud Sensitive Data Protection's
  * built-in names where one exists. Patterns are written in the common subset of RE2 and JavaScript
  * syntax (no lookaround, no backreferences) because the engine finds candidates for all of them in one
- * native RE2 pass and then confirms each with the detector's own JavaScript regex.
+ * native pass (RE2 semantics) and then confirms each with the detector's own JavaScript regex.
  */
 
 import type { InfoTypeCategory, Likelihood } from './types';
@@ -36,7 +36,7 @@ export interface Detector {
   /** Likelihood when a hotword is present (default: one level above base). */
   withHotword?: Likelihood;
   /** Context (lower case, window before) that makes the match unlikely: lowers three levels. */
-  exclude?: RegExp;
+  exclude?: ContextTest;
   /** Value-level look-alikes (placeholders, example keys): lowers three levels. */
   excludeValue?: (value: string) => boolean;
   /** Numeric identifiers: dropped when embedded in a longer dotted/dashed token (UUIDs, versions, OIDs). */
@@ -49,9 +49,102 @@ export interface Detector {
   normalise: Normalisation;
 }
 
+/** A test of the lower-cased context before a match: a RegExp, or code that answers as one would. */
+export interface ContextTest {
+  test(context: string): boolean;
+}
+
 /** Context that marks a number as an order/invoice/version/timestamp rather than an identifier. */
-export const NUMERIC_EXCLUDE =
+export const NUMERIC_EXCLUDE_PATTERN =
   /\b(?:order|invoice|tracking|ref(?:erence)?|transaction|txn|confirmation|ticket|build|version|ver\.?|release|sku|part|serial|isbn|timestamp|epoch|created_at|updated_at|po)\s*(?:no\.?|number|num|id|#)?\s*[:#=]?\s*["']?$/;
+
+/** Words by their last character. */
+function byLastChar(words: string[]): Array<string[] | undefined> {
+  const table: Array<string[] | undefined> = [];
+  for (const word of words) (table[word.charCodeAt(word.length - 1)] ??= []).push(word);
+  return table;
+}
+
+const REFERENCE_LABELS = byLastChar([
+  'order', 'invoice', 'tracking', 'ref', 'reference', 'transaction', 'txn', 'confirmation', 'ticket', 'build',
+  'version', 'ver', 'ver.', 'release', 'sku', 'part', 'serial', 'isbn', 'timestamp', 'epoch', 'created_at',
+  'updated_at', 'po',
+]); // prettier-ignore
+const REFERENCE_SUFFIXES = byLastChar(['no', 'no.', 'number', 'num', 'id', '#']);
+const NO_WORDS: readonly string[] = [];
+
+/** JavaScript's \s. */
+function isSpaceCode(code: number): boolean {
+  return (
+    code === 32 ||
+    (code >= 9 && code <= 13) ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
+
+function backOverSpaces(context: string, at: number): number {
+  while (at > 0 && isSpaceCode(context.charCodeAt(at - 1))) at--;
+  return at;
+}
+
+/** A reference label ends at `at`, starting at a word boundary. */
+function labelEndsAt(context: string, at: number): boolean {
+  for (const label of REFERENCE_LABELS[context.charCodeAt(at - 1)] ?? NO_WORDS) {
+    const start = at - label.length;
+    if (start < 0 || !context.startsWith(label, start)) continue;
+    const before = start > 0 ? context.charCodeAt(start - 1) : -1;
+    const word =
+      (before >= 48 && before <= 57) ||
+      (before >= 65 && before <= 90) ||
+      (before >= 97 && before <= 122) ||
+      before === 95;
+    if (!word) return true;
+  }
+  return false;
+}
+
+/** A label, then optionally white space and a suffix (no., number, #...), ends at `at`. */
+function labelWithSuffixEndsAt(context: string, at: number): boolean {
+  if (labelEndsAt(context, at)) return true;
+  for (const suffix of REFERENCE_SUFFIXES[context.charCodeAt(at - 1)] ?? NO_WORDS) {
+    const start = at - suffix.length;
+    if (
+      start >= 0 &&
+      context.startsWith(suffix, start) &&
+      labelEndsAt(context, backOverSpaces(context, start))
+    )
+      return true;
+  }
+  return false;
+}
+
+/**
+ * NUMERIC_EXCLUDE_PATTERN.test(context), read from the end: the regex, anchored at the end, is tried from
+ * every position of the context, for every numeric candidate. Read backwards, each run of white space must
+ * be taken whole (nothing else ends in white space), a final quote, ':' or '=' can only be the pattern's,
+ * and only '#' (separator or suffix) and the suffixes leave a choice.
+ */
+export const NUMERIC_EXCLUDE: ContextTest = {
+  test(context: string): boolean {
+    let at = context.length;
+    const last = context.charCodeAt(at - 1);
+    if (last === 34 || last === 39) at--;
+    at = backOverSpaces(context, at);
+    const separator = context.charCodeAt(at - 1);
+    if (separator === 58 || separator === 61)
+      return labelWithSuffixEndsAt(context, backOverSpaces(context, at - 1));
+    if (separator === 35 && labelWithSuffixEndsAt(context, backOverSpaces(context, at - 1))) return true;
+    return labelWithSuffixEndsAt(context, at);
+  },
+};
 
 const SECRET_PLACEHOLDER =
   /^(?:\*+|x+|\.+|<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%\(?[a-z_]*\)?s|\{\{.*\}\}|null|none|nil|undefined|true|false|password|secret|changeit|your[_-]?\w*|example\w*|redacted|hidden|placeholder|process\.env\.\w+|os\.environ.*|env\(.*)$/i;

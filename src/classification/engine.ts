@@ -1,9 +1,9 @@
 /**
  * The scan engine.
  *
- * - Candidates: a native pass (native/assay_scan.cc, RE2) over the text finds every position where some
- *   detector pattern has a match starting, and which patterns match there: one DFA pass over the text,
- *   whatever the number of detectors.
+ * - Candidates: a native pass (native/start_dfa.h) over the text finds every position where some
+ *   detector pattern has a match starting, and which patterns match there: one backward DFA pass over the
+ *   text, whatever the number of detectors.
  * - Each candidate is confirmed with the pattern's JavaScript regex, sticky at that position, in
  *   ascending order and skipping starts inside the previous match of the same pattern: exactly the
  *   matches a global scan of the text with that regex would make, at the cost of one short match each.

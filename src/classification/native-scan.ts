@@ -1,7 +1,7 @@
 /**
- * Loader for the native candidate scanner and fingerprint HMAC (native/assay_scan.cc), built by
- * `npm run build:native` (part of `npm run setup`) against the system's RE2 (Debian `libre2-dev`) and Node's
- * own OpenSSL.
+ * Loader for the native candidate scanner and fingerprint HMAC (native/assay_scan.cc with
+ * native/start_dfa.h), built by `npm run build:native` (part of `npm run setup`) against the system's RE2
+ * (Debian `libre2-dev`) and Node's own OpenSSL.
  */
 import { ConfigurationError } from '../core/errors';
 import { loadAddon } from '../core/native-addon';

@@ -13,6 +13,7 @@ import {
 } from '../../src/classification';
 import { ONE_BYTE_WINDOW_CHARS, WINDOW_CHARS } from '../../src/classification/classifier';
 import { HOTWORD_WINDOW } from '../../src/classification/engine';
+import { NUMERIC_EXCLUDE, NUMERIC_EXCLUDE_PATTERN } from '../../src/classification/detectors';
 import { loadCorpus, scoreCorpus } from '../../src/classification/accuracy';
 import type { ContentComponent } from '../../src/core/models';
 
@@ -160,6 +161,28 @@ describe('likelihood from context', () => {
     expect(await level('tracking number 4111 1111 1111 1111', 'CREDIT_CARD_NUMBER')).toBe('VERY_UNLIKELY');
     expect(await level('server 10.1.2.3', 'IP_ADDRESS')).toBe('VERY_LIKELY');
     expect(await level('version 10.1.2.3', 'IP_ADDRESS')).toBe('VERY_UNLIKELY');
+  });
+
+  it('reads reference labels before a number exactly as the exclusion pattern does', () => {
+    // Seeded contexts built from the labels' and suffixes' pieces, white space of several kinds, quotes,
+    // separators and word characters, compared one by one with the regex the code stands for.
+    const pieces = ['order', 'ord', 'er', 'ref', 'erence', 'ver', '.', 'ver.', 'created_at', 'po', 'no', 'no.',
+      'number', 'num', 'id', '#', ':', '=', '"', "'", ' ', '  ', '\t', '\n', '\u00a0', '\u3000', 'x', '_', '1',
+      'é', 'sku', 'isbn', 'epoch', 'card', '-']; // prettier-ignore
+    let seed = 9;
+    const random = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
+    let excluded = 0;
+    for (let i = 0; i < 300_000; i++) {
+      let context = '';
+      for (let k = random(9); k > 0; k--) context += pieces[random(pieces.length)];
+      const expected = NUMERIC_EXCLUDE_PATTERN.test(context);
+      if (NUMERIC_EXCLUDE.test(context) !== expected) expect({ context, excluded: !expected }).toBe('equal');
+      if (expected) excluded++;
+    }
+    expect(excluded).toBeGreaterThan(10_000);
+    expect(NUMERIC_EXCLUDE.test('order #: ')).toBe(true);
+    expect(NUMERIC_EXCLUDE.test('reorder ')).toBe(false);
+    expect(NUMERIC_EXCLUDE.test('')).toBe(false);
   });
 
   it('reports character offsets in non-ASCII text', async () => {
