@@ -414,8 +414,10 @@ class StartDfa {
   };
   static constexpr size_t kMaxStates = 20000;
   static constexpr size_t kStreams = 2;
-  static constexpr size_t kOverlap = 1024;
-  static constexpr size_t kStreamsFrom = 8 * kOverlap * kStreams;
+  // Past the longest bounded repeat in the built-ins ({1,256}) plus its neighbours, so that the restarted
+  // stream has forgotten nothing the true one still tracks, even inside long tokens.
+  static constexpr size_t kOverlap = 512;
+  static constexpr size_t kStreamsFrom = 4 * kOverlap;
 
   struct Hit {
     size_t start;
@@ -538,6 +540,7 @@ class StartDfa {
   std::vector<std::string> keys_;
   std::vector<int32_t> next_;     // state * classes_ + class → (next state * classes_) << 1 | has match; -1 unknown
   std::vector<int32_t> matchOf_;  // same index → index into matchLists_ (0: none)
+  std::vector<int32_t> finalOf_;  // per state: Final's answer, -1 not yet known
   std::vector<std::vector<int>> matchLists_;
   std::unordered_map<std::string, int32_t> matchListIds_;
   int32_t initial_ = 0;
@@ -701,6 +704,7 @@ class StartDfa {
     keys_.push_back(key);
     next_.resize(keys_.size() * classes_, -1);
     matchOf_.resize(keys_.size() * classes_, 0);
+    finalOf_.push_back(-1);
     return id;
   }
 
@@ -709,6 +713,7 @@ class StartDfa {
     keys_.clear();
     next_.clear();
     matchOf_.clear();
+    finalOf_.clear();
     matchLists_.assign(1, {});
     matchListIds_.clear();
     NewGeneration();
@@ -780,13 +785,16 @@ class StartDfa {
     return true;
   }
 
+  // The patterns matching at the text's start, given the state after reading it all; cached per state
+  // (a closure over the NFA costs microseconds, and every scan of a short text ends here).
   int32_t Final(int32_t state) {
+    if (finalOf_[state] >= 0) return finalOf_[state];
     const std::string &key = keys_[state];
     const uint8_t flags = static_cast<uint8_t>(key[0]);
     const int context = (flags & kPrevWord ? 1 : 0) | (flags & kAtBegin ? 2 : 0) | 8;
     std::vector<int> matched;
     Expand(key, context, matched);
-    return MatchList(matched);
+    return finalOf_[state] = MatchList(matched);
   }
 };
 

@@ -175,7 +175,7 @@ describe('native scanner engines', () => {
   });
 
   it('reads the first half again when a match runs across the middle of a long text', () => {
-    // The first half's stream starts 1 KiB past the middle knowing nothing; this e-mail address's local
+    // The first half's stream starts 512 characters past the middle knowing nothing; this e-mail address's local
     // part starts well before the middle and its '@' lies past that point, so only a second reading of the
     // first half, from the second half's state, finds where it starts.
     const text = `${'x '.repeat(3000)}${'a'.repeat(6000)}@example.com${' y'.repeat(1000)}`;
