@@ -466,15 +466,17 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
     version: V,
     description: 'International bank account number (country length + ISO 7064 mod 97)',
     pattern: '\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\\b',
+    // The IBAN ends where its country's length is reached (spaces aside), not before an alphanumeric.
     refine: (value) => {
-      const length = v.IBAN_LENGTHS[value.slice(0, 2)];
+      const length = v.ibanLength(value.charCodeAt(0), value.charCodeAt(1));
       if (!length) return undefined;
       let count = 0;
       for (let i = 0; i < value.length; i++) {
-        if (value[i] !== ' ') count++;
+        if (value.charCodeAt(i) !== 32) count++;
         if (count === length) {
-          const candidate = value.slice(0, i + 1);
-          return v.iban(candidate) && !/[A-Z0-9]/.test(value[i + 1] ?? '') ? candidate : undefined;
+          const next = value.charCodeAt(i + 1);
+          if ((next >= 48 && next <= 57) || (next >= 65 && next <= 90)) return undefined;
+          return v.ibanBefore(value, i + 1) ? value.slice(0, i + 1) : undefined;
         }
       }
       return undefined;

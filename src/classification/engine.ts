@@ -105,8 +105,8 @@ interface Pass {
   scanner: NativeScanner;
   /** Per pattern: its JavaScript regex, sticky (with indices when it has a value group). */
   sticky: RegExp[];
-  /** Per pattern: whether it has a value group (its matches are needed with indices). */
-  valueGroup: boolean[];
+  /** Per pattern: whether it has a value group, and where (see valueGroupOf). */
+  valueGroup: ValueGroup[];
   /** Per pattern: the detectors sharing it. */
   byAlternative: CompiledDetector[][];
 }
@@ -204,11 +204,45 @@ function compileDetector(detector: Detector): CompiledDetector {
   };
 }
 
+const NO_VALUE_GROUP = 0;
+/** The value group closes the pattern: when it matched, it ends where the match does. */
+const VALUE_GROUP_AT_END = 1;
+const VALUE_GROUP_INSIDE = 2;
+type ValueGroup = typeof NO_VALUE_GROUP | typeof VALUE_GROUP_AT_END | typeof VALUE_GROUP_INSIDE;
+
+/** Where a pattern with a value group has it: at its very end (the only capture, unquantified) or inside. */
+export function valueGroupOf(source: string): ValueGroup {
+  const open: boolean[] = [];
+  let captures = 0;
+  let inClass = false;
+  let closesAtEnd = false;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i];
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (ch === ']') inClass = false;
+    } else if (ch === '[') inClass = true;
+    else if (ch === '(') {
+      const capturing =
+        source[i + 1] !== '?' || (source.startsWith('(?<', i) && !/^\(\?<[=!]/.test(source.slice(i, i + 4)));
+      if (capturing) captures++;
+      open.push(capturing);
+    } else if (ch === ')') {
+      const capturing = open.pop();
+      if (capturing && i === source.length - 1) closesAtEnd = true;
+    }
+  }
+  return closesAtEnd && captures === 1 ? VALUE_GROUP_AT_END : VALUE_GROUP_INSIDE;
+}
+
 function compilePass(detectors: CompiledDetector[]): Pass | undefined {
   if (detectors.length === 0) return undefined;
   const patterns: string[] = [];
   const sticky: RegExp[] = [];
-  const valueGroup: boolean[] = [];
+  const valueGroup: ValueGroup[] = [];
   const byAlternative: CompiledDetector[][] = [];
   const owners: string[] = [];
   const index = new Map<string, number>();
@@ -221,14 +255,16 @@ function compilePass(detectors: CompiledDetector[]): Pass | undefined {
       index.set(pattern, i);
       patterns.push(pattern);
       owners.push(detector.id);
-      // Match indices cost an allocation per match: only value-group patterns need them.
+      const group = detector.hasValueGroup ? valueGroupOf(detector.pattern) : NO_VALUE_GROUP;
+      // Match indices cost an allocation per match (twice the time of the match on dense text): only a
+      // value group that may end before the match does needs them.
       sticky.push(
         new RegExp(
           detector.pattern,
-          `y${detector.hasValueGroup ? 'd' : ''}${detector.ignoreCase ? 'i' : ''}`,
+          `y${group === VALUE_GROUP_INSIDE ? 'd' : ''}${detector.ignoreCase ? 'i' : ''}`,
         ),
       );
-      valueGroup.push(detector.hasValueGroup);
+      valueGroup.push(group);
       byAlternative.push([]);
     }
     byAlternative[i].push(detector);
@@ -432,7 +468,8 @@ export class ScanEngine {
         regex.lastIndex = start;
         // Without a value group, test() and lastIndex give the match without making a match array.
         let m: RegExpExecArray | null = null;
-        if (pass.valueGroup[alternative]) {
+        const group = pass.valueGroup[alternative];
+        if (group !== NO_VALUE_GROUP) {
           m = regex.exec(text);
           if (m === null) continue;
         } else if (!regex.test(text)) continue;
@@ -445,8 +482,11 @@ export class ScanEngine {
         let valueStart = start;
         let valueEnd = end;
         if (m !== null && m[1] !== undefined) {
-          valueStart = m.indices![1][0];
-          valueEnd = m.indices![1][1];
+          if (group === VALUE_GROUP_AT_END) valueStart = end - m[1].length;
+          else {
+            valueStart = m.indices![1][0];
+            valueEnd = m.indices![1][1];
+          }
         }
         for (const detector of pass.byAlternative[alternative])
           this.evaluate(detector, scan, start, valueStart, valueEnd);

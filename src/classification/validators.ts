@@ -86,13 +86,68 @@ export const IBAN_LENGTHS: Readonly<Record<string, number>> = {
   SI: 19, SK: 24, SM: 27, ST: 25, SV: 28, TL: 23, TN: 24, TR: 26, UA: 29, VA: 22, VG: 24, XK: 20,
 }; // prettier-ignore
 
+/** IBAN_LENGTHS by the country code's letters (A = 0), 26 × 26; 0 for none. */
+const IBAN_LENGTH_BY_LETTERS = new Uint8Array(26 * 26);
+for (const [country, length] of Object.entries(IBAN_LENGTHS))
+  IBAN_LENGTH_BY_LETTERS[(country.charCodeAt(0) - 65) * 26 + country.charCodeAt(1) - 65] = length;
+
+/** The IBAN length of the country whose upper-case letters have these char codes; 0 for none. */
+export function ibanLength(first: number, second: number): number {
+  if (first < 65 || first > 90 || second < 65 || second > 90) return 0;
+  return IBAN_LENGTH_BY_LETTERS[(first - 65) * 26 + second - 65];
+}
+
 /** IBAN: country length and ISO 7064 mod 97 = 1. */
 export function iban(value: string): boolean {
-  const code = compact(value);
-  const length = IBAN_LENGTHS[code.slice(0, 2)];
-  if (!length || code.length !== length || !/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(code)) return false;
-  // The first four characters move to the end.
-  return mod97Of(code, 0, 4, mod97Of(code, 4, code.length, 0)) === 1;
+  return ibanBefore(value, value.length);
+}
+
+/**
+ * iban(value.slice(0, end)), making no strings (hot on dense text): the characters compact() would keep,
+ * upper-cased, read twice: for the country, length and shape, then for mod 97 with the first four moved
+ * to the end.
+ */
+export function ibanBefore(value: string, end: number): boolean {
+  let count = 0;
+  let c0 = 0;
+  let c1 = 0;
+  let c2 = 0;
+  let c3 = 0;
+  for (let i = 0; i < end; i++) {
+    const code = alnumUpper(value.charCodeAt(i));
+    if (code < 0) continue;
+    if (count < 4) {
+      // Two letters, then two digits.
+      if (count < 2 ? code < 65 : code > 57) return false;
+      if (count === 0) c0 = code;
+      else if (count === 1) c1 = code;
+      else if (count === 2) c2 = code;
+      else c3 = code;
+    }
+    count++;
+  }
+  if (count < 5 || count !== ibanLength(c0, c1)) return false;
+  let remainder = 0;
+  let seen = 0;
+  for (let i = 0; i < end; i++) {
+    const code = alnumUpper(value.charCodeAt(i));
+    if (code < 0 || seen++ < 4) continue;
+    remainder = mod97Step(remainder, code);
+  }
+  remainder = mod97Step(mod97Step(mod97Step(mod97Step(remainder, c0), c1), c2), c3);
+  return remainder === 1;
+}
+
+/** A character compact() keeps, upper-cased; -1 for the others. */
+function alnumUpper(code: number): number {
+  if ((code >= 48 && code <= 57) || (code >= 65 && code <= 90)) return code;
+  if (code >= 97 && code <= 122) return code - 32;
+  return -1;
+}
+
+/** One [0-9A-Z] character into a MOD 97-10 remainder (letters stand for 10 … 35). */
+function mod97Step(remainder: number, code: number): number {
+  return code < 65 ? (remainder * 10 + code - 48) % 97 : (remainder * 100 + code - 55) % 97;
 }
 
 const VERHOEFF_D = [
