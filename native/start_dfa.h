@@ -425,7 +425,7 @@ class StartDfa {
   };
   std::vector<Hit> hits_[kStreams];  // per part, descending starts
   std::vector<int> hitPatterns_;
-  std::string restartKeys_[2];  // "nothing read yet" after a non-word / word byte
+  int32_t restart_[2] = {0, 0};  // states "nothing read yet" after a non-word / word byte
 
   void Record(std::vector<Hit> &hits, size_t start, int32_t list) {
     if (list == 0) return;
@@ -482,7 +482,7 @@ class StartDfa {
     for (size_t k = 0; k < kStreams; k++) {
       top[k] = k + 1 == kStreams ? length : from[k + 1] + kOverlap;
       j[k] = top[k];
-      row[k] = (k + 1 == kStreams ? initial_ : Intern(restartKeys_[IsWordByte(text[top[k]]) ? 1 : 0])) * classes_;
+      row[k] = (k + 1 == kStreams ? initial_ : restart_[IsWordByte(text[top[k]]) ? 1 : 0]) * classes_;
       atSeam[k] = -1;
     }
     // In step while the last (shortest) part lasts. For kOverlap steps the first stream reads the overlap
@@ -719,10 +719,12 @@ class StartDfa {
     NewGeneration();
     std::vector<int> set;
     for (int start : starts_) Close(start, set, -1);
+    // Interned once per cache: a key is the whole start set, too long to hash for every text.
     std::vector<int> copy = set;
     initial_ = Intern(KeyOf(kAtBegin, set));
-    restartKeys_[0] = KeyOf(0, copy);
-    restartKeys_[1] = KeyOf(kPrevWord, copy);
+    restart_[0] = Intern(KeyOf(0, copy));
+    std::vector<int> copy2 = copy;
+    restart_[1] = Intern(KeyOf(kPrevWord, copy2));
   }
 
   std::vector<int> Members(const std::string &key) const {
