@@ -9,7 +9,8 @@
  * - StartDfa (start_dfa.h) finds every (pattern, start) pair in one backward DFA pass over the text.
  * - For patterns outside its syntax (custom detectors may use any RE2 syntax), RE2 does it start by start:
  *   one alternation of all patterns finds the leftmost match start at or after a position; an anchored
- *   RE2::Set names the patterns matching from that start. The search then resumes one character later,
+ *   RE2::Set names the patterns matching from that start (from the character before it, so that
+ *   assertions there see it). The search then resumes one character later,
  *   so starts inside another pattern's match are found too. Same answer, one restart per candidate.
  * - It also counts the text's newlines up to a position, for line numbers, and tells one-byte strings.
  * - Findings' fingerprints (HMAC-SHA256) are computed here in batches, with Node's own OpenSSL: the key's pad
@@ -41,6 +42,9 @@ struct Scanner {
   std::unique_ptr<startdfa::StartDfa> dfa;
   std::unique_ptr<re2::RE2> first;
   std::unique_ptr<re2::RE2::Set> at;
+  // The same patterns after one any-byte: anchored one character early, a start's \b, \B or ^ is judged with
+  // the character before it, as in the whole text (RE2::Set takes no context). Built for the RE2 path only.
+  std::unique_ptr<re2::RE2::Set> afterOne;
   std::vector<uint8_t> bytes;
   std::vector<uint16_t> units;
   std::vector<int32_t> out;
@@ -107,6 +111,11 @@ napi_value Compile(napi_env env, napi_callback_info info) {
     } catch (const startdfa::Unsupported &) {
       scanner->dfa.reset();
     }
+  }
+  if (!scanner->dfa) {
+    scanner->afterOne = std::make_unique<re2::RE2::Set>(options(), re2::RE2::ANCHOR_START);
+    for (const std::string &pattern : patterns) scanner->afterOne->Add("(?s:.)(?:" + pattern + ")", nullptr);
+    if (!scanner->afterOne->Compile()) return Throw(env, "cannot compile the pattern set (out of memory)");
   }
   napi_value result;
   napi_create_object(env, &result);
@@ -181,7 +190,10 @@ napi_value Scan(napi_env env, napi_callback_info info) {
     while (pos <= length && s->first->Match(text, pos, length, re2::RE2::UNANCHORED, &match, 1)) {
       const size_t start = match.data() - data;
       s->ids.clear();
-      s->at->Match(re2::StringPiece(data + start, length - start), &s->ids);
+      if (start == 0)
+        s->at->Match(re2::StringPiece(data, length), &s->ids);
+      else
+        s->afterOne->Match(re2::StringPiece(data + start - 1, length - start + 1), &s->ids);
       std::sort(s->ids.begin(), s->ids.end());
       for (int id : s->ids) {
         s->out.push_back(id);
