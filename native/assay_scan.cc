@@ -131,15 +131,28 @@ inline uint8_t MapUnit(uint16_t c) {
   return 0x80;
 }
 
+// The arguments of a call whose first is a Scanner, and that Scanner; nullptr (an error thrown) when there
+// are fewer than `required` arguments or the first is not a Scanner.
+template <size_t N>
+Scanner *ScannerCall(napi_env env, napi_callback_info info, napi_value (&argv)[N], size_t &argc, size_t required,
+                     const char *usage) {
+  argc = N;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Scanner *s = nullptr;
+  if (argc < required || napi_unwrap(env, argv[0], reinterpret_cast<void **>(&s)) != napi_ok) {
+    Throw(env, std::string(usage) + ": not a scanner");
+    return nullptr;
+  }
+  return s;
+}
+
 // scan(scanner, text: string, newlinesTo = -1): Int32Array of (pattern index, start) pairs, starts
 // ascending; when newlinesTo >= 0, followed by one more element: the count of '\n' in text[0, newlinesTo).
 napi_value Scan(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Scanner *s = nullptr;
-  if (argc < 2 || napi_unwrap(env, argv[0], reinterpret_cast<void **>(&s)) != napi_ok)
-    return Throw(env, "scan(scanner, text): not a scanner");
+  size_t argc;
+  Scanner *s = ScannerCall(env, info, argv, argc, 2, "scan(scanner, text)");
+  if (!s) return nullptr;
   // N-API has no zero-conversion access to a one-byte string: read it through V8 (napi_value is a
   // v8::Local<v8::Value> in every Node version), one memcpy instead of a UTF-8 or UTF-16 conversion.
   v8::Local<v8::Value> value;
@@ -221,12 +234,10 @@ napi_value Scan(napi_env env, napi_callback_info info) {
 
 // engine(scanner): "dfa" or "re2", whichever scans.
 napi_value Engine(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Scanner *s = nullptr;
-  if (argc < 1 || napi_unwrap(env, argv[0], reinterpret_cast<void **>(&s)) != napi_ok)
-    return Throw(env, "engine(scanner): not a scanner");
+  size_t argc;
+  Scanner *s = ScannerCall(env, info, argv, argc, 1, "engine(scanner)");
+  if (!s) return nullptr;
   napi_value result;
   napi_create_string_utf8(env, s->dfa ? "dfa" : "re2", NAPI_AUTO_LENGTH, &result);
   return result;
