@@ -128,18 +128,14 @@ class Parser {
     while (More()) {
       int min, max;
       char c = Peek();
-      size_t save = i_;
       if (c == '*') min = 0, max = -1, i_++;
       else if (c == '+') min = 1, max = -1, i_++;
       else if (c == '?') min = 0, max = 1, i_++;
       else if (c == '{' && Counted(min, max)) {
       } else
         return;
-      if (atom.kind == Node::Assert || atom.kind == Node::Empty) {
-        // RE2 rejects a repeated empty-width assertion only in some forms; do not guess.
-        i_ = save;
-        throw Unsupported("repeated assertion");
-      }
+      // RE2 takes some repeated empty-width assertions and not others: RE2 scans those patterns.
+      if (atom.kind == Node::Assert || atom.kind == Node::Empty) throw Unsupported("repeated assertion");
       if (More() && Peek() == '?') i_++;  // lazy: same starts
       Node repeat;
       repeat.kind = Node::Repeat;
@@ -401,9 +397,6 @@ class StartDfa {
       for (const Hit &hit : hits_[part]) found(hit.start, hitPatterns_.data() + hit.offset, hit.count);
   }
 
-  size_t StateCount() const { return keys_.size(); }
-  int Classes() const { return classes_; }
-
  private:
   struct State {
     enum Kind { Split, Bytes, Assert, Match } kind;
@@ -441,16 +434,6 @@ class StartDfa {
     if (!recover) return false;
     row = Intern(currentKey_) * classes_;
     Step(row / classes_, cls);  // a fresh cache has room
-    return true;
-  }
-
-  // One DFA step from `row` over text[j]; false when the cache had to be emptied.
-  inline bool Advance(const uint8_t *text, size_t j, int32_t &row, int32_t &list) {
-    const int cls = byteClass_[text[j]];
-    if (next_[row + cls] < 0 && !Fill(row, cls, false)) return false;
-    const int32_t entry = next_[row + cls];
-    list = entry & 1 ? matchOf_[row + cls] : 0;
-    row = entry >> 1;
     return true;
   }
 

@@ -100,13 +100,7 @@ function labelEndsAt(context: string, at: number): boolean {
   for (const label of REFERENCE_LABELS[context.charCodeAt(at - 1)] ?? NO_WORDS) {
     const start = at - label.length;
     if (start < 0 || !context.startsWith(label, start)) continue;
-    const before = start > 0 ? context.charCodeAt(start - 1) : -1;
-    const word =
-      (before >= 48 && before <= 57) ||
-      (before >= 65 && before <= 90) ||
-      (before >= 97 && before <= 122) ||
-      before === 95;
-    if (!word) return true;
+    if (start === 0 || !v.isWordCode(context.charCodeAt(start - 1))) return true;
   }
   return false;
 }

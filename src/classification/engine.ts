@@ -20,17 +20,16 @@ import { EMPTY_CONFIG } from './config';
 import { BUILTIN_DETECTORS, type Detector } from './detectors';
 import { fingerprinter, mask, normaliseValue } from './fingerprint';
 import { LIKELIHOODS, type ColumnClassification, type Finding, type Likelihood } from './types';
-import { NAMED_VALIDATORS } from './validators';
+import { NAMED_VALIDATORS, isWordCode } from './validators';
 import { compileScanner, type NativeScanner } from './native-scan';
 
 /** Characters of context before a match searched for hotwords and exclusions. */
 export const HOTWORD_WINDOW = 50;
 /**
- * Lower-case the whole text once when it has more than one candidate (a pattern, start pair, counted twice
- * in the scanner's array) per this many characters: about where one call on the text costs what a call per
- * candidate's context does.
+ * Lower-case the whole text once when it has a candidate per this many characters or more: about where one
+ * call on the text costs what a call per candidate's context does.
  */
-const LOWER_WHOLE_TEXT_EVERY = 128;
+const LOWER_WHOLE_TEXT_EVERY = 256;
 /** Longest match the chunked scanner guarantees to find across a chunk boundary. */
 export const MAX_MATCH_CHARS = 4096;
 
@@ -391,9 +390,6 @@ export interface TableScanResult extends TextScanResult {
   tallies: Record<string, ColumnTally>;
 }
 
-/** [A-Za-z0-9_] */
-const isWordCode = (code: number): boolean =>
-  (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
 /** [0-9a-f] */
 const isHexishCode = (code: number): boolean => (code >= 48 && code <= 57) || (code >= 97 && code <= 102);
 /** . - : / */
@@ -455,7 +451,8 @@ export class ScanEngine {
       const found = pass.scanner.scan(text, p === 0 ? (options.newlinesTo ?? -1) : -1);
       if (p === 0 && options.newlinesTo !== undefined) result.newlines = found.newlines;
       const candidates = found.candidates;
-      if (p === 0 && candidates.length > text.length / LOWER_WHOLE_TEXT_EVERY) {
+      // (Two numbers per candidate in the scanner's array.)
+      if (p === 0 && candidates.length / 2 >= text.length / LOWER_WHOLE_TEXT_EVERY) {
         const lower = text.toLowerCase();
         // U+0130 lower-cases to two characters; a capital sigma's lower case depends on what follows it.
         if (lower.length === text.length && !text.includes('\u03a3')) scan.lowerText = lower;

@@ -6,6 +6,13 @@
 
 import { isIPv6 } from 'node:net';
 
+/** [A-Za-z0-9_], JavaScript's \w and \b word characters. */
+export function isWordCode(code: number): boolean {
+  return (
+    (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95
+  );
+}
+
 /** Digits only. */
 export function digitsOf(value: string): string {
   // Hot on dense text: a char loop instead of a regex replace (same result).
@@ -59,20 +66,8 @@ export function luhn(value: string): boolean {
 
 /** ISO 7064 MOD 97-10 over an alphanumeric string (letters A=10 … Z=35), as `compact` gives. */
 export function mod97(value: string): number {
-  return mod97Of(value, 0, value.length, 0);
-}
-
-/** MOD 97-10 of value[from, to), continuing from `remainder`. */
-function mod97Of(value: string, from: number, to: number, remainder: number): number {
-  for (let i = from; i < to; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 65) remainder = (remainder * 10 + code - 48) % 97;
-    else {
-      // A letter stands for its number's decimal digits (A = 10): shift by as many places.
-      const n = code - 55;
-      remainder = (remainder * (n < 100 ? 100 : n < 1000 ? 1000 : n < 10000 ? 10000 : 100000) + n) % 97;
-    }
-  }
+  let remainder = 0;
+  for (let i = 0; i < value.length; i++) remainder = mod97Step(remainder, value.charCodeAt(i));
   return remainder;
 }
 
@@ -145,7 +140,7 @@ function alnumUpper(code: number): number {
   return -1;
 }
 
-/** One [0-9A-Z] character into a MOD 97-10 remainder (letters stand for 10 … 35). */
+/** One [0-9A-Z] character into a MOD 97-10 remainder (letters stand for their two digits, 10 … 35). */
 function mod97Step(remainder: number, code: number): number {
   return code < 65 ? (remainder * 10 + code - 48) % 97 : (remainder * 100 + code - 55) % 97;
 }
