@@ -48,7 +48,6 @@ struct Scanner {
   std::vector<uint8_t> bytes;
   std::vector<uint16_t> units;
   std::vector<int32_t> out;
-  std::vector<int32_t> runs;
   std::vector<int> ids;
 };
 
@@ -180,21 +179,12 @@ napi_value Scan(napi_env env, napi_callback_info info) {
   }
   s->out.clear();
   if (s->dfa) {
-    // Found backwards: (start, first pattern, count) runs, emitted in ascending start order.
-    std::vector<int32_t> &runs = s->runs;
-    runs.clear();
-    s->ids.clear();
     s->dfa->Scan(bytes, length, [&](size_t start, const int *patterns, size_t count) {
-      runs.push_back(static_cast<int32_t>(start));
-      runs.push_back(static_cast<int32_t>(s->ids.size()));
-      runs.push_back(static_cast<int32_t>(count));
-      s->ids.insert(s->ids.end(), patterns, patterns + count);
-    });
-    for (size_t r = runs.size(); r >= 3; r -= 3)
-      for (int32_t k = 0; k < runs[r - 1]; k++) {
-        s->out.push_back(s->ids[runs[r - 2] + k]);
-        s->out.push_back(runs[r - 3]);
+      for (size_t k = 0; k < count; k++) {
+        s->out.push_back(patterns[k]);
+        s->out.push_back(static_cast<int32_t>(start));
       }
+    });
   } else {
     const char *data = reinterpret_cast<const char *>(s->bytes.data());
     const re2::StringPiece text(data, length);

@@ -374,7 +374,7 @@ class StartDfa {
   }
 
   // Calls found(start, patterns, count) for every start position with at least one matching pattern, in
-  // descending start order, patterns ascending.
+  // ascending start order, patterns ascending. (Found while reading backwards, kept per part, then emitted.)
   //
   // A DFA step waits for the previous one (its row is the load's address), so one stream of bytes leaves
   // the core mostly idle. Long texts are cut into kStreams parts read as interleaved streams: the last part
@@ -393,8 +393,9 @@ class StartDfa {
       Run(text, 0, length, row, length, hits_[0], true);
       Record(hits_[0], 0, Final(row / classes_));
     }
-    for (size_t part = kStreams; part-- > 0;)
-      for (const Hit &hit : hits_[part]) found(hit.start, hitPatterns_.data() + hit.offset, hit.count);
+    for (const std::vector<Hit> &hits : hits_)
+      for (auto hit = hits.rbegin(); hit != hits.rend(); ++hit)
+        found(hit->start, hitPatterns_.data() + hit->offset, hit->count);
   }
 
  private:
