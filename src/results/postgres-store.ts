@@ -1009,7 +1009,19 @@ export class PostgresResultsStore implements ResultsStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // end() resolves once every client has been told to end, before their connections close: a server stopped
+    // right after close() then failed the idle ones ("idle connection lost"). Wait for the closes too (bounded).
+    const open = this.pool.totalCount;
+    let removed = 0;
+    const allClosed = new Promise<void>((resolve) => {
+      if (open === 0) resolve();
+      this.pool.on('remove', () => {
+        if (++removed >= open) resolve();
+      });
+      setTimeout(resolve, 5000).unref();
+    });
     await this.pool.end();
+    await allClosed;
   }
 
   // ---------------------------------------------------------------- plumbing
