@@ -15,6 +15,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
@@ -70,8 +71,16 @@ function mainThreadCpuMs(): number {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
+/** Milliseconds the main thread spent paused in garbage collection so far. */
+let gcPauseMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauseMs += entry.duration;
+}).observe({ entryTypes: ['gc'] });
+
 interface CpuSample {
   main: number;
+  /** Of `main`, paused in garbage collection. */
+  gc: number;
   process: number;
   postgres: number;
   temporal: number;
@@ -88,6 +97,7 @@ function cpuMeter(pids: { postgres?: number; temporal?: number; s3?: number }): 
     const usage = process.cpuUsage();
     return {
       main: mainThreadCpuMs(),
+      gc: gcPauseMs,
       process: (usage.user + usage.system) / 1000,
       postgres: processCpuMs(pids.postgres),
       temporal: processCpuMs(pids.temporal),
@@ -99,6 +109,7 @@ function cpuMeter(pids: { postgres?: number; temporal?: number; s3?: number }): 
     const end = sample();
     return {
       main: end.main - start.main,
+      gc: end.gc - start.gc,
       process: end.process - start.process,
       postgres: end.postgres - start.postgres,
       temporal: end.temporal - start.temporal,
@@ -117,7 +128,7 @@ function describeCpu(cpu: CpuSample, objects: number, withTemporal: boolean, wit
   const us = (ms: number) => Math.round((ms * 1000) / objects);
   const total = cpuTotal(cpu, withTemporal, withS3);
   const parts = [
-    `main thread ${us(cpu.main)}`,
+    `main thread ${us(cpu.main)} (GC pauses ${us(cpu.gc)})`,
     `other threads ${us(cpu.process - cpu.main)}`,
     `PostgreSQL ${us(cpu.postgres)}`,
     ...(withTemporal ? [`Temporal server ${us(cpu.temporal)}`] : []),
@@ -237,7 +248,7 @@ async function stages(
     const used = cpu();
     console.log(
       `  ${name.padEnd(34)} ${String(Math.round(FILES / seconds)).padStart(7)} obj/s | ` +
-        describeCpu(used, FILES, false).replace(/ \(.*\)$/, ''),
+        describeCpu(used, FILES, false).replace(/ \(\d+ CPUs .*\)$/, ''),
     );
     return result;
   };
@@ -506,12 +517,13 @@ async function main(): Promise<void> {
           runs.reduce(
             (total, run) => ({
               main: total.main + run.cpu.main,
+              gc: total.gc + run.cpu.gc,
               process: total.process + run.cpu.process,
               postgres: total.postgres + run.cpu.postgres,
               temporal: total.temporal + run.cpu.temporal,
               s3: total.s3 + run.cpu.s3,
             }),
-            { main: 0, process: 0, postgres: 0, temporal: 0, s3: 0 },
+            { main: 0, gc: 0, process: 0, postgres: 0, temporal: 0, s3: 0 },
           );
         const direct = sum(directRuns) / ROUNDS;
         const viaTemporal = sum(temporalRuns) / ROUNDS;
