@@ -25,10 +25,19 @@ import { parseMail, decodeCharset } from './mime';
 import { detectOfficeFormat, extractOffice, type OfficeParts } from './office';
 import { extractPdfText } from './pdf';
 import { HEAD_BYTES, detectFormat, extensionOf, type Format } from './sniff';
-import { LoopYielder, TableBatcher, TextChunker, decodeText, detectEncoding } from './text';
+import { LoopYielder, TableBatcher, TextChunker, TextComponents, decodeText, detectEncoding } from './text';
 import { ZipReader, type ZipEntry } from './zip';
 
 const TEXT_TRANSFORMS = { json: JsonFlattener, xml: XmlToText, html: HtmlToText } as const;
+
+/** How a text-like format becomes text (a fresh streaming transform per component), or undefined for others. */
+function textTransform(format: Format): { push: (text: string) => string; end?: () => string } | undefined {
+  if (format === 'text') return { push: (text) => text };
+  if (format !== 'json' && format !== 'xml' && format !== 'html') return undefined;
+  // Streaming text transforms: each keeps its own state across chunks.
+  const transform = new TEXT_TRANSFORMS[format]();
+  return { push: (text) => transform.push(text), end: () => transform.end() };
+}
 
 export interface ExtractOptions {
   /** Path shown for the component; default: the objectId's path part (after the first ':'). */
@@ -112,6 +121,20 @@ const CONTENT_TYPES: Record<string, true> = {
   [ErrorType.CONTENT_TOO_LARGE]: true,
   [ErrorType.CONTENT_UNSUPPORTED]: true,
 };
+
+/** The error component of content its parser could not read. */
+function unreadable(
+  source: Pick<Source, 'name' | 'componentPath'>,
+  ctx: ObjectExtraction,
+  err: unknown,
+): ContentComponent {
+  const type = err instanceof PlatformError ? err.type : ErrorType.CONTENT_CORRUPT;
+  return ctx.error(
+    source.componentPath,
+    type,
+    `unreadable ${source.name.slice(source.name.lastIndexOf('/') + 1)}: ${messageOf(err)}`,
+  );
+}
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -264,16 +287,20 @@ export class ContentExtractor {
         return;
       }
       ctx.objectBytes = data.length;
-      const source: Source = {
+      const source = {
         name:
           options.fileName ??
           (extensionOf(componentPath) || !options.filePath ? componentPath : options.filePath),
         componentPath,
         depth: 0,
         filePath: options.filePath,
-        chunks: this.bufferChunks(data, ctx),
       };
-      yield* this.extractSource(source, ctx);
+      const text = this.textInMemory(source, data, ctx);
+      if (text) {
+        for (const component of text) yield component;
+        return;
+      }
+      yield* this.extractSource({ ...source, chunks: this.bufferChunks(data, ctx) }, ctx);
     } finally {
       await ctx.cleanup();
     }
@@ -420,12 +447,7 @@ export class ContentExtractor {
       }
     } catch (err) {
       if (isFatal(err)) throw err;
-      const type = err instanceof PlatformError ? err.type : ErrorType.CONTENT_CORRUPT;
-      yield ctx.error(
-        source.componentPath,
-        type,
-        `unreadable ${source.name.slice(source.name.lastIndexOf('/') + 1)}: ${messageOf(err)}`,
-      );
+      yield unreadable(source, ctx, err);
     } finally {
       await peeked.close();
     }
@@ -441,21 +463,10 @@ export class ContentExtractor {
   ): AsyncGenerator<ContentComponent> {
     switch (format) {
       case 'text':
-        return this.extractText(source, head, bytes, ctx, (text) => text);
       case 'json':
       case 'xml':
-      case 'html': {
-        // Streaming text transforms: each keeps its own state across chunks.
-        const transform = new TEXT_TRANSFORMS[format]();
-        return this.extractText(
-          source,
-          head,
-          bytes,
-          ctx,
-          (text) => transform.push(text),
-          () => transform.end(),
-        );
-      }
+      case 'html':
+        return this.extractText(source, head, bytes, ctx, textTransform(format)!);
       case 'csv':
       case 'tsv':
         return this.extractCsv(source, head, bytes, ctx, format === 'tsv' ? '\t' : undefined);
@@ -485,15 +496,58 @@ export class ContentExtractor {
     head: Buffer,
     bytes: AsyncIterable<Buffer>,
     ctx: ObjectExtraction,
-    transform: (text: string) => string,
-    end?: () => string,
+    transform: { push: (text: string) => string; end?: () => string },
   ): AsyncGenerator<ContentComponent> {
-    const chunker = new TextChunker(ctx.objectId, source.componentPath, this.limits.textChunkChars);
-    for await (const decoded of decodeText(bytes, detectEncoding(head))) {
-      yield* chunker.push(transform(decoded.text), decoded.bytes);
+    const text = this.textComponents(source.componentPath, head, ctx, transform);
+    const yielder = new LoopYielder();
+    for await (const chunk of bytes) {
+      yield* text.push(chunk);
+      await yielder.maybeYield();
     }
-    if (end) yield* chunker.push(end());
-    yield* chunker.flush();
+    yield* text.finish();
+  }
+
+  private textComponents(
+    componentPath: string,
+    head: Buffer,
+    ctx: ObjectExtraction,
+    transform: { push: (text: string) => string; end?: () => string },
+  ): TextComponents {
+    return new TextComponents(
+      ctx.objectId,
+      componentPath,
+      this.limits.textChunkChars,
+      detectEncoding(head),
+      transform.push,
+      transform.end,
+    );
+  }
+
+  /**
+   * The components of text-like bytes held in memory in one slice (most small files), made in one step: what
+   * extractSource gives for them, without its stream layers (a few promises each per step: ~30 per small file).
+   * Undefined for bigger or other content.
+   */
+  private textInMemory(
+    source: Omit<Source, 'chunks'>,
+    data: Buffer,
+    ctx: ObjectExtraction,
+  ): ContentComponent[] | undefined {
+    if (data.length > SLICE_BYTES) return undefined;
+    if (data.length === 0) return [];
+    const head = data.subarray(0, HEAD_BYTES);
+    const transform = textTransform(detectFormat(head, source.name).format);
+    if (!transform) return undefined;
+    const components: ContentComponent[] = [];
+    try {
+      const text = this.textComponents(source.componentPath, head, ctx, transform);
+      components.push(...text.push(data));
+      components.push(...text.finish());
+    } catch (err) {
+      if (isFatal(err)) throw err;
+      components.push(unreadable(source, ctx, err));
+    }
+    return components;
   }
 
   private async *extractCsv(

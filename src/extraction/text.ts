@@ -1,5 +1,6 @@
 /** Streaming text decoding (encoding detection) and chunking into text/table components. */
 import { isUtf8 } from 'node:buffer';
+import { TextDecoder } from 'node:util';
 import type { ContentComponent } from '../core/models';
 import { isValidUtf8Prefix, utf16WithoutBom } from './sniff';
 
@@ -66,57 +67,103 @@ function incompleteUtf8Tail(bytes: Buffer): number {
 }
 
 /**
- * Decodes a byte stream to text chunks. UTF-8 that turns out invalid later in the stream switches to
+ * Decodes bytes to text chunk by chunk. UTF-8 that turns out invalid later in the stream switches to
  * Windows-1252 from the offending chunk on, rather than filling the text with U+FFFD.
  */
+export class IncrementalTextDecoder {
+  private current: TextEncodingName;
+  /** UTF-16 only (created only then: a decoder costs more than decoding a small file's UTF-8). */
+  private readonly decoder: TextDecoder | undefined;
+  /** UTF-8 mode: bytes of a sequence cut at the end of the previous chunk. */
+  private carry: Buffer | undefined;
+  /** UTF-8 mode: a BOM is dropped only at the very start. */
+  private atStart = true;
+
+  constructor(encoding: TextEncodingName) {
+    this.current = encoding;
+    this.decoder = encoding.startsWith('utf-16')
+      ? new TextDecoder(encoding === 'utf-16be' ? 'utf-16be' : 'utf-16le')
+      : undefined;
+  }
+
+  /** The text of the next chunk (a sequence cut at its end waits for the next one). */
+  push(chunk: Buffer): string {
+    if (this.current === 'utf-8') {
+      const data = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+      const cut = incompleteUtf8Tail(data);
+      const complete = data.subarray(0, cut);
+      // Native validation and decoding: what a fatal TextDecoder does, several times faster.
+      if (isUtf8(complete)) {
+        let text = complete.toString('utf8');
+        if (this.atStart && text.length > 0) {
+          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+          this.atStart = false;
+        }
+        this.carry = cut < data.length ? Buffer.from(data.subarray(cut)) : undefined;
+        return text;
+      }
+      this.current = 'windows-1252';
+      this.carry = undefined;
+      return decodeWindows1252(data);
+    }
+    if (this.current === 'windows-1252') return decodeWindows1252(chunk);
+    return this.decoder ? this.decoder.decode(chunk, { stream: true }) : decodeWindows1252(chunk);
+  }
+
+  /** What the end of the input leaves: a sequence cut by it is not UTF-8 after all. */
+  end(): string {
+    if (this.carry) return decodeWindows1252(this.carry);
+    return this.decoder && this.current.startsWith('utf-16') ? this.decoder.decode() : '';
+  }
+}
+
+/** Decodes a byte stream to text chunks (see IncrementalTextDecoder), letting other work run between them. */
 export async function* decodeText(
   chunks: AsyncIterable<Buffer>,
   encoding: TextEncodingName,
   yielder = new LoopYielder(),
 ): AsyncGenerator<DecodedChunk> {
-  let current: TextEncodingName = encoding;
-  // UTF-16 only (created only then: a decoder costs more than decoding a small file's UTF-8).
-  const decoder = encoding.startsWith('utf-16')
-    ? new TextDecoder(encoding === 'utf-16be' ? 'utf-16be' : 'utf-16le')
-    : undefined;
-  /** UTF-8 mode: bytes of a sequence cut at the end of the previous chunk. */
-  let carry: Buffer | undefined;
-  /** UTF-8 mode: a BOM is dropped only at the very start. */
-  let atStart = true;
+  const decoder = new IncrementalTextDecoder(encoding);
   for await (const chunk of chunks) {
-    let text: string;
-    if (current === 'utf-8') {
-      const data = carry ? Buffer.concat([carry, chunk]) : chunk;
-      const cut = incompleteUtf8Tail(data);
-      const complete = data.subarray(0, cut);
-      // Native validation and decoding: what a fatal TextDecoder does, several times faster.
-      if (isUtf8(complete)) {
-        text = complete.toString('utf8');
-        if (atStart && text.length > 0) {
-          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-          atStart = false;
-        }
-        carry = cut < data.length ? Buffer.from(data.subarray(cut)) : undefined;
-      } else {
-        current = 'windows-1252';
-        text = decodeWindows1252(data);
-        carry = undefined;
-      }
-    } else if (current === 'windows-1252') {
-      text = decodeWindows1252(chunk);
-    } else {
-      text = decoder ? decoder.decode(chunk, { stream: true }) : decodeWindows1252(chunk);
-    }
+    const text = decoder.push(chunk);
     if (text.length > 0 || chunk.length > 0) yield { text, bytes: chunk.length };
     await yielder.maybeYield();
   }
-  // A sequence cut by the end of the input is not UTF-8 after all.
-  const tail = carry
-    ? decodeWindows1252(carry)
-    : decoder && current.startsWith('utf-16')
-      ? decoder.decode()
-      : '';
+  const tail = decoder.end();
   if (tail) yield { text: tail, bytes: 0 };
+}
+
+/** One component's bytes to `kind:'text'` components: decoded, transformed (JSON, XML, HTML to text), chunked. */
+export class TextComponents {
+  private readonly decoder: IncrementalTextDecoder;
+  private readonly chunker: TextChunker;
+
+  constructor(
+    objectId: string,
+    componentPath: string,
+    chunkChars: number,
+    encoding: TextEncodingName,
+    private readonly transform: (text: string) => string,
+    private readonly end?: () => string,
+  ) {
+    this.decoder = new IncrementalTextDecoder(encoding);
+    this.chunker = new TextChunker(objectId, componentPath, chunkChars);
+  }
+
+  /** The components the next chunk of bytes completes. */
+  push(chunk: Buffer): ContentComponent[] {
+    if (chunk.length === 0) return [];
+    return this.chunker.push(this.transform(this.decoder.push(chunk)), chunk.length);
+  }
+
+  /** The rest, at the end of the bytes. */
+  finish(): ContentComponent[] {
+    const tail = this.decoder.end();
+    const out = tail ? this.chunker.push(this.transform(tail)) : [];
+    if (this.end) out.push(...this.chunker.push(this.end()));
+    out.push(...this.chunker.flush());
+    return out;
+  }
 }
 
 /** Cuts a stream of text into consecutive, non-overlapping `kind:'text'` components with offset and line. */

@@ -28,6 +28,40 @@ function run(data: Buffer | string, fileName: string, ex = extractor) {
   );
 }
 
+describe('bytes in memory', () => {
+  // extractFromBuffer makes text-like content of one slice (64 KiB) in one step; the stream path is the reference.
+  const utf16le = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+  const cases: Array<[string, Buffer]> = [
+    ['empty.txt', Buffer.alloc(0)],
+    ['plain.txt', Buffer.from('Name: Zoë Müller\nIBAN DE89 3704 0044 0532 0130 00\n')],
+    ['bom.txt', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('héllo\r\nworld')])],
+    ['utf16.txt', utf16le('Straße €5 — 日本\n'.repeat(40))],
+    ['latin.txt', Buffer.from([0x43, 0x61, 0x66, 0xe9, 0x20, 0x80, 0x35, 0x0a])], // not UTF-8: Windows-1252
+    ['cut.txt', Buffer.concat([Buffer.from('ends mid-sequence '), Buffer.from('€').subarray(0, 2)])],
+    [
+      'data.json',
+      Buffer.from(JSON.stringify({ user: { email: 'a@example.com', phones: ['+1 202 555 0101'] } })),
+    ],
+    [
+      'page.html',
+      Buffer.from('<html><body><p>Card 4111 1111 1111 1111</p><script>x()</script></body></html>'),
+    ],
+    ['doc.xml', Buffer.from('<?xml version="1.0"?><r><ssn>078-05-1120</ssn><n a="b">text</n></r>')],
+    ['long.txt', Buffer.from('line of text with a@example.com\n'.repeat(600))], // many components at 1,000 chars
+    ['slice.txt', Buffer.alloc(64 * 1024, 'abc\n')], // exactly one slice
+    ['over.txt', Buffer.alloc(64 * 1024 + 1, 'abc\n')], // two slices: the stream path
+    ['table.csv', Buffer.from('name,email\nAda,ada@example.com\n')], // not text-like: the stream path
+  ];
+  test.each(cases)('%s: the components extractFromStream gives', async (name, data) => {
+    const ex = new ContentExtractor({ textChunkChars: 1000 });
+    const options = { componentPath: `share/${name}` };
+    const fromBuffer = await collectAll(ex.extractFromBuffer(data, OBJECT, options));
+    const fromStream = await collectAll(ex.extractFromStream(Readable.from([data]), OBJECT, options));
+    expect(fromBuffer).toEqual(fromStream);
+    if (data.length > 0) expect(fromBuffer.length).toBeGreaterThan(0);
+  });
+});
+
 describe('plain text and encodings', () => {
   test('UTF-8 text is one component with exact text, offset 0, line 1, bytes', async () => {
     const text = 'Name: Zoë Müller\nIBAN DE89 3704 0044 0532 0130 00\n';
