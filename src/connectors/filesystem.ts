@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, type Dirent, type Stats } from 'node:fs';
-import { access, constants, open, opendir, stat } from 'node:fs/promises';
+import { access, constants, open, opendir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { z } from 'zod';
@@ -288,8 +288,8 @@ export class FilesystemConnector implements IFileDataSourceConnector {
     throwIfAborted(signal);
     let entries: Dirent[];
     try {
-      entries = [];
-      for await (const entry of await opendir(directory)) entries.push(entry);
+      // Listed whole (the walk sorts them anyway): one promise per folder, not one per entry.
+      entries = await readdir(directory, { withFileTypes: true });
     } catch (err) {
       const error = this.errorHandler.wrap(err, { path: directory }, 'list folder');
       if (error.type === ErrorType.RIGHTS_ACCESS_DENIED && relative.length > 0) {
@@ -308,7 +308,10 @@ export class FilesystemConnector implements IFileDataSourceConnector {
         const order = compareCodePoints(entry.name, resumeAfter[0]);
         if (order < 0 || (order === 0 && resumeAfter.length === 1)) continue;
       }
-      const candidate = await this.classify(entry, directory, relative);
+      // Only a followed link needs a stat first.
+      const candidate = entry.isSymbolicLink()
+        ? await this.classifyLink(entry, directory, relative)
+        : this.classify(entry, directory, relative);
       if (candidate) candidates.push(candidate);
     }
 
@@ -356,21 +359,27 @@ export class FilesystemConnector implements IFileDataSourceConnector {
     }
   }
 
-  /** What a folder entry is for the walk; undefined when it is skipped (filtered, link not followed, special file). */
-  private async classify(entry: Dirent, directory: string, parent: string[]): Promise<Candidate | undefined> {
+  /** What a symbolic link is for the walk: what it points to when links are followed, else skipped. */
+  private async classifyLink(
+    entry: Dirent,
+    directory: string,
+    parent: string[],
+  ): Promise<Candidate | undefined> {
+    if (!this.config.followSymlinks) return undefined;
+    const stats = await stat(path.join(directory, entry.name)).catch(() => undefined); // dangling or looping links are skipped
+    return stats && this.classify(entry, directory, parent, stats);
+  }
+
+  /**
+   * What a folder entry (or, with `stats`, what a followed link points to) is for the walk; undefined when it is
+   * skipped (filtered, special file).
+   */
+  private classify(entry: Dirent, directory: string, parent: string[], stats?: Stats): Candidate | undefined {
     const relative = [...parent, entry.name];
     const relativePath = relative.join('/');
     const absolute = path.join(directory, entry.name);
-    let isDirectory = entry.isDirectory();
-    let isFile = entry.isFile();
-    let stats: Stats | undefined;
-    if (entry.isSymbolicLink()) {
-      if (!this.config.followSymlinks) return undefined;
-      stats = await stat(absolute).catch(() => undefined); // dangling or looping links are skipped
-      if (!stats) return undefined;
-      isDirectory = stats.isDirectory();
-      isFile = stats.isFile();
-    }
+    const isDirectory = stats ? stats.isDirectory() : entry.isDirectory();
+    const isFile = stats ? stats.isFile() : entry.isFile();
     if (isDirectory) {
       if (this.isExcluded(`${relativePath}/`)) return undefined;
       return { name: entry.name, absolute, relative, kind: 'directory', stats };
