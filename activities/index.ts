@@ -571,17 +571,16 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
             const contentPacket = packet(scanId, datasource, remaining, {}, options);
             if (connector.kind === 'file') {
               // Streamed per object: the classifier consumes one object's components while they are read.
+              const newTally = () => ({
+                content: 0,
+                error: undefined as { type: string; message: string } | undefined,
+                details: undefined as ObjectMetadata | undefined,
+              });
+              /** The current object's: its components are seen while the classifier consumes them. */
+              let tally = newTally();
               for await (const group of splitByObject<ContentComponent>(
                 connector.getObjectContent(contentPacket),
-              )) {
-                throwIfCancelled();
-                seen.add(group.objectId);
-                const tally = {
-                  content: 0,
-                  error: undefined as { type: string; message: string } | undefined,
-                  details: undefined as ObjectMetadata | undefined,
-                };
-                const counted = tap(group.items, (component) => {
+                (component) => {
                   if (component.details) tally.details = component.details;
                   if (component.kind === 'error')
                     tally.error ??= component.error ?? {
@@ -589,8 +588,12 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
                       message: 'unreadable content',
                     };
                   else tally.content++;
-                });
-                const result = await scanClassifier.classifyComponents(group.objectId, counted);
+                },
+              )) {
+                throwIfCancelled();
+                seen.add(group.objectId);
+                tally = newTally();
+                const result = await scanClassifier.classifyComponents(group.objectId, group.items);
                 if (tally.content === 0 && tally.error)
                   await fail(group.objectId, tally.error.type, tally.error.message, tally.details);
                 else await classified(result, tally.details);
@@ -711,11 +714,13 @@ export async function* tap<T>(items: AsyncIterable<T>, see: (item: T) => void): 
 
 /**
  * Splits a content stream into consecutive runs per object, streamed: each group's `items` must be
- * consumed (or abandoned) before the next group is requested. Connectors yield an object's content
+ * consumed (or abandoned) before the next group is requested, and `see` is called on each item as it is
+ * consumed (no extra generator layer per object for counting). Connectors yield an object's content
  * together; an object that reappears later is a connector bug, reported as INTERNAL.
  */
 export async function* splitByObject<T extends { objectId: string }>(
   source: AsyncIterable<T>,
+  see?: (item: T) => void,
 ): AsyncGenerator<{ objectId: string; items: AsyncIterable<T> }> {
   const iterator = source[Symbol.asyncIterator]();
   const finished = new Set<string>();
@@ -732,6 +737,7 @@ export async function* splitByObject<T extends { objectId: string }>(
         while (!next.done && next.value.objectId === objectId) {
           const item = next.value;
           next = await iterator.next();
+          see?.(item);
           yield item;
         }
       })();

@@ -126,8 +126,9 @@ class ObjectAccumulator {
   /** Queues a task; results are merged in submission order, each first passed to `before` if given. */
   async submit(task: ScanTask, before?: (result: TextScanResult | TableScanResult) => void): Promise<void> {
     const result = this.backend.run(task as TextTask) as Promise<TextScanResult | TableScanResult>;
-    const previous = this.pending[this.pending.length - 1] ?? Promise.resolve();
-    const merged = Promise.all([result, previous]).then(([r]) => {
+    const previous = this.pending[this.pending.length - 1];
+    // A small object's only task needs no wait for the one before it.
+    const merged = (previous ? Promise.all([result, previous]).then(([r]) => r) : result).then((r) => {
       before?.(r);
       this.merge(task, r);
     });
@@ -155,7 +156,8 @@ class ObjectAccumulator {
 
   async finish(minLikelihood: RulesetSpec['minLikelihood']): Promise<ObjectClassification> {
     try {
-      await Promise.all(this.pending);
+      // Merged in order: the last one settles after all the others.
+      await this.pending[this.pending.length - 1];
     } catch (error) {
       if (error instanceof PlatformError) throw error;
       throw new InternalError(

@@ -54,7 +54,10 @@ describe('scan building blocks', () => {
       for (const [index, objectId] of ids.entries()) yield { objectId, index };
     }
     const groups: Array<[string, number[]]> = [];
-    for await (const group of splitByObject(items(['a', 'a', 'b', 'c', 'c', 'c']))) {
+    const consumed: number[] = [];
+    for await (const group of splitByObject(items(['a', 'a', 'b', 'c', 'c', 'c']), (item) =>
+      consumed.push(item.index),
+    )) {
       const seen: number[] = [];
       for await (const item of group.items) {
         seen.push(item.index);
@@ -67,6 +70,7 @@ describe('scan building blocks', () => {
       ['b', [2]],
       ['c', [3]],
     ]);
+    expect(consumed).toEqual([0, 1, 2, 3]); // `see` sees what the consumer took, not what was skipped
     const consume = async () => {
       for await (const group of splitByObject(items(['a', 'b', 'a'])))
         for await (const _item of group.items) void _item;
