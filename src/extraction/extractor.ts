@@ -237,6 +237,12 @@ export class ContentExtractor {
         return;
       }
       ctx.objectBytes = size;
+      const source = {
+        name: options.fileName ?? (extensionOf(componentPath) ? componentPath : filePath),
+        componentPath,
+        depth: 0,
+        filePath,
+      };
       let chunks: AsyncIterable<Buffer>;
       if (size <= SMALL_FILE_BYTES) {
         // Small files: one readFile instead of a stream (fewer syscalls and promise hops per object).
@@ -247,18 +253,16 @@ export class ContentExtractor {
           ctx.checkAbort();
           throw this.errorHandler.wrap(err, { objectId }, 'reading object content');
         }
+        const text = this.textInMemory(source, data, ctx);
+        if (text) {
+          for (const component of text) yield component;
+          return;
+        }
         chunks = this.bufferChunks(data, ctx);
       } else {
         chunks = this.sourceChunks(createReadStream(filePath, { highWaterMark: SLICE_BYTES }), ctx);
       }
-      const source: Source = {
-        name: options.fileName ?? (extensionOf(componentPath) ? componentPath : filePath),
-        componentPath,
-        depth: 0,
-        filePath,
-        chunks,
-      };
-      yield* this.extractSource(source, ctx);
+      yield* this.extractSource({ ...source, chunks }, ctx);
     } finally {
       await ctx.cleanup();
     }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { deflateSync } from 'node:zlib';
@@ -29,7 +30,8 @@ function run(data: Buffer | string, fileName: string, ex = extractor) {
 }
 
 describe('bytes in memory', () => {
-  // extractFromBuffer makes text-like content of one slice (64 KiB) in one step; the stream path is the reference.
+  // extractFromBuffer (and extractFromFile for a small file) make text-like content of one slice (64 KiB) in one
+  // step; the stream path is the reference.
   const utf16le = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
   const cases: Array<[string, Buffer]> = [
     ['empty.txt', Buffer.alloc(0)],
@@ -58,6 +60,14 @@ describe('bytes in memory', () => {
     const fromBuffer = await collectAll(ex.extractFromBuffer(data, OBJECT, options));
     const fromStream = await collectAll(ex.extractFromStream(Readable.from([data]), OBJECT, options));
     expect(fromBuffer).toEqual(fromStream);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'assay-in-memory-'));
+    try {
+      writeFileSync(path.join(dir, name), data);
+      const fromFile = await collectAll(ex.extractFromFile(path.join(dir, name), OBJECT, options));
+      expect(fromFile).toEqual(fromStream);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     if (data.length > 0) expect(fromBuffer.length).toBeGreaterThan(0);
   });
 });
