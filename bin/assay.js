@@ -1,8 +1,5 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env node
 'use strict';
-// A 64 MB young generation (Node's default is 16 MB): a worker allocates short-lived buffers, texts and results for
-// every object, and with the default its main thread paused for garbage collection about four times as often
-// (`npm run bench:e2e` prints the pauses per object). Starting `node bin/assay.js` without the flag keeps the default.
 // Runs the compiled CLI when `npm run build` has produced it; from source otherwise (development, tests).
 const path = require('node:path');
 const fs = require('node:fs');
