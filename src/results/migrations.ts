@@ -376,4 +376,84 @@ DROP INDEX IF EXISTS assay.objects_findings_idx;
 ALTER TABLE assay.objects SET (fillfactor = 50);
 `,
   },
+  {
+    version: 6,
+    name: 'record_classified_objects: one probe and one plain update per object',
+    // The function probed each object three times (insert-if-missing, lock, insert-or-update) and the
+    // insert-or-update locked the row a second time before updating it. Now the lock reads the rows' ctids, a
+    // missing row is inserted only when one is missing, and the locked rows are updated by ctid: a third less
+    // PostgreSQL CPU for the objects' part of a batch (scratch measurement, 20,000 objects, no findings).
+    sql: `
+CREATE OR REPLACE FUNCTION assay.record_classified_objects(
+  p_scan_id text, p_ruleset text, p_objects jsonb, p_columns jsonb, p_failures jsonb)
+RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_ids text[];
+  v_rows tid[];
+  v_replaced text[];
+BEGIN
+  SELECT array_agg(t.object_id ORDER BY t.object_id) INTO v_ids
+  FROM jsonb_to_recordset(p_objects) AS t(object_id text);
+
+  -- One primary-key probe per object (LATERAL), in key order, whatever the table's statistics say: locks each
+  -- row, so two writers of one object take turns, and reads its status. Any row past 'discovered' may have child
+  -- rows (a skipped object's carried findings stay if it later failed).
+  SELECT coalesce(array_agg(l.ctid), '{}'), coalesce(array_agg(l.object_id) FILTER (WHERE l.status <> 'discovered'), '{}')
+  INTO v_rows, v_replaced
+  FROM unnest(v_ids) AS i(object_id)
+  CROSS JOIN LATERAL (SELECT o.ctid, o.object_id, o.status FROM assay.objects o
+                      WHERE o.scan_id = p_scan_id AND o.object_id = i.object_id FOR UPDATE) l;
+
+  IF cardinality(v_rows) < cardinality(v_ids) THEN
+    -- Objects never enumerated (a lone recordClassification): their rows first, then every row locked again.
+    INSERT INTO assay.objects (scan_id, object_id, path, object_type)
+    SELECT p_scan_id, t.object_id, t.path, 'file'
+    FROM jsonb_to_recordset(p_objects) AS t(object_id text, path text)
+    ORDER BY t.object_id
+    ON CONFLICT (scan_id, object_id) DO NOTHING;
+    SELECT coalesce(array_agg(l.ctid), '{}'), coalesce(array_agg(l.object_id) FILTER (WHERE l.status <> 'discovered'), '{}')
+    INTO v_rows, v_replaced
+    FROM unnest(v_ids) AS i(object_id)
+    CROSS JOIN LATERAL (SELECT o.ctid, o.object_id, o.status FROM assay.objects o
+                        WHERE o.scan_id = p_scan_id AND o.object_id = i.object_id FOR UPDATE) l;
+  END IF;
+
+  -- The rows are locked, so their ctids hold: each is updated where it lies (a TID scan, no index probe and no
+  -- conflict handling; in place, HOT). Details read with the
+  -- content are recorded as recordDetails does: the enumerated version (size, etag, last_modified) stays.
+  UPDATE assay.objects AS o SET
+    status = 'classified', error_type = NULL, error_message = NULL,
+    ruleset_version = p_ruleset, finding_count = t.finding_count,
+    bytes_scanned = t.bytes_scanned, details = COALESCE(t.details, o.details),
+    size = COALESCE(o.size, t.size), etag = COALESCE(o.etag, t.etag),
+    last_modified = COALESCE(o.last_modified, t.last_modified), updated_at = now()
+  FROM jsonb_to_recordset(p_objects) AS t(object_id text, finding_count bigint, bytes_scanned bigint,
+     size bigint, etag text, last_modified text, details jsonb)
+  WHERE o.ctid = ANY(v_rows) AND o.scan_id = p_scan_id AND o.object_id = t.object_id;
+
+  IF cardinality(v_replaced) > 0 THEN
+    DELETE FROM assay.findings WHERE scan_id = p_scan_id AND object_id = ANY(v_replaced);
+    DELETE FROM assay.column_classifications WHERE scan_id = p_scan_id AND object_id = ANY(v_replaced);
+    DELETE FROM assay.finding_counts WHERE scan_id = p_scan_id AND object_id = ANY(v_replaced);
+    DELETE FROM assay.component_failures WHERE scan_id = p_scan_id AND object_id = ANY(v_replaced);
+  END IF;
+
+  INSERT INTO assay.column_classifications (scan_id, object_id, component_path, column_name, info_type,
+    category, likelihood, matched_rows, sampled_rows, ratio)
+  SELECT p_scan_id, t.object_id, t.component_path, t.column_name, t.info_type, t.category, t.likelihood,
+    t.matched_rows, t.sampled_rows, t.ratio
+  FROM jsonb_to_recordset(p_columns) AS t(object_id text, component_path text, column_name text, info_type text,
+    category text, likelihood text, matched_rows bigint, sampled_rows bigint, ratio double precision)
+  ON CONFLICT (scan_id, object_id, component_path, column_name, info_type) DO UPDATE SET
+    category = EXCLUDED.category, likelihood = EXCLUDED.likelihood, matched_rows = EXCLUDED.matched_rows,
+    sampled_rows = EXCLUDED.sampled_rows, ratio = EXCLUDED.ratio;
+
+  INSERT INTO assay.component_failures (scan_id, object_id, component_path, error_type, error_message)
+  SELECT p_scan_id, t.object_id, t.component_path, t.error_type, t.error_message
+  FROM jsonb_to_recordset(p_failures) AS t(object_id text, component_path text, error_type text, error_message text)
+  ON CONFLICT (scan_id, object_id, component_path, error_type) DO UPDATE SET error_message = EXCLUDED.error_message;
+END
+$fn$;
+`,
+  },
 ];
