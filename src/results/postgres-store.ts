@@ -121,6 +121,25 @@ function dedupeBy<T>(items: readonly T[], key: (item: T) => string): T[] {
 }
 
 /**
+ * Whether no two findings can share a natural key: each starts after the one before, in the same text component
+ * (the classifier's order). Most objects' findings are so, and then need no keyed de-duplication.
+ */
+function placesDistinct(findings: readonly Finding[]): boolean {
+  for (let i = 1; i < findings.length; i++) {
+    const before = findings[i - 1];
+    const finding = findings[i];
+    if (
+      finding.start <= before.start ||
+      finding.componentPath !== before.componentPath ||
+      finding.column !== undefined ||
+      finding.row !== undefined
+    )
+      return false;
+  }
+  return true;
+}
+
+/**
  * Which completed scan counts as a source's last one: newest start first. One rule for incremental comparison,
  * carrying findings forward, diffs and retention, which must all agree on it.
  */
@@ -502,11 +521,13 @@ export class PostgresResultsStore implements ResultsStore {
     for (const result of unique) {
       const objectId = clean(result.objectId);
       const objectField = escapeCopyField(objectId);
-      const kept = dedupeBy(
-        result.findings,
-        (f) =>
-          `${f.componentPath}\u0000${f.start}\u0000${f.infoType}\u0000${f.column ?? ''}\u0000${f.row ?? -1}`,
-      );
+      const kept = placesDistinct(result.findings)
+        ? result.findings
+        : dedupeBy(
+            result.findings,
+            (f) =>
+              `${f.componentPath}\u0000${f.start}\u0000${f.infoType}\u0000${f.column ?? ''}\u0000${f.row ?? -1}`,
+          );
       let componentPath: string | undefined;
       let componentField = '';
       for (const f of kept) {
