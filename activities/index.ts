@@ -97,8 +97,15 @@ interface ClassifyCheckpoint {
 }
 
 const FINISHED = new Set(['classified', 'failed', 'skipped']);
-/** Results written to the store per round trip inside a batch. */
-const FLUSH_OBJECTS = 250;
+/**
+ * Results are written (and the batch checkpointed) once this many objects are pending: a default batch of small
+ * objects in one transaction, since each write has a fixed cost (round trips, locks, commit) that 250-object writes
+ * paid four times as often (bench:e2e, local disk: ~10 % more objects/s).
+ */
+export const FLUSH_OBJECTS = 1000;
+/** …or once their detailed findings reach this many, which bounds the memory a batch holds (≈ 10 MB). */
+const FLUSH_FINDINGS = 25_000;
+/** …or this long after the last write, so slow objects are checkpointed (and heartbeated) as they finish. */
 const FLUSH_INTERVAL_MS = 2000;
 
 function emptyCounts(): BatchCounts {
@@ -394,6 +401,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
 
     // Results are buffered and written in chunks; the checkpoint only ever covers written objects.
     let pendingResults: ObjectClassification[] = [];
+    let pendingFindings = 0;
     let pendingFailures: Array<{ objectId: string; errorType: string; message: string }> = [];
     /** Details read with the content (connectors that describe while reading), written with the results. */
     let pendingDetails: ObjectMetadata[] = [];
@@ -404,6 +412,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       if (
         !force &&
         pendingResults.length + pendingFailures.length < FLUSH_OBJECTS &&
+        pendingFindings < FLUSH_FINDINGS &&
         Date.now() - lastFlush < FLUSH_INTERVAL_MS
       )
         return;
@@ -411,6 +420,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
       const failures = pendingFailures;
       const writtenDetails = pendingDetails;
       pendingResults = [];
+      pendingFindings = 0;
       pendingFailures = [];
       pendingDetails = [];
       lastFlush = Date.now();
@@ -478,6 +488,7 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
     };
     const classified = async (result: ObjectClassification, details?: ObjectMetadata) => {
       pendingResults.push(result);
+      pendingFindings += result.findings.length;
       if (details) pendingDetails.push(details);
       await flush();
     };

@@ -21,7 +21,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { FLUSH_OBJECTS, createActivities } from '../activities';
 import { SCAN_DEFAULTS } from '../activities/options';
 import { ErrorHandler } from '../src/core/error-handler';
 import { SystemLogger } from '../src/core/logger';
@@ -321,10 +321,10 @@ async function stages(
   await stage('store: objectsInBatch (classify)', async () => {
     for (let n = 0; n < batches.length; n++) await store.objectsInBatch('stages', n);
   });
-  // Chunks of 250 results, as classifyBatch writes them, 4 writers at once (maxConcurrentBatches).
+  // Chunks of results as classifyBatch writes them, 4 writers at once (maxConcurrentBatches).
   const chunks: ObjectClassification[][] = [];
-  for (let i = 0; i < results.length; i += 250) chunks.push(results.slice(i, i + 250));
-  await stage('store: recordClassifications ×250', async () => {
+  for (let i = 0; i < results.length; i += FLUSH_OBJECTS) chunks.push(results.slice(i, i + FLUSH_OBJECTS));
+  await stage(`store: recordClassifications ×${FLUSH_OBJECTS}`, async () => {
     let next = 0;
     await Promise.all(
       Array.from({ length: OPTIONS.maxConcurrentBatches }, async () => {
