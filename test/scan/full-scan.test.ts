@@ -30,7 +30,7 @@ import { SCAN_METRICS } from '../../activities/metrics';
 import { createLocalClassifier } from '../../src/classification';
 import { PROJECT_ROOT } from '../../src/services/tools';
 import { progressQuery } from '../../workflows/definitions';
-import type { EnumerateResult, ScanPlan, ScanWorkflowInput } from '../../workflows/types';
+import type { BatchCounts, EnumerateResult, ScanPlan, ScanWorkflowInput } from '../../workflows/types';
 import {
   FINGERPRINT_KEY,
   completedResults,
@@ -292,6 +292,78 @@ test('scan metrics count what each activity wrote: enumerated, classified, faile
       [metricKey(SCAN_METRICS.enumerated, labels())]: 1,
       [metricKey(SCAN_METRICS.skipped, labels())]: 1,
     });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('classifyBatch writes results in bounded chunks: at most 1,000 objects, or 25,000 findings, per write', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'assay-chunks-'));
+  try {
+    // 30 objects of 1,000 findings each (the classifier's default cap), and 1,001 objects of one each.
+    await mkdir(path.join(dir, 'heavy'));
+    await mkdir(path.join(dir, 'light'));
+    for (let i = 0; i < 30; i++) {
+      const lines = Array.from({ length: 1000 }, (_, j) => `user${i}.${j}@example.com`);
+      await writeFile(path.join(dir, 'heavy', `h${i}.txt`), `${lines.join('\n')}\n`);
+    }
+    for (let i = 0; i < 1001; i++)
+      await writeFile(path.join(dir, 'light', `l${i}.txt`), `l${i}@example.com\n`);
+    const writes: number[] = [];
+    const store = new Proxy(env.store, {
+      get(target, property) {
+        if (property === 'recordClassifications')
+          return (...args: Parameters<typeof target.recordClassifications>) => {
+            writes.push(args[1].length);
+            return target.recordClassifications(...args);
+          };
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const activities = createActivities({ store, classifier: env.classifier, logger: testLogger });
+    for (const [folder, objects] of [
+      ['heavy', 30],
+      ['light', 1001],
+    ] as const) {
+      writes.length = 0;
+      const scanId = unique(`chunks-${folder}`);
+      const datasource = {
+        id: `chunks-${folder}`,
+        type: 'filesystem',
+        config: { roots: [path.join(dir, folder)] },
+      };
+      const options = { batchSize: 2000 };
+      const plan = (await new MockActivityEnvironment().run(activities.prepareScan, {
+        scanId,
+        datasource,
+        options,
+        startedAt: new Date().toISOString(),
+      })) as ScanPlan;
+      await new MockActivityEnvironment().run(activities.enumerate, {
+        scanId,
+        datasource,
+        options,
+        firstBatchNo: 0,
+        enumeratedBefore: 0,
+      });
+      const counts = (await new MockActivityEnvironment().run(activities.classifyBatch, {
+        scanId,
+        batchNo: 0,
+        datasource,
+        options,
+        rulesetVersion: plan.rulesetVersion,
+      })) as BatchCounts;
+      expect(counts).toMatchObject({ classified: objects, failed: 0 });
+      expect(counts.findingsByInfoType).toEqual({ EMAIL_ADDRESS: folder === 'heavy' ? 30_000 : 1001 });
+      expect(writes.reduce((a, b) => a + b, 0)).toBe(objects);
+      // A write also comes every 2 s, so a slow machine writes smaller chunks, never larger ones.
+      expect(writes.length).toBeGreaterThanOrEqual(2);
+      expect(Math.max(...writes)).toBeLessThanOrEqual(folder === 'heavy' ? 25 : 1000);
+      expect(await findingCounts(env.store, scanId)).toEqual({
+        EMAIL_ADDRESS: folder === 'heavy' ? 30_000 : 1001,
+      });
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
