@@ -71,6 +71,29 @@ describe('detection', () => {
     expect(detectFormat(Buffer.from('just words'), 'noext').format).toBe('text');
   });
 
+  test('a long head is told apart by its first 2 KB only when they decide it; otherwise by the whole head', () => {
+    const filler = (text: string, size: number) =>
+      text + 'x'.repeat(Math.max(0, size - Buffer.byteLength(text)));
+    // Decided by the prefix: leading whitespace, then JSON; accents cut at the prefix's end.
+    expect(detectFormat(Buffer.from(filler(`${' '.repeat(600)}{"a": 1}`, 5000)), 'noext').format).toBe(
+      'json',
+    );
+    expect(detectFormat(Buffer.from(filler('é'.repeat(1100), 6000)), 'noext').format).toBe('text');
+    // Not decided by it: whitespace beyond the prefix, a mail whose headers run past it.
+    expect(
+      detectFormat(Buffer.from(filler(`${'\n'.repeat(2100)}<!DOCTYPE html><p>`, 5000)), 'noext').format,
+    ).toBe('html');
+    // The prefix ends inside a header's name, which alone would not read as a header line.
+    let mail = 'From: a@example.com\nTo: b@example.com\nSubject: hi\n';
+    while (mail.length < 1940) mail += `X-Pad: ${'t'.repeat(92)}\n`;
+    mail += `X-Last: ${'t'.repeat(2040 - mail.length - 9)}\nX-Trace-Cut: value\n\nbody\n`;
+    expect(mail.indexOf('X-Trace-Cut')).toBe(2040);
+    expect(detectFormat(Buffer.from(mail), 'noext').format).toBe('eml');
+    // UTF-16 with a byte-order mark, the prefix ending between two halves of a pair.
+    const xml = `\ufeff<?xml version="1.0"?><r>${'𝄞'.repeat(600)}</r>`;
+    expect(detectFormat(Buffer.from(xml, 'utf16le'), 'noext').format).toBe('xml');
+  });
+
   test('random bytes are binary even though half of them are >= 0x80', () => {
     expect(detectFormat(randomBytes(8192), 'blob').format).toBe('unsupported');
   });
