@@ -194,14 +194,21 @@ export class FilesystemConnector implements IFileDataSourceConnector {
             small.stats,
             this.config.hashContent ? createHash('sha256').update(small.data).digest('hex') : undefined,
           );
-          for await (const component of this.extractor.extractFromBuffer(small.data, objectId, {
-            componentPath: filePath,
-            filePath,
-            abortSignal: signal,
-          })) {
-            yield details ? { ...component, details } : component;
+          const withDetails = (component: ContentComponent): ContentComponent => {
+            const first = details ? { ...component, details } : component;
             details = undefined;
-          }
+            return first;
+          };
+          const extractOptions = { componentPath: filePath, filePath, abortSignal: signal };
+          const text = this.extractor.extractTextInMemory(small.data, objectId, extractOptions);
+          if (text) for (const component of text) yield withDetails(component);
+          else
+            for await (const component of this.extractor.extractFromBuffer(
+              small.data,
+              objectId,
+              extractOptions,
+            ))
+              yield withDetails(component);
           continue;
         }
         const stats = await this.fsCall(() => stat(filePath), filePath, objectId, 'stat');

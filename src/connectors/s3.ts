@@ -335,16 +335,16 @@ export class S3Connector implements IFileDataSourceConnector {
           (await this.request(objectId, 'download object', signal, (abortSignal) =>
             this.download(key, stagingFile, maxBytes, abortSignal),
           ));
-        const components =
+        const extractOptions = { componentPath: key, abortSignal: signal };
+        const text =
           typeof fetched === 'string'
-            ? this.extractor.extractFromFile(fetched, objectId, { componentPath: key, abortSignal: signal })
-            : this.extractor.extractFromBuffer(fetched, objectId, {
-                componentPath: key,
-                abortSignal: signal,
-              });
-        for await (const component of components) {
-          yield component;
-        }
+            ? undefined
+            : this.extractor.extractTextInMemory(fetched, objectId, extractOptions);
+        if (text) yield* text;
+        else
+          yield* typeof fetched === 'string'
+            ? this.extractor.extractFromFile(fetched, objectId, extractOptions)
+            : this.extractor.extractFromBuffer(fetched, objectId, extractOptions);
       } catch (err) {
         const error = this.wrap(err, objectId, 'read object', signal);
         if (!isObjectScoped(error)) throw error;

@@ -112,6 +112,22 @@ class ObjectExtraction {
   }
 }
 
+/** The source of bytes in memory: named by its component path, or by `filePath` when only that has an extension. */
+function bufferSource(
+  objectId: string,
+  options: ExtractOptions & { filePath?: string },
+): Omit<Source, 'chunks'> {
+  const componentPath = options.componentPath ?? defaultComponentPath(objectId);
+  return {
+    name:
+      options.fileName ??
+      (extensionOf(componentPath) || !options.filePath ? componentPath : options.filePath),
+    componentPath,
+    depth: 0,
+    filePath: options.filePath,
+  };
+}
+
 /** Errors that must stop the scan of this object rather than become an error component. */
 function isFatal(err: unknown): boolean {
   return err instanceof PlatformError && !(err.type in CONTENT_TYPES);
@@ -278,36 +294,44 @@ export class ContentExtractor {
     objectId: string,
     options: ExtractOptions & { filePath?: string } = {},
   ): AsyncIterable<ContentComponent> {
-    const componentPath = options.componentPath ?? defaultComponentPath(objectId);
+    const text = this.extractTextInMemory(data, objectId, options);
+    if (text) {
+      for (const component of text) yield component;
+      return;
+    }
+    const source = bufferSource(objectId, options);
     const ctx = new ObjectExtraction(objectId, this.limits, options.abortSignal);
     try {
-      ctx.checkAbort();
       if (data.length > this.limits.maxObjectBytes) {
         yield ctx.error(
-          componentPath,
+          source.componentPath,
           ErrorType.CONTENT_TOO_LARGE,
           `object of ${data.length} bytes exceeds maxObjectBytes (${this.limits.maxObjectBytes})`,
         );
         return;
       }
       ctx.objectBytes = data.length;
-      const source = {
-        name:
-          options.fileName ??
-          (extensionOf(componentPath) || !options.filePath ? componentPath : options.filePath),
-        componentPath,
-        depth: 0,
-        filePath: options.filePath,
-      };
-      const text = this.textInMemory(source, data, ctx);
-      if (text) {
-        for (const component of text) yield component;
-        return;
-      }
       yield* this.extractSource({ ...source, chunks: this.bufferChunks(data, ctx) }, ctx);
     } finally {
       await ctx.cleanup();
     }
+  }
+
+  /**
+   * `extractFromBuffer`'s components in one synchronous step when the bytes are small text-like content (plain text,
+   * JSON, XML or HTML within one slice), else undefined. Connectors holding many small objects call it first: an
+   * async generator per object costs more than such an object's text does.
+   */
+  extractTextInMemory(
+    data: Buffer,
+    objectId: string,
+    options: ExtractOptions & { filePath?: string } = {},
+  ): ContentComponent[] | undefined {
+    const ctx = new ObjectExtraction(objectId, this.limits, options.abortSignal);
+    ctx.checkAbort();
+    if (data.length > this.limits.maxObjectBytes) return undefined;
+    ctx.objectBytes = data.length;
+    return this.textInMemory(bufferSource(objectId, options), data, ctx);
   }
 
   /** Bytes in memory as parser-sized slices, checking for cancellation between them. */

@@ -30,8 +30,8 @@ function run(data: Buffer | string, fileName: string, ex = extractor) {
 }
 
 describe('bytes in memory', () => {
-  // extractFromBuffer (and extractFromFile for a small file) make text-like content of one slice (64 KiB) in one
-  // step; the stream path is the reference.
+  // extractTextInMemory, extractFromBuffer and extractFromFile (for a small file) make text-like content of one slice
+  // (64 KiB) in one step; the stream path is the reference.
   const utf16le = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
   const cases: Array<[string, Buffer]> = [
     ['empty.txt', Buffer.alloc(0)],
@@ -69,6 +69,9 @@ describe('bytes in memory', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     if (data.length > 0) expect(fromBuffer.length).toBeGreaterThan(0);
+    // The one-step form connectors call first: the same components, or none for what needs the stream path.
+    const inMemory = ex.extractTextInMemory(data, OBJECT, options);
+    expect(inMemory).toEqual(name === 'over.txt' || name === 'table.csv' ? undefined : fromStream);
   });
 });
 
