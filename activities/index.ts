@@ -10,9 +10,10 @@ import { createConnector } from '../src/connectors/registry';
 import { ErrorHandler } from '../src/core/error-handler';
 import { ErrorType, PlatformError, platformError } from '../src/core/errors';
 import type { DataSourceConnector } from '../src/core/interfaces';
-import { runWithLogContext, type SystemLogger } from '../src/core/logger';
-import type { ContentComponent, DatabaseRow, ObjectMetadata, WorkPacket } from '../src/core/models';
+import { currentLogContext, runWithLogContext, type SystemLogger } from '../src/core/logger';
+import type { ObjectMetadata, WorkPacket } from '../src/core/models';
 import { toApplicationFailure } from '../src/core/temporal-errors';
+import type { ClassifierThreadInit } from '../src/classification';
 import type { ObjectClassification } from '../src/classification/types';
 import type { ObjectRecord, ObjectVersion, ResultsStore, ScanReport } from '../src/results/types';
 import { TERMINAL_SCAN_PHASES, type DatasourceSpec } from '../src/scan/types';
@@ -29,20 +30,18 @@ import type {
   ScanPlan,
   ScanRunOptions,
 } from '../workflows/types';
+import { readAndClassify, type ContentClassifier, type ContentOutcome } from './content';
+import type { ContentPool } from './content-pool';
 import { scanMetrics } from './metrics';
 import { SCAN_DEFAULTS, validateScanOptions } from './options';
 
 export { SCAN_DEFAULTS, validateScanOptions } from './options';
 
 /** What the activities need from a classifier (src/classification's Classifier fits). */
-export interface ScanClassifier {
+export interface ScanClassifier extends ContentClassifier {
   readonly rulesetVersion: string;
-  classifyComponents(
-    objectId: string,
-    components: AsyncIterable<ContentComponent>,
-  ): Promise<ObjectClassification>;
-  /** Rows of one or more tables (grouped by objectId); one result per table seen. */
-  classifyRows(rows: AsyncIterable<DatabaseRow>): Promise<ObjectClassification[]>;
+  /** Lets content threads classify exactly as this classifier does (src/classification's classifiers set it). */
+  readonly threadInit?: ClassifierThreadInit;
 }
 
 /** The store, with the optional batch writes and report limits the PostgreSQL store offers. */
@@ -74,6 +73,11 @@ export interface ActivityDependencies {
   connectorFactory?: ConnectorFactory;
   /** Default: a new ErrorHandler. */
   errorHandler?: ErrorHandler;
+  /**
+   * Reads and classifies file sources that describe while reading (the filesystem) on these threads, off the main
+   * thread. Default: none (read and classified from the main thread; classification may still use its own pool).
+   */
+  contentPool?: ContentPool;
   /**
    * Builds a classifier for a scan that narrows the catalogue (`options.detectors`) or raises the
    * threshold (`options.minLikelihood`); called once per distinct selection and cached. Without it such
@@ -110,10 +114,6 @@ const FLUSH_INTERVAL_MS = 2000;
 
 function emptyCounts(): BatchCounts {
   return { detailed: 0, classified: 0, failed: 0, skipped: 0, bytesScanned: 0, findingsByInfoType: {} };
-}
-
-function emptyClassification(objectId: string): ObjectClassification {
-  return { objectId, findings: [], findingCounts: {}, columns: [], failures: [], bytesScanned: 0 };
 }
 
 /** Whether the object looks unchanged since the previous version (ETag when both have one, else size + mtime). */
@@ -573,83 +573,51 @@ export function createActivities(deps: ActivityDependencies): ScanActivities {
         }
       }
 
-      // Content and classification: chunks of the batch read in parallel lanes (I/O overlaps CPU).
+      // Content and classification: chunks of the batch read in parallel lanes (I/O overlaps CPU), on content
+      // threads when the worker has them and any thread can read this source (it describes while reading).
+      const contentPool =
+        deps.contentPool &&
+        !deps.connectorFactory &&
+        connector.kind === 'file' &&
+        connector.describesContent === true &&
+        scanClassifier.threadInit
+          ? { pool: deps.contentPool, classifier: scanClassifier.threadInit }
+          : undefined;
+      const record = (outcome: ContentOutcome) =>
+        'failure' in outcome
+          ? fail(outcome.objectId, outcome.failure.type, outcome.failure.message, outcome.details)
+          : classified(outcome.result, outcome.details);
       const readChunk = async (chunk: string[]) => {
-        let remaining = chunk;
-        while (remaining.length > 0) {
-          const seen = new Set<string>();
-          try {
-            const contentPacket = packet(scanId, datasource, remaining, {}, options);
-            if (connector.kind === 'file') {
-              // Streamed per object: the classifier consumes one object's components while they are read.
-              const newTally = () => ({
-                content: 0,
-                error: undefined as { type: string; message: string } | undefined,
-                details: undefined as ObjectMetadata | undefined,
-              });
-              /** The current object's: its components are seen while the classifier consumes them. */
-              let tally = newTally();
-              for await (const group of splitByObject<ContentComponent>(
-                connector.getObjectContent(contentPacket),
-                (component) => {
-                  if (component.details) tally.details = component.details;
-                  if (component.kind === 'error')
-                    tally.error ??= component.error ?? {
-                      type: ErrorType.INTERNAL,
-                      message: 'unreadable content',
-                    };
-                  else tally.content++;
-                },
-              )) {
-                throwIfCancelled();
-                seen.add(group.objectId);
-                tally = newTally();
-                const result = await scanClassifier.classifyComponents(group.objectId, group.items);
-                if (tally.content === 0 && tally.error)
-                  await fail(group.objectId, tally.error.type, tally.error.message, tally.details);
-                else await classified(result, tally.details);
-              }
-            } else {
-              const tallies = new Map<string, { rows: number; error?: { type: string; message: string } }>();
-              const counted = tap(connector.getObjectContent(contentPacket), (row) => {
-                if (ctx.cancellationSignal.aborted) throw new CancelledFailure('activity cancelled');
-                let tally = tallies.get(row.objectId);
-                if (!tally) tallies.set(row.objectId, (tally = { rows: 0 }));
-                if (row.error) tally.error ??= row.error;
-                else tally.rows++;
-              });
-              const results = new Map(
-                (await scanClassifier.classifyRows(counted)).map((r) => [r.objectId, r]),
-              );
-              for (const [objectId, tally] of tallies) {
-                seen.add(objectId);
-                if (tally.rows === 0 && tally.error)
-                  await fail(objectId, tally.error.type, tally.error.message);
-                else await classified(results.get(objectId) ?? emptyClassification(objectId));
-              }
-            }
-            // Objects the connector yielded nothing for (empty files, empty tables) have no findings.
-            for (const objectId of remaining)
-              if (!seen.has(objectId)) await classified(emptyClassification(objectId));
-            remaining = [];
-          } catch (err) {
-            const platform = err instanceof PlatformError ? err : errorHandler.wrap(err, {}, 'read content');
-            const objectId =
-              typeof platform.context.objectId === 'string' ? platform.context.objectId : undefined;
-            // An object-level failure the connector threw instead of yielding: record it, go on with the rest.
-            if (
-              platform.scope === 'object' &&
-              platform.type !== ErrorType.INTERNAL &&
-              objectId &&
-              remaining.includes(objectId) &&
-              !ctx.cancellationSignal.aborted
-            ) {
-              await fail(objectId, platform.type, platform.message);
-              remaining = remaining.filter((id) => id !== objectId && !seen.has(id));
-              continue;
-            }
-            throw platform;
-          }
+        throwIfCancelled();
+        if (!contentPool) {
+          await readAndClassify(chunk, {
+            connector,
+            classifier: scanClassifier,
+            errorHandler,
+            packet: (objectIds) => packet(scanId, datasource, objectIds, {}, options),
+            cancellationSignal: ctx.cancellationSignal,
+            emit: record,
+          });
+          return;
+        }
+        const { header, payload } = packet(scanId, datasource, chunk, {}, options);
+        const { abortSignal, ...chunkOptions } = payload.options ?? {};
+        try {
+          await contentPool.pool.run(
+            {
+              datasource,
+              objectIds: chunk,
+              header,
+              options: chunkOptions,
+              classifier: contentPool.classifier,
+              logContext: currentLogContext(),
+            },
+            abortSignal,
+            record,
+          );
+        } catch (err) {
+          throwIfCancelled();
+          throw err;
         }
       };
       const ids = candidates.map((r) => r.objectId);
@@ -713,51 +681,4 @@ async function runLanes<T>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(lanes, items.length)) }, lane));
   if (failure) throw failure.error;
-}
-
-/** Passes items through, calling `see` on each (counting, cancellation checks). */
-export async function* tap<T>(items: AsyncIterable<T>, see: (item: T) => void): AsyncGenerator<T> {
-  for await (const item of items) {
-    see(item);
-    yield item;
-  }
-}
-
-/**
- * Splits a content stream into consecutive runs per object, streamed: each group's `items` must be
- * consumed (or abandoned) before the next group is requested, and `see` is called on each item as it is
- * consumed (no extra generator layer per object for counting). Connectors yield an object's content
- * together; an object that reappears later is a connector bug, reported as INTERNAL.
- */
-export async function* splitByObject<T extends { objectId: string }>(
-  source: AsyncIterable<T>,
-  see?: (item: T) => void,
-): AsyncGenerator<{ objectId: string; items: AsyncIterable<T> }> {
-  const iterator = source[Symbol.asyncIterator]();
-  const finished = new Set<string>();
-  try {
-    let next = await iterator.next();
-    while (!next.done) {
-      const objectId = next.value.objectId;
-      if (finished.has(objectId)) {
-        throw new PlatformError(`connector yielded content of ${objectId} out of order`, ErrorType.INTERNAL, {
-          objectId,
-        });
-      }
-      const items = (async function* () {
-        while (!next.done && next.value.objectId === objectId) {
-          const item = next.value;
-          next = await iterator.next();
-          see?.(item);
-          yield item;
-        }
-      })();
-      yield { objectId, items };
-      // Skip whatever the consumer left of this object.
-      while (!next.done && next.value.objectId === objectId) next = await iterator.next();
-      finished.add(objectId);
-    }
-  } finally {
-    await iterator.return?.();
-  }
 }

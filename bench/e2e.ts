@@ -23,6 +23,7 @@ import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { FLUSH_OBJECTS, createActivities } from '../activities';
+import { ContentPool, defaultContentThreads } from '../activities/content-pool';
 import { SCAN_DEFAULTS } from '../activities/options';
 import { ErrorHandler } from '../src/core/error-handler';
 import { SystemLogger } from '../src/core/logger';
@@ -385,6 +386,10 @@ async function main(): Promise<void> {
         ? await createLocalClassifier({ fingerprintKey: 'assay-bench-key' })
         : await createClassifier({ fingerprintKey: 'assay-bench-key' });
     stops.unshift(() => classifier.close());
+    // Both paths read and classify local files on the same content threads (ASSAY_CONTENT_THREADS, 0 = main thread).
+    const contentThreads = Number(process.env.ASSAY_CONTENT_THREADS ?? defaultContentThreads());
+    const contentPool = contentThreads > 0 ? new ContentPool(contentThreads) : undefined;
+    if (contentPool) stops.unshift(() => contentPool.close());
     const pids = { postgres: pg.process.pid, temporal: temporal.process.pid, s3: s3.process.pid };
 
     // Corpus on disk and in a bucket.
@@ -437,8 +442,10 @@ async function main(): Promise<void> {
       },
     };
 
-    const activities = createActivities({ store, classifier, logger });
+    const activities = createActivities({ store, classifier, logger, contentPool });
     const assay = await createWorker({
+      contentPool,
+      contentThreads: 0,
       address: temporal.address,
       taskQueue: 'bench',
       store,

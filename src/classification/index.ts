@@ -50,9 +50,18 @@ export interface ClassifierOptions {
   poolSize?: number;
 }
 
+/** What another thread needs to classify exactly as a classifier does (its fingerprint key included). */
+export interface ClassifierThreadInit {
+  spec: RulesetSpec;
+  keyHex: string;
+  maxFindings: number;
+}
+
 export interface Classifier {
   /** Stable hash of detector ids+versions, custom config and minLikelihood. */
   readonly rulesetVersion: string;
+  /** Rebuilds this classifier on a worker thread (`classifierFromThreadInit`); never logged or persisted. */
+  readonly threadInit: ClassifierThreadInit;
   readonly detectorIds: string[];
   /** Consumes an object's components (text chunks, tables, error components). */
   classifyComponents(
@@ -77,9 +86,9 @@ class ClassifierImpl implements Classifier {
     spec: RulesetSpec,
     readonly rulesetVersion: string,
     detectorIds: string[],
-    maxFindings: number,
+    readonly threadInit: ClassifierThreadInit,
   ) {
-    this.core = new ClassifierCore(backend, spec, maxFindings);
+    this.core = new ClassifierCore(backend, spec, threadInit.maxFindings);
     this.detectorIds = detectorIds;
   }
 
@@ -126,26 +135,29 @@ export async function createClassifier(options: ClassifierOptions = {}): Promise
     options.poolSize ?? defaultPoolSize(),
   );
   const ids = engine.detectors.map((d) => d.id);
-  return new ClassifierImpl(
-    backend,
-    spec,
-    version,
-    ids,
-    options.maxFindingsPerObject ?? DEFAULT_MAX_FINDINGS_PER_OBJECT,
-  );
+  return new ClassifierImpl(backend, spec, version, ids, threadInit(spec, key, options));
 }
 
 /** A classifier that scans on the calling thread. */
 export async function createLocalClassifier(options: ClassifierOptions = {}): Promise<Classifier> {
-  const { spec, engine, version } = await prepare(options);
+  const { spec, key, engine, version } = await prepare(options);
   const ids = engine.detectors.map((d) => d.id);
-  return new ClassifierImpl(
-    new LocalBackend(engine),
+  return new ClassifierImpl(new LocalBackend(engine), spec, version, ids, threadInit(spec, key, options));
+}
+
+/** The same classifier as the one `init` came from, scanning on the calling thread (a worker thread's). */
+export function classifierFromThreadInit(init: ClassifierThreadInit): Classifier {
+  const engine = new ScanEngine(init.spec, Buffer.from(init.keyHex, 'hex'));
+  const ids = engine.detectors.map((d) => d.id);
+  return new ClassifierImpl(new LocalBackend(engine), init.spec, rulesetVersion(init.spec), ids, init);
+}
+
+function threadInit(spec: RulesetSpec, key: Buffer, options: ClassifierOptions): ClassifierThreadInit {
+  return {
     spec,
-    version,
-    ids,
-    options.maxFindingsPerObject ?? DEFAULT_MAX_FINDINGS_PER_OBJECT,
-  );
+    keyHex: key.toString('hex'),
+    maxFindings: options.maxFindingsPerObject ?? DEFAULT_MAX_FINDINGS_PER_OBJECT,
+  };
 }
 
 export function listDetectors(): Array<{

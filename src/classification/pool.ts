@@ -8,23 +8,15 @@
  * together. The hop is paid per group, not per document; big texts still go in bounded windows.
  */
 
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
 import { Piscina } from 'piscina';
+import { workerThreadEntry } from '../core/worker-thread';
 import type { ScanBackend, ScanTask, TableTask, TextTask } from './classifier';
 import type { TableScanResult, TextScanResult } from './engine';
 import type { TaskGroup, TaskGroupResult, WorkerInit } from './worker';
 
 export function defaultPoolSize(): number {
   return Math.max(1, availableParallelism() - 1);
-}
-
-/** The worker entry: the compiled worker.js, or the shim that loads worker.ts through ts-node. */
-export function workerFilename(): string {
-  const compiled = path.join(__dirname, 'worker.js');
-  if (__filename.endsWith('.js') && existsSync(compiled)) return compiled;
-  return path.join(__dirname, 'worker-shim.js');
 }
 
 /** Most tasks sent as one pool task. */
@@ -54,9 +46,10 @@ export class PoolBackend implements ScanBackend {
 
   constructor(init: WorkerInit, size = defaultPoolSize()) {
     this.parallelism = size;
+    const { filename, tsEntry } = workerThreadEntry(__dirname, 'worker');
     this.pool = new Piscina({
-      filename: workerFilename(),
-      workerData: init,
+      filename,
+      workerData: { ...init, tsEntry },
       minThreads: size,
       maxThreads: size,
       idleTimeout: 60_000,

@@ -12,6 +12,7 @@ import {
   type WorkerOptions as TemporalWorkerOptions,
 } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies, type ScanClassifier } from '../../activities';
+import { ContentPool } from '../../activities/content-pool';
 import { DEFAULT_TASK_QUEUE } from '../../workflows/definitions';
 import { ConfigurationError } from '../core/errors';
 import { SystemLogger } from '../core/logger';
@@ -58,6 +59,13 @@ export interface AssayWorkerOptions {
    * per group, not per document.
    */
   classifierThreads?: number;
+  /**
+   * Threads that read and classify local files (the filesystem source), so the main thread keeps to Temporal, the
+   * store and heartbeats. 0 reads on the main thread. Default: `ASSAY_CONTENT_THREADS`, else one per core.
+   */
+  contentThreads?: number;
+  /** Inject a content pool (shared with other activities, as the bench does); otherwise made here from `contentThreads`. */
+  contentPool?: ContentPool;
   /** Builds classifiers for scans that set `detectors`/`minLikelihood`. Default: like the worker's own. */
   classifierFor?: ActivityDependencies['classifierFor'];
   /** Install the SDK runtime with the log adapter (once per process). Default true. */
@@ -235,6 +243,15 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
       };
     }
 
+    let contentPool = options.contentPool;
+    const contentThreads =
+      options.contentThreads ?? nonNegativeInt(env.ASSAY_CONTENT_THREADS, 'ASSAY_CONTENT_THREADS');
+    if (!contentPool && contentThreads !== 0) {
+      const created = new ContentPool(contentThreads);
+      closers.push(() => created.close());
+      contentPool = created;
+    }
+
     const connection = await NativeConnection.connect({ address, ...(await tlsFromEnv(env)) });
     closers.push(() => connection.close());
 
@@ -259,6 +276,7 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
         classifier: classifier as ScanClassifier,
         logger,
         classifierFor,
+        contentPool,
       }),
       maxConcurrentActivityTaskExecutions: maxConcurrentActivities,
       shutdownGraceTime: options.shutdownGraceTime ?? '20s',

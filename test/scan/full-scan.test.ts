@@ -26,7 +26,9 @@ import mysql from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
+import { ContentPool } from '../../activities/content-pool';
 import { SCAN_METRICS } from '../../activities/metrics';
+import { PlatformError } from '../../src/core/errors';
 import { createLocalClassifier } from '../../src/classification';
 import { PROJECT_ROOT } from '../../src/services/tools';
 import { progressQuery } from '../../workflows/definitions';
@@ -366,6 +368,115 @@ test('classifyBatch writes results in bounded chunks: at most 1,000 objects, or 
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('content threads read and classify local files exactly as the main thread does, failures included', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'assay-threads-'));
+  const contentPool = new ContentPool(2);
+  try {
+    await mkdir(path.join(dir, 'notes'));
+    for (let i = 0; i < 70; i++)
+      await writeFile(path.join(dir, 'notes', `n${i}.txt`), `note ${i}: write to user${i}@example.com\n`);
+    await writeFile(path.join(dir, 'cards.csv'), 'name,card\nAda,4111 1111 1111 1111\n');
+    await writeFile(path.join(dir, 'empty.txt'), '');
+    await writeFile(path.join(dir, 'broken.zip'), Buffer.from('PK\u0003\u0004 not really a zip archive'));
+    const datasource = { id: 'threads', type: 'filesystem', config: { roots: [dir] } };
+    const scan = async (pool?: ContentPool) => {
+      const activities = createActivities({
+        store: env.store,
+        classifier: env.classifier,
+        logger: testLogger,
+        contentPool: pool,
+      });
+      const scanId = unique(pool ? 'threads' : 'main-thread');
+      const options = { batchSize: 100 };
+      const plan = (await new MockActivityEnvironment().run(activities.prepareScan, {
+        scanId,
+        datasource,
+        options,
+        startedAt: new Date().toISOString(),
+      })) as ScanPlan;
+      await writeFile(path.join(dir, 'gone.txt'), 'enumerated, then deleted\n');
+      await new MockActivityEnvironment().run(activities.enumerate, {
+        scanId,
+        datasource,
+        options,
+        firstBatchNo: 0,
+        enumeratedBefore: 0,
+      });
+      await rm(path.join(dir, 'gone.txt'));
+      const counts = (await new MockActivityEnvironment().run(activities.classifyBatch, {
+        scanId,
+        batchNo: 0,
+        datasource,
+        options,
+        rulesetVersion: plan.rulesetVersion,
+      })) as BatchCounts;
+      const report = await env.store.report(scanId);
+      const findings = (await env.store.findings(scanId))
+        .map((f) => ({ ...f, objectId: f.objectId.slice(f.objectId.indexOf(':')) }))
+        .sort((a, b) => (a.objectId < b.objectId ? -1 : a.objectId > b.objectId ? 1 : a.start - b.start));
+      return {
+        counts,
+        coverage: report.coverage,
+        failures: report.failures.map((f) => [path.relative(dir, f.objectPath), f.errorType]),
+        componentFailures: (report.componentFailures ?? []).map((f) => [
+          path.relative(dir, f.componentPath),
+          f.errorType,
+        ]),
+        findings,
+      };
+    };
+    const mainThread = await scan();
+    const threads = await scan(contentPool);
+    expect(threads).toEqual(mainThread);
+    expect(threads.coverage).toEqual({ enumerated: 74, detailed: 73, classified: 72, failed: 2, skipped: 0 });
+    expect(threads.failures).toEqual([
+      ['broken.zip', 'CONTENT_CORRUPT'],
+      ['gone.txt', 'OBJECT_NOT_FOUND'],
+    ]);
+    expect(threads.counts.findingsByInfoType).toEqual({ EMAIL_ADDRESS: 70, CREDIT_CARD_NUMBER: 1 });
+    expect(threads.findings).toHaveLength(71);
+    expect(threads.findings.find((f) => f.infoType === 'CREDIT_CARD_NUMBER')).toMatchObject({
+      objectId: `:${path.join(dir, 'cards.csv')}`,
+      masked: expect.not.stringContaining('4111 1111 1111 1111'),
+    });
+  } finally {
+    await contentPool.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a content thread's error reaches the activity as the same platform error", async () => {
+  const contentPool = new ContentPool(1);
+  try {
+    const outcomes: unknown[] = [];
+    const failure = await contentPool
+      .run(
+        {
+          datasource: { id: 'bad', type: 'filesystem', config: { roots: ['relative/path'] } },
+          objectIds: ['bad:relative/path/a.txt'],
+          header: { taskId: 't', traceId: 't', scanId: 's', datasourceId: 'bad' },
+          options: {},
+          classifier: env.classifier.threadInit,
+          logContext: { scanId: 's' },
+        },
+        undefined,
+        async (outcome) => {
+          outcomes.push(outcome);
+        },
+      )
+      .catch((err: unknown) => err);
+    expect(outcomes).toEqual([]);
+    expect(failure).toBeInstanceOf(PlatformError);
+    expect(failure).toMatchObject({
+      type: 'CONFIGURATION_INVALID',
+      context: { field: 'datasource.config.roots.0' },
+      message: expect.stringContaining('must be an absolute path'),
+    });
+  } finally {
+    await contentPool.close();
   }
 });
 

@@ -1,6 +1,7 @@
 import { NON_RETRYABLE_ERROR_TYPES } from '../../src/core/errors';
 import { SCAN_NON_RETRYABLE_ERROR_TYPES } from '../../workflows/retry-policy';
-import { splitByObject, unchangedSince, validateScanOptions } from '../../activities';
+import { unchangedSince, validateScanOptions } from '../../activities';
+import { splitByObject } from '../../activities/content';
 import { ConfigurationError } from '../../src/core/errors';
 import { createWorker } from '../../src/worker';
 
