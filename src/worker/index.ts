@@ -61,7 +61,7 @@ export interface AssayWorkerOptions {
   classifierThreads?: number;
   /**
    * Threads that read and classify local files (the filesystem source), so the main thread keeps to Temporal, the
-   * store and heartbeats. 0 reads on the main thread. Default: `ASSAY_CONTENT_THREADS`, else one per core.
+   * store and heartbeats. 0 reads on the main thread. Default: `ASSAY_CONTENT_THREADS`, else two per core (at most 16).
    */
   contentThreads?: number;
   /** Inject a content pool (shared with other activities, as the bench does); otherwise made here from `contentThreads`. */
