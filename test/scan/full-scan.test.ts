@@ -26,7 +26,7 @@ import mysql from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
-import { ContentPool } from '../../activities/content-pool';
+import type { ContentPool } from '../../activities/content-pool';
 import { SCAN_METRICS } from '../../activities/metrics';
 import { PlatformError } from '../../src/core/errors';
 import { createLocalClassifier } from '../../src/classification';
@@ -373,7 +373,6 @@ test('classifyBatch writes results in bounded chunks: at most 1,000 objects, or 
 
 test('content threads read and classify local files exactly as the main thread does, failures included', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'assay-threads-'));
-  const contentPool = new ContentPool(2);
   try {
     await mkdir(path.join(dir, 'notes'));
     for (let i = 0; i < 70; i++)
@@ -429,7 +428,10 @@ test('content threads read and classify local files exactly as the main thread d
       };
     };
     const mainThread = await scan();
-    const threads = await scan(contentPool);
+    const chunks = jest.spyOn(env.contentPool, 'run');
+    const threads = await scan(env.contentPool);
+    expect(chunks.mock.calls.reduce((n, [chunk]) => n + chunk.objectIds.length, 0)).toBe(74);
+    chunks.mockRestore();
     expect(threads).toEqual(mainThread);
     expect(threads.coverage).toEqual({ enumerated: 74, detailed: 73, classified: 72, failed: 2, skipped: 0 });
     expect(threads.failures).toEqual([
@@ -443,41 +445,35 @@ test('content threads read and classify local files exactly as the main thread d
       masked: expect.not.stringContaining('4111 1111 1111 1111'),
     });
   } finally {
-    await contentPool.close();
     await rm(dir, { recursive: true, force: true });
   }
 });
 
 test("a content thread's error reaches the activity as the same platform error", async () => {
-  const contentPool = new ContentPool(1);
-  try {
-    const outcomes: unknown[] = [];
-    const failure = await contentPool
-      .run(
-        {
-          datasource: { id: 'bad', type: 'filesystem', config: { roots: ['relative/path'] } },
-          objectIds: ['bad:relative/path/a.txt'],
-          header: { taskId: 't', traceId: 't', scanId: 's', datasourceId: 'bad' },
-          options: {},
-          classifier: env.classifier.threadInit,
-          logContext: { scanId: 's' },
-        },
-        undefined,
-        async (outcome) => {
-          outcomes.push(outcome);
-        },
-      )
-      .catch((err: unknown) => err);
-    expect(outcomes).toEqual([]);
-    expect(failure).toBeInstanceOf(PlatformError);
-    expect(failure).toMatchObject({
-      type: 'CONFIGURATION_INVALID',
-      context: { field: 'datasource.config.roots.0' },
-      message: expect.stringContaining('must be an absolute path'),
-    });
-  } finally {
-    await contentPool.close();
-  }
+  const outcomes: unknown[] = [];
+  const failure = await env.contentPool
+    .run(
+      {
+        datasource: { id: 'bad', type: 'filesystem', config: { roots: ['relative/path'] } },
+        objectIds: ['bad:relative/path/a.txt'],
+        header: { taskId: 't', traceId: 't', scanId: 's', datasourceId: 'bad' },
+        options: {},
+        classifier: env.classifier.threadInit,
+        logContext: { scanId: 's' },
+      },
+      undefined,
+      async (outcome) => {
+        outcomes.push(outcome);
+      },
+    )
+    .catch((err: unknown) => err);
+  expect(outcomes).toEqual([]);
+  expect(failure).toBeInstanceOf(PlatformError);
+  expect(failure).toMatchObject({
+    type: 'CONFIGURATION_INVALID',
+    context: { field: 'datasource.config.roots.0' },
+    message: expect.stringContaining('must be an absolute path'),
+  });
 });
 
 test('filesystem: an incremental rescan skips unchanged files and classifies the changed one', async () => {

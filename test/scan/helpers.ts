@@ -7,6 +7,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
+import { ContentPool } from '../../activities/content-pool';
 import { createClassifier, type Classifier } from '../../src/classification';
 import { SystemLogger } from '../../src/core/logger';
 import { ManagedProcess, sleep } from '../../src/services/managed-process';
@@ -60,10 +61,15 @@ const quietBundlerLogger = {
   error: (message: string) => testLogger.error(message),
 };
 
+/** Content threads per test worker: under ts-node each one compiles the sources again (seconds of CPU). */
+const TEST_CONTENT_THREADS = 2;
+
 export interface ScanTestEnv {
   databaseUrl: string;
   store: PostgresResultsStore;
   classifier: Classifier;
+  /** Shared by the in-process workers: under ts-node each content thread compiles the sources again. */
+  contentPool: ContentPool;
   client: Client;
   connection: Connection;
   close(): Promise<void>;
@@ -81,16 +87,19 @@ export async function setupScanTestEnv(): Promise<ScanTestEnv> {
   const store = openResultsStore(databaseUrl, { logger: testLogger, poolSize: 10 });
   await store.migrate();
   const classifier = await createClassifier({ fingerprintKey: FINGERPRINT_KEY });
+  const contentPool = new ContentPool(TEST_CONTENT_THREADS);
   const connection = await Connection.connect({ address: services.temporal.address });
   const client = new Client({ connection, namespace: services.temporal.namespace });
   return {
     databaseUrl,
     store,
     classifier,
+    contentPool,
     client,
     connection,
     close: async () => {
       await connection.close();
+      await contentPool.close();
       await classifier.close();
       await store.close();
       const dropper = new PgClient({ ...services.postgres, database: 'postgres' });
@@ -114,6 +123,7 @@ export async function inProcessWorker(
     taskQueue,
     store: env.store,
     classifier: env.classifier,
+    contentPool: env.contentPool,
     workflowBundle: { code },
     logger: testLogger,
     shutdownGraceTime: '5s',
@@ -183,6 +193,7 @@ export async function startWorkerProcess(
         ASSAY_WORKFLOW_BUNDLE: codePath,
         LOG_LEVEL: 'info',
         ASSAY_FINGERPRINT_KEY: FINGERPRINT_KEY,
+        ASSAY_CONTENT_THREADS: String(TEST_CONTENT_THREADS),
         ASSAY_HOME: path.join(services.tmpRoot, 'scan-worker-home'),
         TS_NODE_PROJECT: path.join(PROJECT_ROOT, 'tsconfig.json'),
         ...extraEnv,
