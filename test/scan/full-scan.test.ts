@@ -32,7 +32,13 @@ import { PlatformError } from '../../src/core/errors';
 import { createLocalClassifier } from '../../src/classification';
 import { PROJECT_ROOT } from '../../src/services/tools';
 import { progressQuery } from '../../workflows/definitions';
-import type { BatchCounts, EnumerateResult, ScanPlan, ScanWorkflowInput } from '../../workflows/types';
+import type {
+  BatchCounts,
+  EnumerateResult,
+  ScanActivities,
+  ScanPlan,
+  ScanWorkflowInput,
+} from '../../workflows/types';
 import {
   FINGERPRINT_KEY,
   completedResults,
@@ -299,6 +305,37 @@ test('scan metrics count what each activity wrote: enumerated, classified, faile
   }
 });
 
+/** prepareScan, one enumeration slice and batch 0's classifyBatch, in mock activity environments. */
+async function scanFirstBatch(
+  activities: ScanActivities,
+  scanId: string,
+  datasource: ScanWorkflowInput['datasource'],
+  options: ScanWorkflowInput['options'],
+  beforeClassify?: () => Promise<void>,
+): Promise<BatchCounts> {
+  const plan = (await new MockActivityEnvironment().run(activities.prepareScan, {
+    scanId,
+    datasource,
+    options,
+    startedAt: new Date().toISOString(),
+  })) as ScanPlan;
+  await new MockActivityEnvironment().run(activities.enumerate, {
+    scanId,
+    datasource,
+    options,
+    firstBatchNo: 0,
+    enumeratedBefore: 0,
+  });
+  await beforeClassify?.();
+  return (await new MockActivityEnvironment().run(activities.classifyBatch, {
+    scanId,
+    batchNo: 0,
+    datasource,
+    options,
+    rulesetVersion: plan.rulesetVersion,
+  })) as BatchCounts;
+}
+
 test('classifyBatch writes results in bounded chunks: at most 1,000 objects, or 25,000 findings, per write', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'assay-chunks-'));
   try {
@@ -335,27 +372,7 @@ test('classifyBatch writes results in bounded chunks: at most 1,000 objects, or 
         type: 'filesystem',
         config: { roots: [path.join(dir, folder)] },
       };
-      const options = { batchSize: 2000 };
-      const plan = (await new MockActivityEnvironment().run(activities.prepareScan, {
-        scanId,
-        datasource,
-        options,
-        startedAt: new Date().toISOString(),
-      })) as ScanPlan;
-      await new MockActivityEnvironment().run(activities.enumerate, {
-        scanId,
-        datasource,
-        options,
-        firstBatchNo: 0,
-        enumeratedBefore: 0,
-      });
-      const counts = (await new MockActivityEnvironment().run(activities.classifyBatch, {
-        scanId,
-        batchNo: 0,
-        datasource,
-        options,
-        rulesetVersion: plan.rulesetVersion,
-      })) as BatchCounts;
+      const counts = await scanFirstBatch(activities, scanId, datasource, { batchSize: 2000 });
       expect(counts).toMatchObject({ classified: objects, failed: 0 });
       expect(counts.findingsByInfoType).toEqual({ EMAIL_ADDRESS: folder === 'heavy' ? 30_000 : 1001 });
       expect(writes.reduce((a, b) => a + b, 0)).toBe(objects);
@@ -389,29 +406,10 @@ test('content threads read and classify local files exactly as the main thread d
         contentPool: pool,
       });
       const scanId = unique(pool ? 'threads' : 'main-thread');
-      const options = { batchSize: 100 };
-      const plan = (await new MockActivityEnvironment().run(activities.prepareScan, {
-        scanId,
-        datasource,
-        options,
-        startedAt: new Date().toISOString(),
-      })) as ScanPlan;
       await writeFile(path.join(dir, 'gone.txt'), 'enumerated, then deleted\n');
-      await new MockActivityEnvironment().run(activities.enumerate, {
-        scanId,
-        datasource,
-        options,
-        firstBatchNo: 0,
-        enumeratedBefore: 0,
-      });
-      await rm(path.join(dir, 'gone.txt'));
-      const counts = (await new MockActivityEnvironment().run(activities.classifyBatch, {
-        scanId,
-        batchNo: 0,
-        datasource,
-        options,
-        rulesetVersion: plan.rulesetVersion,
-      })) as BatchCounts;
+      const counts = await scanFirstBatch(activities, scanId, datasource, { batchSize: 100 }, () =>
+        rm(path.join(dir, 'gone.txt')),
+      );
       const report = await env.store.report(scanId);
       const findings = (await env.store.findings(scanId))
         .map((f) => ({ ...f, objectId: f.objectId.slice(f.objectId.indexOf(':')) }))
