@@ -203,7 +203,9 @@ test('kill -9 during enumeration and again during classification: resumes from c
 
 test('two worker processes on one task queue share a scan with the same results as one', async () => {
   const taskQueue = unique('shared');
-  await Promise.all([spawnWorker(taskQueue), spawnWorker(taskQueue)]);
+  // Four activities at most per worker against eight batches at once: neither worker can take the whole scan.
+  const capacity = { ASSAY_MAX_CONCURRENT_ACTIVITIES: '4' };
+  await Promise.all([spawnWorker(taskQueue, capacity), spawnWorker(taskQueue, capacity)]);
   const workflowId = unique('scan-shared');
   const handle = await startScan(
     env,

@@ -61,7 +61,7 @@ const quietBundlerLogger = {
   error: (message: string) => testLogger.error(message),
 };
 
-/** Content threads per test worker: under ts-node each one compiles the sources again (seconds of CPU). */
+/** Content threads of the in-process workers: under ts-node each one compiles the sources again (seconds of CPU). */
 const TEST_CONTENT_THREADS = 2;
 
 export interface ScanTestEnv {
@@ -193,7 +193,9 @@ export async function startWorkerProcess(
         ASSAY_WORKFLOW_BUNDLE: codePath,
         LOG_LEVEL: 'info',
         ASSAY_FINGERPRINT_KEY: FINGERPRINT_KEY,
-        ASSAY_CONTENT_THREADS: String(TEST_CONTENT_THREADS),
+        // Worker processes read files on the main thread: under ts-node a content thread takes 7–12 s to load the
+        // sources, which the kill-and-restart rounds cannot afford. In-process workers run the content threads.
+        ASSAY_CONTENT_THREADS: '0',
         ASSAY_HOME: path.join(services.tmpRoot, 'scan-worker-home'),
         TS_NODE_PROJECT: path.join(PROJECT_ROOT, 'tsconfig.json'),
         ...extraEnv,
