@@ -13,7 +13,7 @@ import type { ContentChunk, ContentChunkResult } from './content-pool';
 
 const logger = new SystemLogger({ base: { component: 'content-thread' } });
 const errorHandler = new ErrorHandler();
-/** Classifiers built on this thread, by ruleset version and key (a scan that selects detectors has its own). */
+/** Classifiers built on this thread, by ruleset, key and detail cap (a scan that selects detectors has its own). */
 const classifiers = new Map<string, Classifier>();
 
 function classifierFor(chunk: ContentChunk): Classifier {
