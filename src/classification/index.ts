@@ -130,12 +130,10 @@ async function prepare(
 /** A classifier whose scanning runs in a worker-thread pool. */
 export async function createClassifier(options: ClassifierOptions = {}): Promise<Classifier> {
   const { spec, key, engine, version } = await prepare(options);
-  const backend = new PoolBackend(
-    { spec, keyHex: key.toString('hex') },
-    options.poolSize ?? defaultPoolSize(),
-  );
+  const init = threadInit(spec, key, options);
+  const backend = new PoolBackend({ spec, keyHex: init.keyHex }, options.poolSize ?? defaultPoolSize());
   const ids = engine.detectors.map((d) => d.id);
-  return new ClassifierImpl(backend, spec, version, ids, threadInit(spec, key, options));
+  return new ClassifierImpl(backend, spec, version, ids, init);
 }
 
 /** A classifier that scans on the calling thread. */

@@ -39,6 +39,10 @@ export const REDACTED_PATHS = [
   'credentials',
   'connectionString',
   'value',
+  // The fingerprint key, as content threads receive it.
+  'keyHex',
+  '*.keyHex',
+  '*.*.keyHex',
   '*.password',
   '*.secret',
   '*.token',

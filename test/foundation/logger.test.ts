@@ -75,13 +75,15 @@ describe('SystemLogger', () => {
       password: 'hunter2',
       config: { secretAccessKey: 'AKIA-secret', user: 'scanner' },
       headers: { authorization: 'Bearer abc' },
+      chunk: { classifier: { keyHex: 'c0ffee0123456789', maxFindings: 1000 } },
     });
     const [line] = lines();
-    expect(JSON.stringify(line)).not.toMatch(/hunter2|AKIA-secret|Bearer abc/);
+    expect(JSON.stringify(line)).not.toMatch(/hunter2|AKIA-secret|Bearer abc|c0ffee0123456789/);
     expect(line).toMatchObject({
       host: 'db',
       password: '[REDACTED]',
       config: { user: 'scanner', secretAccessKey: '[REDACTED]' },
+      chunk: { classifier: { keyHex: '[REDACTED]', maxFindings: 1000 } },
     });
   });
 
