@@ -75,7 +75,8 @@ export interface ActivityDependencies {
   errorHandler?: ErrorHandler;
   /**
    * Reads and classifies file sources that describe while reading (the filesystem) on these threads, off the main
-   * thread. Default: none (read and classified from the main thread; classification may still use its own pool).
+   * thread; only with the default `connectorFactory`, which the threads can rebuild. Default: none (read and
+   * classified from the main thread; classification may still use its own pool).
    */
   contentPool?: ContentPool;
   /**

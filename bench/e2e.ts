@@ -445,7 +445,6 @@ async function main(): Promise<void> {
     const activities = createActivities({ store, classifier, logger, contentPool });
     const assay = await createWorker({
       contentPool,
-      contentThreads: 0,
       address: temporal.address,
       taskQueue: 'bench',
       store,

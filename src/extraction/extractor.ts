@@ -287,21 +287,18 @@ export class ContentExtractor {
   /**
    * Extracts bytes already in memory (a small file or object read whole). `filePath`, when given, is a file
    * holding exactly these bytes (zip-based formats read it instead of spooling). Same components as
-   * `extractFromStream(Readable.from([data]))`.
+   * `extractFromStream(Readable.from([data]))`. Callers holding many small objects try `extractTextInMemory` first,
+   * which gives small text-like content's components in one step.
    */
   async *extractFromBuffer(
     data: Buffer,
     objectId: string,
     options: ExtractOptions & { filePath?: string } = {},
   ): AsyncIterable<ContentComponent> {
-    const text = this.extractTextInMemory(data, objectId, options);
-    if (text) {
-      for (const component of text) yield component;
-      return;
-    }
     const source = bufferSource(objectId, options);
     const ctx = new ObjectExtraction(objectId, this.limits, options.abortSignal);
     try {
+      ctx.checkAbort();
       if (data.length > this.limits.maxObjectBytes) {
         yield ctx.error(
           source.componentPath,

@@ -30,8 +30,8 @@ function run(data: Buffer | string, fileName: string, ex = extractor) {
 }
 
 describe('bytes in memory', () => {
-  // extractTextInMemory, extractFromBuffer and extractFromFile (for a small file) make text-like content of one slice
-  // (64 KiB) in one step; the stream path is the reference.
+  // extractTextInMemory and extractFromFile (for a small file) make text-like content of one slice (64 KiB) in one
+  // step; the stream path is the reference.
   const utf16le = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
   const cases: Array<[string, Buffer]> = [
     ['empty.txt', Buffer.alloc(0)],
