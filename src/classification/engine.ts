@@ -18,7 +18,7 @@ import { ConfigurationError } from '../core/errors';
 import type { ClassificationConfig } from './config';
 import { EMPTY_CONFIG } from './config';
 import { BUILTIN_DETECTORS, type Detector } from './detectors';
-import { fingerprinter, mask, normaliseValue } from './fingerprint';
+import { fingerprinter, mask, normaliseValue, unsliced } from './fingerprint';
 import { LIKELIHOODS, type ColumnClassification, type Finding, type Likelihood } from './types';
 import { NAMED_VALIDATORS, isWordCode } from './validators';
 import { compileScanner, type NativeScanner } from './native-scan';
@@ -516,7 +516,8 @@ export class ScanEngine {
         start: baseOffset + p.start,
         end: baseOffset + p.end,
         line,
-        masked: mask(p.value, p.detector.mask),
+        // Findings outlive the text (until the store write): the mask must not hold on to it.
+        masked: unsliced(mask(p.value, p.detector.mask)),
         fingerprint: '',
         detectorVersion: p.detector.version,
       });

@@ -2,6 +2,8 @@ import { createHmac } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   BUILTIN_DETECTORS,
   LIKELIHOODS,
@@ -221,6 +223,31 @@ describe('masking and fingerprints', () => {
     const [card2] = await other.classifyText('card 4111-1111-1111-1111');
     expect(card2.fingerprint).not.toBe(card.fingerprint);
     for (const f of [card, same, email]) expect(JSON.stringify(f)).not.toMatch(/4111.1111.1111.1111|john@/i);
+  });
+
+  it('keeps no scanned text alive through findings or the fingerprint cache', async () => {
+    // A value cut from a text is a view into it (V8 slices of 13+ characters): a finding's mask or a cached
+    // fingerprint key made that way held its whole text, up to 4,096 texts per classifier.
+    setFlagsFromString('--expose-gc');
+    const collectGarbage = runInNewContext('gc') as () => void;
+    const local = await createLocalClassifier({ fingerprintKey: 'retention-key' });
+    const filler = 'lorem ipsum dolor '.repeat(58_255); // ~1 MB
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    const findings: Finding[] = [];
+    for (let i = 0; i < 100; i++) {
+      findings.push(
+        ...(await local.classifyText(`${filler}${i} mail: person${i}@mail.example-company.co.uk\n`)),
+      );
+    }
+    collectGarbage();
+    const retainedMb = (process.memoryUsage().heapUsed - before) / 1e6;
+    expect(findings.map((f) => f.masked)).toEqual(
+      Array.from({ length: 100 }, () => 'p***@mail.example-company.co.uk'),
+    );
+    // 100 texts of ~1 MB went through; holding any of them would show as ≥ 1 MB each.
+    expect(retainedMb).toBeLessThan(20);
+    await local.close();
   });
 
   it('creates the key file (32 bytes, 0600) once and reuses it', async () => {
