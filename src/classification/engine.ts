@@ -15,10 +15,11 @@
 
 import { createHash } from 'node:crypto';
 import { ConfigurationError } from '../core/errors';
+import { unsliced } from '../core/strings';
 import type { ClassificationConfig } from './config';
 import { EMPTY_CONFIG } from './config';
 import { BUILTIN_DETECTORS, type Detector } from './detectors';
-import { fingerprinter, mask, normaliseValue, unsliced } from './fingerprint';
+import { fingerprinter, mask, normaliseValue } from './fingerprint';
 import { LIKELIHOODS, type ColumnClassification, type Finding, type Likelihood } from './types';
 import { NAMED_VALIDATORS, isWordCode } from './validators';
 import { compileScanner, type NativeScanner } from './native-scan';

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../core/errors';
+import { unsliced } from '../core/strings';
 import type { MaskStyle, Normalisation } from './detectors';
 import { hmacSha256Hex } from './native-scan';
 import { compact, digitsOf } from './validators';
@@ -74,16 +75,6 @@ export function normaliseValue(value: string, how: Normalisation): string {
     default:
       return value;
   }
-}
-
-/**
- * A copy of `value` that does not keep the text it was cut from alive. V8 represents a slice of 13 or more
- * characters as a view into its parent string, so a 30-character value cut from a 120 KB window holds the whole
- * window for as long as the value lives: the fingerprint cache below held up to 4,096 windows per classifier.
- */
-export function unsliced(value: string): string {
-  // The concatenation is flattened into a new string before the slice; the slice's parent is then that copy.
-  return value.length < 13 ? value : (' ' + value).slice(1);
 }
 
 /** Values remembered per fingerprinter: real data repeats values (one address on every row). */

@@ -5,6 +5,7 @@
  * Input that is not JSON is passed through as raw text up to the next newline, then parsing resumes, which is
  * exactly right for NDJSON with a bad line and keeps everything visible for anything else.
  */
+import { unsliced } from '../core/strings';
 
 interface Frame {
   kind: 'object' | 'array';
@@ -45,8 +46,10 @@ const keyCache = new Map<string, string>();
 function joinKey(path: string, key: string): string {
   let safe = keyCache.get(key);
   if (safe === undefined) {
-    safe = /^[A-Za-z_$][\w$-]*$/.test(key) ? key : JSON.stringify(key);
-    if (keyCache.size < 10_000) keyCache.set(key, safe);
+    // The cache lives as long as the process: a key cut from a chunk of text must not hold that chunk.
+    const owned = unsliced(key);
+    safe = /^[A-Za-z_$][\w$-]*$/.test(owned) ? owned : JSON.stringify(owned);
+    if (keyCache.size < 10_000) keyCache.set(owned, safe);
   }
   return path ? `${path}.${safe}` : safe;
 }

@@ -2,8 +2,6 @@ import { createHmac } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import {
   BUILTIN_DETECTORS,
   LIKELIHOODS,
@@ -18,6 +16,7 @@ import { HOTWORD_WINDOW } from '../../src/classification/engine';
 import { NUMERIC_EXCLUDE, NUMERIC_EXCLUDE_PATTERN } from '../../src/classification/detectors';
 import { loadCorpus, scoreCorpus } from '../../src/classification/accuracy';
 import type { ContentComponent } from '../../src/core/models';
+import { retainedHeapMb } from '../harness/heap';
 
 const r = (n: number, set = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'): string =>
   Array.from({ length: n }, (_, i) => set[(i * 7 + 3) % set.length]).join('');
@@ -228,20 +227,16 @@ describe('masking and fingerprints', () => {
   it('keeps no scanned text alive through findings or the fingerprint cache', async () => {
     // A value cut from a text is a view into it (V8 slices of 13+ characters): a finding's mask or a cached
     // fingerprint key made that way held its whole text, up to 4,096 texts per classifier.
-    setFlagsFromString('--expose-gc');
-    const collectGarbage = runInNewContext('gc') as () => void;
     const local = await createLocalClassifier({ fingerprintKey: 'retention-key' });
     const filler = 'lorem ipsum dolor '.repeat(58_255); // ~1 MB
-    collectGarbage();
-    const before = process.memoryUsage().heapUsed;
     const findings: Finding[] = [];
-    for (let i = 0; i < 100; i++) {
-      findings.push(
-        ...(await local.classifyText(`${filler}${i} mail: person${i}@mail.example-company.co.uk\n`)),
-      );
-    }
-    collectGarbage();
-    const retainedMb = (process.memoryUsage().heapUsed - before) / 1e6;
+    const retainedMb = await retainedHeapMb(async () => {
+      for (let i = 0; i < 100; i++) {
+        findings.push(
+          ...(await local.classifyText(`${filler}${i} mail: person${i}@mail.example-company.co.uk\n`)),
+        );
+      }
+    });
     expect(findings.map((f) => f.masked)).toEqual(
       Array.from({ length: 100 }, () => 'p***@mail.example-company.co.uk'),
     );

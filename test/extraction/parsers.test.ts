@@ -11,6 +11,7 @@ import { glyphCharacters } from '../../src/extraction/truetype';
 import { contentStreamText, decodeAscii85, decodeLzw } from '../../src/extraction/pdf';
 import { decodeEncodedWords, parseHeaderValue } from '../../src/extraction/mime';
 import { ConfigurationError, ErrorType } from '../../src/core/errors';
+import { retainedHeapMb } from '../harness/heap';
 import { ascii85Encode, collectAll, errorsOf, lzwEncode, textOf } from './helpers/fixtures';
 
 /** Feeds `text` in pieces of every size from 1 to 7 and checks the result never changes. */
@@ -47,6 +48,21 @@ describe('parsers are independent of chunk boundaries', () => {
       return pieces.map((piece) => flattener.push(piece)).join('') + flattener.end();
     });
     expect(text).toBe('a.b[0]: 1\na.b[1]: -2.5e3\na.b[2]: s"qé\nf: \n\ng: h\n');
+  });
+
+  test('JSON keys remembered across documents do not keep their text alive', async () => {
+    // Key spellings are cached for the process's life; a key cut from a chunk (a V8 slice) held the whole chunk.
+    const unexpected: number[] = [];
+    const retainedMb = await retainedHeapMb(() => {
+      for (let i = 0; i < 100; i++) {
+        const flattener = new JsonFlattener();
+        const text = flattener.push(`{"customer_reference_${i}": "x", "pad": "${'y'.repeat(1_000_000)}"}`);
+        if (!text.startsWith(`customer_reference_${i}: x\npad: yyy`)) unexpected.push(i);
+      }
+    });
+    expect(unexpected).toEqual([]);
+    // 100 chunks of ~1 MB went through; holding any of them would show as ≥ 1 MB each.
+    expect(retainedMb).toBeLessThan(20);
   });
 
   test('HTML entities and tags cut across chunks', () => {
