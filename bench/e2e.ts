@@ -49,7 +49,10 @@ const OPTIONS = {
 };
 const TICK_MS = 1000 / 100; // USER_HZ
 
-/** CPU ms of a process and its direct children (PostgreSQL backends), from /proc. */
+/**
+ * CPU ms of a process and its direct children (PostgreSQL backends), from /proc: live children's own time, and the
+ * time of children that exited (autovacuum workers, say), which the parent accrues once it has reaped them.
+ */
 function processCpuMs(pid: number | undefined): number {
   if (pid === undefined) return 0;
   let ticks = 0;
@@ -62,7 +65,9 @@ function processCpuMs(pid: number | undefined): number {
       continue; // exited meanwhile
     }
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(entry) === pid || Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
+    if (Number(entry) === pid)
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    else if (Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
   }
   return ticks * TICK_MS;
 }
