@@ -13,13 +13,25 @@ import type { ContentChunk, ContentChunkResult } from './content-pool';
 
 const logger = new SystemLogger({ base: { component: 'content-thread' } });
 const errorHandler = new ErrorHandler();
-/** Classifiers built on this thread, by ruleset, key and detail cap (a scan that selects detectors has its own). */
+/**
+ * Classifiers built on this thread, by ruleset, key and detail cap (a scan that selects detectors has its own),
+ * least recently used first.
+ */
 const classifiers = new Map<string, Classifier>();
+/** Most classifiers a thread keeps: each holds its compiled detectors, and selections can be many. */
+export const MAX_THREAD_CLASSIFIERS = 8;
 
-function classifierFor(chunk: ContentChunk): Classifier {
+/** The classifier for a chunk (exported for tests). */
+export function classifierFor(chunk: ContentChunk): Classifier {
   const key = `${chunk.classifier.keyHex}:${JSON.stringify(chunk.classifier.spec)}:${chunk.classifier.maxFindings}`;
   let classifier = classifiers.get(key);
-  if (!classifier) classifiers.set(key, (classifier = classifierFromThreadInit(chunk.classifier)));
+  if (classifier) classifiers.delete(key);
+  else {
+    classifier = classifierFromThreadInit(chunk.classifier);
+    // One chunk at a time per thread: the one dropped is not in use.
+    if (classifiers.size >= MAX_THREAD_CLASSIFIERS) classifiers.delete(classifiers.keys().next().value!);
+  }
+  classifiers.set(key, classifier);
   return classifier;
 }
 

@@ -48,6 +48,12 @@ export interface ClassifierOptions {
   maxFindingsPerObject?: number;
   /** Worker threads for `createClassifier`. Default: cores − 1, at least 1. */
   poolSize?: number;
+  /**
+   * For `createClassifier`: when set, its threads exit after this many ms without work and start again when work
+   * comes (for classifiers that may sit unused, such as a worker's per-scan selections). Default: unset, the
+   * threads stay.
+   */
+  idleThreadTimeoutMs?: number;
 }
 
 /** What another thread needs to classify exactly as a classifier does (its fingerprint key included). */
@@ -131,7 +137,11 @@ async function prepare(
 export async function createClassifier(options: ClassifierOptions = {}): Promise<Classifier> {
   const { spec, key, engine, version } = await prepare(options);
   const init = threadInit(spec, key, options);
-  const backend = new PoolBackend({ spec, keyHex: init.keyHex }, options.poolSize ?? defaultPoolSize());
+  const backend = new PoolBackend(
+    { spec, keyHex: init.keyHex },
+    options.poolSize ?? defaultPoolSize(),
+    options.idleThreadTimeoutMs,
+  );
   const ids = engine.detectors.map((d) => d.id);
   return new ClassifierImpl(backend, spec, version, ids, init);
 }

@@ -44,16 +44,22 @@ export class PoolBackend implements ScanBackend {
   private queuedChars = 0;
   private flushScheduled = false;
 
-  constructor(init: WorkerInit, size = defaultPoolSize()) {
+  /** `idleThreadTimeoutMs`: threads exit after this long without work (default: they all stay). */
+  constructor(init: WorkerInit, size = defaultPoolSize(), idleThreadTimeoutMs?: number) {
     this.parallelism = size;
     const { filename, tsEntry } = workerThreadEntry(__dirname, 'worker');
     this.pool = new Piscina({
       filename,
       workerData: { ...init, tsEntry },
-      minThreads: size,
+      minThreads: idleThreadTimeoutMs === undefined ? size : 0,
       maxThreads: size,
-      idleTimeout: 60_000,
+      idleTimeout: idleThreadTimeoutMs ?? 60_000,
     });
+  }
+
+  /** Threads running now. */
+  get threads(): number {
+    return this.pool.threads.length;
   }
 
   run(task: TextTask): Promise<TextScanResult>;

@@ -88,6 +88,12 @@ export interface AssayWorker {
   close(): Promise<void>;
 }
 
+/**
+ * Idle time after which the threads of a classifier built for a scan's detector selection exit (they start again
+ * with the next scan that selects the same). Without it, every selection a worker ever saw kept a full pool.
+ */
+export const SELECTED_CLASSIFIER_IDLE_MS = 5 * 60_000;
+
 /** The compiled bundle next to dist/src/worker (dist/workflow-bundle.js). */
 export const DEFAULT_WORKFLOW_BUNDLE = path.resolve(__dirname, '..', '..', 'workflow-bundle.js');
 
@@ -237,6 +243,8 @@ export async function createWorker(options: AssayWorkerOptions = {}): Promise<As
                 ...classifierOptions,
                 ...selection,
                 ...(threads ? { poolSize: threads } : {}),
+                // Kept for the worker's life, used only while scans with this selection run.
+                idleThreadTimeoutMs: SELECTED_CLASSIFIER_IDLE_MS,
               });
         closers.push(() => selected.close());
         return selected;

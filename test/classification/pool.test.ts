@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createClassifier, type Classifier } from '../../src/classification';
+import type { PoolBackend } from '../../src/classification/pool';
 import type { ContentComponent } from '../../src/core/models';
 
 async function* textComponents(
@@ -48,6 +49,28 @@ describe('ClassifierPool (worker threads)', () => {
     ]);
     expect(rows[0].findings).toHaveLength(1000);
     expect(rows[0].findingCounts).toEqual({ EMAIL_ADDRESS: 1200 });
+  });
+
+  it('with idleThreadTimeoutMs, lets its threads go when idle and starts them again for new work', async () => {
+    const idle = await createClassifier({
+      fingerprintKey: 'pool-test',
+      poolSize: 1,
+      idleThreadTimeoutMs: 300,
+    });
+    const threads = () => (idle as unknown as { backend: PoolBackend }).backend.threads;
+    try {
+      const text = 'mail a@example.com';
+      const before = await idle.classifyText(text);
+      expect(before.map((f) => f.infoType)).toEqual(['EMAIL_ADDRESS']);
+      expect(threads()).toBe(1);
+      const deadline = Date.now() + 15_000;
+      while (threads() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(threads()).toBe(0);
+      expect(await idle.classifyText(text)).toEqual(before);
+      expect(threads()).toBe(1);
+    } finally {
+      await idle.close();
+    }
   });
 
   it('numbers lines exactly across windows scanned ahead by two workers, one-byte text then two-byte', async () => {

@@ -2,6 +2,10 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../../src/core/errors';
 import { SCAN_NON_RETRYABLE_ERROR_TYPES } from '../../workflows/retry-policy';
 import { unchangedSince, validateScanOptions } from '../../activities';
 import { splitByObject } from '../../activities/content';
+import type { ContentChunk } from '../../activities/content-pool';
+import { MAX_THREAD_CLASSIFIERS, classifierFor } from '../../activities/content-thread';
+import { BUILTIN_DETECTORS } from '../../src/classification';
+import { EMPTY_CONFIG } from '../../src/classification/config';
 import { ConfigurationError } from '../../src/core/errors';
 import { createWorker } from '../../src/worker';
 
@@ -48,6 +52,27 @@ describe('scan building blocks', () => {
       false,
     );
     expect(unchangedSince({ objectId: 'a', size: 3 }, { size: 3 })).toBe(false);
+  });
+
+  test('a content thread keeps the classifiers of its most recent selections only', () => {
+    const chunkFor = (detector: string) =>
+      ({
+        classifier: {
+          spec: { detectors: [detector], minLikelihood: 'POSSIBLE', config: EMPTY_CONFIG },
+          keyHex: '00',
+          maxFindings: 10,
+        },
+      }) as unknown as ContentChunk;
+    const detectors = BUILTIN_DETECTORS.slice(0, MAX_THREAD_CLASSIFIERS + 1).map((d) => d.id);
+    const first = detectors.map((d) => classifierFor(chunkFor(d)));
+    expect(new Set(first).size).toBe(detectors.length);
+    // The most recent eight are reused; the first selection was dropped when the ninth came, and is built again.
+    expect(classifierFor(chunkFor(detectors[8]))).toBe(first[8]);
+    expect(classifierFor(chunkFor(detectors[1]))).toBe(first[1]);
+    expect(classifierFor(chunkFor(detectors[0]))).not.toBe(first[0]);
+    // Using the second selection kept it; the third was then the least recently used, and the rebuild dropped it.
+    expect(classifierFor(chunkFor(detectors[1]))).toBe(first[1]);
+    expect(classifierFor(chunkFor(detectors[2]))).not.toBe(first[2]);
   });
 
   test('content streams are split per object and streamed; an object reappearing is an error', async () => {
