@@ -67,7 +67,6 @@ export class ContentPool {
         workerData: { tsEntry },
         minThreads: this.threads,
         maxThreads: this.threads,
-        idleTimeout: 60_000,
         // Credentials are referenced by environment variable name: threads see the process's variables as they are.
         env: SHARE_ENV,
       });

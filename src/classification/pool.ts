@@ -51,9 +51,11 @@ export class PoolBackend implements ScanBackend {
     this.pool = new Piscina({
       filename,
       workerData: { ...init, tsEntry },
-      minThreads: idleThreadTimeoutMs === undefined ? size : 0,
       maxThreads: size,
-      idleTimeout: idleThreadTimeoutMs ?? 60_000,
+      // Idle timeouts apply only to threads above the minimum: all of them when one is set, else none.
+      ...(idleThreadTimeoutMs === undefined
+        ? { minThreads: size }
+        : { minThreads: 0, idleTimeout: idleThreadTimeoutMs }),
     });
   }
 
